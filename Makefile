@@ -1,0 +1,44 @@
+# mingpt — build with `make`, test with `make test`.
+# `make PORTABLE=1` builds without -march=native (a binary that runs on any x86-64/ARM64 CPU).
+CC ?= cc
+OPT ?= -O3
+ifeq ($(PORTABLE),1)
+ARCH :=
+else
+ARCH := -march=native
+endif
+# -ffp-contract=fast lets the compiler fuse a*b+c into FMA even in ISO C mode; -ffast-math is
+# deliberately absent (it changes tanh, exp and NaN handling).
+CFLAGS ?= $(OPT) $(ARCH)
+CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -Iinclude -MMD -MP
+LDLIBS = -lm -pthread
+
+BUILD := build
+CORE := common rng threads tensor matmul ops model trainer utf8 json safetensors
+CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
+APP_OBJ := $(BUILD)/main.o
+TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
+TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
+
+.PHONY: all test clean
+all: mingpt
+
+mingpt: $(CORE_OBJ) $(APP_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests:
+	mkdir -p $@
+
+test: mingpt $(TEST_BIN)
+	@sh tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf $(BUILD) mingpt
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

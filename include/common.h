@@ -1,0 +1,52 @@
+/* common.h — error handling and checked libc wrappers shared by every file.
+ *
+ * Two kinds of failure exist in mingpt. Bad input from the user (a file, an option) is reported as
+ * one plain line naming the file and the problem, and the caller decides the exit code. Broken
+ * invariants and failed system calls (out of memory, short write) use CHECK / the x-wrappers below,
+ * which print file:line and exit(1). CHECK is always on: it never compiles away like assert().
+ */
+#ifndef MINGPT_COMMON_H
+#define MINGPT_COMMON_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define MG_NORETURN __attribute__((noreturn))
+#define MG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MG_NORETURN
+#define MG_PRINTF(a, b)
+#endif
+
+/* Prints "mingpt: <message>" to stderr and exits with `code`. */
+MG_NORETURN MG_PRINTF(2, 3) void die(int code, const char *fmt, ...);
+
+/* Prints "mingpt: file:line: internal error: <what>" and exits 1. */
+MG_NORETURN void check_failed(const char *file, int line, const char *expr);
+#define CHECK(cond) ((cond) ? (void)0 : check_failed(__FILE__, __LINE__, #cond))
+
+/* Allocation: every failure names the size and the call site. Memory from xmalloc_aligned is
+ * 64-byte aligned (one cache line, one AVX-512 vector) and is released with free(). */
+void *xmalloc_at(size_t size, const char *file, int line);
+void *xcalloc_at(size_t n, size_t size, const char *file, int line);
+void *xmalloc_aligned_at(size_t size, const char *file, int line);
+#define xmalloc(size) xmalloc_at((size), __FILE__, __LINE__)
+#define xcalloc(n, size) xcalloc_at((n), (size), __FILE__, __LINE__)
+#define xmalloc_aligned(size) xmalloc_aligned_at((size), __FILE__, __LINE__)
+
+/* Multiplies two sizes, exiting with a message instead of wrapping around. */
+size_t xmul_size(size_t a, size_t b);
+
+#define MG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Splits [0, n) into nth nearly equal ranges; thread ith owns [*lo, *hi). The split depends only
+ * on (n, ith, nth), and each output has one owner, so results do not depend on scheduling. */
+static inline void split_range(size_t n, int ith, int nth, size_t *lo, size_t *hi) {
+    size_t per = n / (size_t)nth, extra = n % (size_t)nth, i = (size_t)ith;
+    *lo = i * per + (i < extra ? i : extra);
+    *hi = *lo + per + (i < extra ? 1 : 0);
+}
+
+#endif

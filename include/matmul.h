@@ -1,0 +1,35 @@
+/* matmul.h — the products a Linear layer needs, forward and backward.
+ *
+ * Shapes use N rows (N = B·T for activations), C input features and OC output features; weights
+ * are (OC, C) as in torch.nn.Linear. The fast versions run on the pool and are bitwise identical
+ * for any thread count (each output element has one owner and a fixed summation order). The *_ref
+ * versions are plain loops accumulating in double: they are the oracle the tests check against,
+ * not something the model calls.
+ */
+#ifndef MINGPT_MATMUL_H
+#define MINGPT_MATMUL_H
+
+#include <stddef.h>
+
+#include "threads.h"
+
+/* inp (N,C), weight (OC,C), bias (OC) or NULL -> out (N,OC) = inp · weightᵀ + bias (written). */
+void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
+                    const float *bias, size_t N, size_t C, size_t OC);
+
+/* dout (N,OC), inp (N,C), weight (OC,C) -> dinp (N,C) += dout · weight,
+ * dweight (OC,C) += doutᵀ · inp, dbias (OC) += Σ_rows dout. Any output may be NULL to skip it. */
+void linear_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, size_t N, size_t C, size_t OC);
+
+/* General product on the same kernel: C (M,N) += A (M,K) · B (K,N), where element (i,k) of A is
+ * A[i*rsa + k*csa], element (k,j) of B is B[k*rsb + j*csb] and C has row stride ldc. */
+void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
+              const float *B, size_t rsb, size_t csb, float *C, size_t ldc);
+
+void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        size_t N, size_t C, size_t OC);
+void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, size_t N, size_t C, size_t OC);
+
+#endif

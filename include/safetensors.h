@@ -1,0 +1,53 @@
+/* safetensors.h — reading the safetensors format: an 8-byte little-endian header size, a JSON
+ * header {name: {dtype, shape, data_offsets}, "__metadata__": {key: string}}, then raw
+ * little-endian tensor data.
+ *
+ * st_open checks everything before trusting any of it: the header size against the file size, the
+ * JSON strictly, each dtype and shape, and that the data offsets match the shapes, stay inside the
+ * file, do not overlap and leave no hole. Nothing here knows about GPT.
+ */
+#ifndef MINGPT_SAFETENSORS_H
+#define MINGPT_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_MAX_DIMS 8
+#define ST_MAX_HEADER (100u << 20) /* the reference implementation's limit */
+
+typedef struct {
+    char *name;
+    char dtype[8];   /* "F32", "I64", ... */
+    int ndim;
+    size_t shape[ST_MAX_DIMS];
+    size_t numel;
+    size_t begin, end; /* byte offsets into the data section */
+} StTensor;
+
+typedef struct {
+    char *key, *value;
+} StMeta;
+
+typedef struct {
+    char *path;
+    unsigned char *data;  /* the data section (owned) */
+    size_t data_size;
+    StTensor *tensors;    /* (n_tensors) */
+    int n_tensors;
+    StMeta *meta;         /* (n_meta) __metadata__ entries */
+    int n_meta;
+} StFile;
+
+/* Opens and validates a file. Returns 0, or -1 with a one-line message that names the path in err.
+ * On success release with st_close. */
+int st_open(StFile *file, const char *path, char *err, size_t err_size);
+void st_close(StFile *file);
+const StTensor *st_find(const StFile *file, const char *name);
+/* The metadata value for key, or NULL. */
+const char *st_meta(const StFile *file, const char *key);
+/* Copies an F32 tensor into dst (numel floats). Returns 0, or -1 with a message in err if the
+ * tensor is missing, not F32, or not of the expected shape (ndim, shape). */
+int st_read_f32(const StFile *file, const char *name, int ndim, const size_t *shape, float *dst,
+                char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,25 @@
+/* threads.h — a persistent pool of worker threads; the only user of <pthread.h>.
+ *
+ * pool_run(pool, fn, ctx) calls fn(ctx, ith, nth) once for every ith in [0, nth) — the calling
+ * thread runs ith 0 — and returns when all calls have returned. Kernels use (ith, nth) to pick the
+ * outputs they own (split_range in common.h); they never split a sum, so results are bitwise
+ * identical for any thread count. Threads are created once, spin briefly between jobs so that
+ * back-to-back kernels start in microseconds, then sleep on a condition variable.
+ */
+#ifndef MINGPT_THREADS_H
+#define MINGPT_THREADS_H
+
+typedef void (*pool_fn)(void *ctx, int ith, int nth);
+typedef struct Pool Pool;
+
+/* Creates a pool of n_threads (including the caller); n_threads <= 0 means one per online CPU.
+ * Free with pool_free. */
+Pool *pool_create(int n_threads);
+void pool_free(Pool *pool);
+int pool_size(const Pool *pool);
+/* Runs fn on every thread; not reentrant (fn must not call pool_run on the same pool). */
+void pool_run(Pool *pool, pool_fn fn, void *ctx);
+/* Number of CPUs the process may use, at least 1. */
+int cpu_count(void);
+
+#endif

@@ -1,0 +1,242 @@
+/* matmul.c — a packed, register-blocked GEMM and the Linear products built on it.
+ *
+ * One kernel serves all three Linear products: the operands are described by strides, and packing
+ * copies each (MC x KC) block of A into MR-row panels and each (KC x NC) block of B into NR-column
+ * panels, so the transposes cost nothing beyond the packing itself. The micro-kernel keeps an
+ * MR x NR tile of C in vector registers (GCC/Clang vector extensions: 8-float vectors become AVX2
+ * registers with -march=native and SSE pairs in a portable build).
+ *
+ * Determinism: every C element sums its K products in KC-sized blocks, in order, each block
+ * accumulated from zero and then added to C. That order depends on K alone, never on how the
+ * (MC x NC) tiles are dealt out to threads, so any thread count gives the same bits.
+ */
+#include "matmul.h"
+
+#include <string.h>
+
+#include "common.h"
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC_MAX 120 /* multiple of MR */
+#define NC_MAX 512 /* multiple of NR */
+
+typedef float v8 __attribute__((vector_size(32), aligned(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+/* Ap (MR panels of kc) · Bp (NR panels of kc) -> C tile (mr <= MR, nr <= NR), row stride ldc.
+ * If `init`, the tile is set to acc + bias (bias (nr) or NULL); otherwise acc is added to it. */
+static void micro_kernel(size_t kc, const float *restrict Ap, const float *restrict Bp,
+                         float *restrict C, size_t ldc, int mr, int nr, int init,
+                         const float *bias) {
+    v8 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = (v8){0};
+    for (size_t k = 0; k < kc; k++) {
+        v8 b0 = *(const v8 *)(Bp + k * NR);
+        v8 b1 = *(const v8 *)(Bp + k * NR + 8);
+        const float *a = Ap + k * MR;
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] += a[r] * b0;
+            acc[r][1] += a[r] * b1;
+        }
+    }
+    if (mr == MR && nr == NR) {
+        for (int r = 0; r < MR; r++) {
+            v8u *c0 = (v8u *)(C + r * ldc), *c1 = (v8u *)(C + r * ldc + 8);
+            if (init) {
+                v8 bias0 = {0}, bias1 = {0};
+                if (bias) {
+                    bias0 = *(const v8u *)bias;
+                    bias1 = *(const v8u *)(bias + 8);
+                }
+                *c0 = bias0 + acc[r][0];
+                *c1 = bias1 + acc[r][1];
+            } else {
+                *c0 += acc[r][0];
+                *c1 += acc[r][1];
+            }
+        }
+        return;
+    }
+    float tile[MR][NR] __attribute__((aligned(32)));
+    for (int r = 0; r < MR; r++) {
+        *(v8 *)&tile[r][0] = acc[r][0];
+        *(v8 *)&tile[r][8] = acc[r][1];
+    }
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            if (init)
+                C[r * ldc + j] = (bias ? bias[j] : 0.0f) + tile[r][j];
+            else
+                C[r * ldc + j] += tile[r][j];
+        }
+}
+
+/* A block (mc,kc) -> Ap: ceil(mc/MR) panels, each (kc, MR), rows past mc zero. */
+static void pack_A(float *restrict Ap, const float *A, size_t rsa, size_t csa, size_t mc,
+                   size_t kc) {
+    for (size_t i0 = 0; i0 < mc; i0 += MR) {
+        size_t rows = MG_MIN((size_t)MR, mc - i0);
+        for (size_t k = 0; k < kc; k++) {
+            const float *a = A + i0 * rsa + k * csa;
+            size_t r = 0;
+            for (; r < rows; r++) Ap[k * MR + r] = a[r * rsa];
+            for (; r < MR; r++) Ap[k * MR + r] = 0.0f;
+        }
+        Ap += kc * MR;
+    }
+}
+
+/* B block (kc,nc) -> Bp: ceil(nc/NR) panels, each (kc, NR), columns past nc zero. */
+static void pack_B(float *restrict Bp, const float *B, size_t rsb, size_t csb, size_t kc,
+                   size_t nc) {
+    for (size_t j0 = 0; j0 < nc; j0 += NR) {
+        size_t cols = MG_MIN((size_t)NR, nc - j0);
+        for (size_t k = 0; k < kc; k++) {
+            const float *b = B + k * rsb + j0 * csb;
+            size_t c = 0;
+            if (csb == 1)
+                for (; c < cols; c++) Bp[k * NR + c] = b[c];
+            else
+                for (; c < cols; c++) Bp[k * NR + c] = b[c * csb];
+            for (; c < NR; c++) Bp[k * NR + c] = 0.0f;
+        }
+        Bp += kc * NR;
+    }
+}
+
+typedef struct {
+    size_t M, N, K;
+    const float *A;
+    size_t rsa, csa;
+    const float *B;
+    size_t rsb, csb;
+    float *C;
+    size_t ldc;
+    int init;           /* the first K block sets C (to bias + product) instead of adding */
+    const float *bias;  /* (N) or NULL, used with init */
+    size_t mc, nc;      /* tile shape chosen for this call */
+} GemmJob;
+
+static void gemm_worker(void *ctx, int ith, int nth) {
+    const GemmJob *g = ctx;
+    float Ap[MC_MAX * KC] __attribute__((aligned(64)));
+    float Bp[KC * NC_MAX] __attribute__((aligned(64)));
+    size_t tiles_m = (g->M + g->mc - 1) / g->mc, tiles_n = (g->N + g->nc - 1) / g->nc;
+    size_t lo, hi;
+    split_range(tiles_m * tiles_n, ith, nth, &lo, &hi);
+    for (size_t tile = lo; tile < hi; tile++) {
+        size_t i0 = (tile / tiles_n) * g->mc, j0 = (tile % tiles_n) * g->nc;
+        size_t mc = MG_MIN(g->mc, g->M - i0), nc = MG_MIN(g->nc, g->N - j0);
+        if (g->K == 0 && g->init) { /* empty sum: C = bias */
+            for (size_t i = 0; i < mc; i++)
+                for (size_t j = 0; j < nc; j++)
+                    g->C[(i0 + i) * g->ldc + j0 + j] = g->bias ? g->bias[j0 + j] : 0.0f;
+        }
+        for (size_t k0 = 0; k0 < g->K; k0 += KC) {
+            size_t kc = MG_MIN((size_t)KC, g->K - k0);
+            int init = g->init && k0 == 0;
+            pack_B(Bp, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb, kc, nc);
+            pack_A(Ap, g->A + i0 * g->rsa + k0 * g->csa, g->rsa, g->csa, mc, kc);
+            for (size_t jr = 0; jr < nc; jr += NR) {
+                const float *bias = init && g->bias ? g->bias + j0 + jr : NULL;
+                for (size_t ir = 0; ir < mc; ir += MR) {
+                    micro_kernel(kc, Ap + ir * kc, Bp + jr * kc,
+                                 g->C + (i0 + ir) * g->ldc + j0 + jr, g->ldc,
+                                 (int)MG_MIN((size_t)MR, mc - ir), (int)MG_MIN((size_t)NR, nc - jr),
+                                 init, bias);
+                }
+            }
+        }
+    }
+}
+
+static void gemm_run(Pool *pool, GemmJob *g) {
+    if (g->M == 0 || g->N == 0) return;
+    /* Smaller tiles when there are too few to keep every thread busy; this changes who computes
+     * a tile, never the arithmetic inside it. */
+    int nth = pool_size(pool);
+    g->nc = MG_MIN((size_t)NC_MAX, (g->N + NR - 1) / NR * NR);
+    size_t tiles_n = (g->N + g->nc - 1) / g->nc;
+    size_t want_m = (size_t)(4 * nth) / tiles_n + 1;
+    size_t mc = (g->M + want_m - 1) / want_m;
+    mc = (mc + MR - 1) / MR * MR;
+    g->mc = MG_MAX((size_t)MR, MG_MIN((size_t)MC_MAX, mc));
+    pool_run(pool, gemm_worker, g);
+}
+
+void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
+              const float *B, size_t rsb, size_t csb, float *C, size_t ldc) {
+    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0};
+    gemm_run(pool, &g);
+}
+
+void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
+                    const float *bias, size_t N, size_t C, size_t OC) {
+    /* out (N,OC) = inp (N,C) · Wᵀ: B[k][j] = W[j][k], so rsb = 1 and csb = C. */
+    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0};
+    gemm_run(pool, &g);
+}
+
+typedef struct {
+    float *dbias;
+    const float *dout;
+    size_t N, OC;
+} BiasJob;
+
+static void dbias_worker(void *ctx, int ith, int nth) {
+    const BiasJob *job = ctx;
+    size_t lo, hi;
+    split_range(job->OC, ith, nth, &lo, &hi);
+    for (size_t n = 0; n < job->N; n++) {
+        const float *dout_n = job->dout + n * job->OC;
+        for (size_t o = lo; o < hi; o++) job->dbias[o] += dout_n[o];
+    }
+}
+
+void linear_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, size_t N, size_t C, size_t OC) {
+    /* dinp (N,C) += dout (N,OC) · W (OC,C) */
+    if (dinp) gemm_acc(pool, N, C, OC, dout, OC, 1, weight, C, 1, dinp, C);
+    /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC. */
+    if (dweight) gemm_acc(pool, OC, C, N, dout, 1, OC, inp, C, 1, dweight, C);
+    if (dbias) {
+        BiasJob job = {dbias, dout, N, OC};
+        pool_run(pool, dbias_worker, &job);
+    }
+}
+
+void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        size_t N, size_t C, size_t OC) {
+    for (size_t n = 0; n < N; n++)
+        for (size_t o = 0; o < OC; o++) {
+            double sum = bias ? bias[o] : 0.0;
+            for (size_t c = 0; c < C; c++) sum += (double)inp[n * C + c] * weight[o * C + c];
+            out[n * OC + o] = (float)sum;
+        }
+}
+
+void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, size_t N, size_t C, size_t OC) {
+    if (dinp)
+        for (size_t n = 0; n < N; n++)
+            for (size_t c = 0; c < C; c++) {
+                double sum = 0.0;
+                for (size_t o = 0; o < OC; o++) sum += (double)dout[n * OC + o] * weight[o * C + c];
+                dinp[n * C + c] += (float)sum;
+            }
+    if (dweight)
+        for (size_t o = 0; o < OC; o++)
+            for (size_t c = 0; c < C; c++) {
+                double sum = 0.0;
+                for (size_t n = 0; n < N; n++) sum += (double)dout[n * OC + o] * inp[n * C + c];
+                dweight[o * C + c] += (float)sum;
+            }
+    if (dbias)
+        for (size_t o = 0; o < OC; o++) {
+            double sum = 0.0;
+            for (size_t n = 0; n < N; n++) sum += dout[n * OC + o];
+            dbias[o] += (float)sum;
+        }
+}

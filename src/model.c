@@ -1,0 +1,393 @@
+/* model.c — the GPT of minGPT's model.py, forward and backward, written out by hand.
+ *
+ * gpt_forward runs embeddings -> n_layer pre-LayerNorm blocks -> ln_f -> lm_head, storing what
+ * backward needs; gpt_backward walks the same list in reverse. The Linear products live in
+ * matmul.c and the other layers in ops.c, so this file reads as the model's wiring. It knows
+ * nothing about text, addition or optimisers.
+ */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "matmul.h"
+#include "ops.h"
+#include "rng.h"
+
+/* ---------------------------------------------------------------- configuration */
+
+static const struct {
+    const char *name;
+    int n_layer, n_head, n_embd;
+} PRESETS[] = {
+    {"openai-gpt", 12, 12, 768}, {"gpt2", 12, 12, 768},       {"gpt2-medium", 24, 16, 1024},
+    {"gpt2-large", 36, 20, 1280}, {"gpt2-xl", 48, 25, 1600},  {"gopher-44m", 8, 16, 512},
+    {"gpt-mini", 6, 6, 192},      {"gpt-micro", 4, 4, 128},   {"gpt-nano", 3, 3, 48},
+};
+#define N_PRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+int gpt_preset(const char *name, GPTConfig *config) {
+    for (size_t i = 0; i < N_PRESETS; i++)
+        if (strcmp(PRESETS[i].name, name) == 0) {
+            config->n_layer = PRESETS[i].n_layer;
+            config->n_head = PRESETS[i].n_head;
+            config->n_embd = PRESETS[i].n_embd;
+            return 1;
+        }
+    return 0;
+}
+
+const char *gpt_preset_names(void) {
+    return "gpt-nano, gpt-micro, gpt-mini, gopher-44m, gpt2, gpt2-medium, gpt2-large, gpt2-xl, "
+           "openai-gpt";
+}
+
+const char *gpt_config_error(const GPTConfig *c) {
+    /* Upper bounds keep every size product far from overflow and refuse absurd configs early. */
+    if (c->n_layer < 1 || c->n_layer > 256) return "n_layer must be between 1 and 256";
+    if (c->n_head < 1 || c->n_head > 256) return "n_head must be between 1 and 256";
+    if (c->n_embd < 1 || c->n_embd > 16384) return "n_embd must be between 1 and 16384";
+    if (c->n_embd % c->n_head != 0) return "n_embd must be divisible by n_head";
+    if (c->vocab_size < 1 || c->vocab_size > (1 << 22)) return "vocab_size must be between 1 and 4194304";
+    if (c->block_size < 1 || c->block_size > 16384) return "block_size must be between 1 and 16384";
+    if (!(c->embd_pdrop >= 0.0f && c->embd_pdrop < 1.0f)) return "embd_pdrop must be in [0, 1)";
+    if (!(c->resid_pdrop >= 0.0f && c->resid_pdrop < 1.0f)) return "resid_pdrop must be in [0, 1)";
+    if (!(c->attn_pdrop >= 0.0f && c->attn_pdrop < 1.0f)) return "attn_pdrop must be in [0, 1)";
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- tensor lists */
+
+/* Each list of tensors (parameters, activations, scratch) is written once, as a function that
+ * calls def() per tensor. The first call builds the table; later calls walk it again with another
+ * base pointer to fill a struct of views, and CHECK that the names still line up. */
+typedef struct {
+    TensorTable *table;
+    float *base; /* NULL while building */
+    int next;
+} Def;
+
+static float *def(Def *d, int decay, float init_std, float init_value, int ndim, size_t d0,
+                  size_t d1, const char *fmt, int layer) {
+    char name[TENSOR_NAME_MAX];
+    snprintf(name, sizeof name, fmt, layer);
+    size_t shape[2] = {d0, d1};
+    if (!d->base) {
+        int i = table_add(d->table, name, ndim, shape);
+        d->table->t[i].decay = decay;
+        d->table->t[i].init_std = init_std;
+        d->table->t[i].init_value = init_value;
+        return NULL;
+    }
+    CHECK(d->next < d->table->n && strcmp(d->table->t[d->next].name, name) == 0);
+    return d->base + d->table->t[d->next++].offset;
+}
+
+/* minGPT's state_dict, in its order. Linear weights decay; biases, LayerNorm and embeddings do
+ * not (GPT.configure_optimizers). */
+static void define_params(const GPTConfig *c, Def *d, GPTWeights *w) {
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
+    float std = 0.02f, proj_std = (float)(0.02 / sqrt(2.0 * c->n_layer));
+    GPTWeights dummy;
+    BlockWeights block_dummy;
+    if (!w) w = &dummy;
+    w->wte = def(d, 0, std, 0, 2, V, C, "transformer.wte.weight", 0);
+    w->wpe = def(d, 0, std, 0, 2, (size_t)c->block_size, C, "transformer.wpe.weight", 0);
+    for (int l = 0; l < c->n_layer; l++) {
+        BlockWeights *b = w == &dummy ? &block_dummy : &w->h[l];
+        b->ln_1_w = def(d, 0, 0, 1, 1, C, 0, "transformer.h.%d.ln_1.weight", l);
+        b->ln_1_b = def(d, 0, 0, 0, 1, C, 0, "transformer.h.%d.ln_1.bias", l);
+        b->c_attn_w = def(d, 1, std, 0, 2, 3 * C, C, "transformer.h.%d.attn.c_attn.weight", l);
+        b->c_attn_b = def(d, 0, 0, 0, 1, 3 * C, 0, "transformer.h.%d.attn.c_attn.bias", l);
+        b->attn_proj_w = def(d, 1, proj_std, 0, 2, C, C, "transformer.h.%d.attn.c_proj.weight", l);
+        b->attn_proj_b = def(d, 0, 0, 0, 1, C, 0, "transformer.h.%d.attn.c_proj.bias", l);
+        b->ln_2_w = def(d, 0, 0, 1, 1, C, 0, "transformer.h.%d.ln_2.weight", l);
+        b->ln_2_b = def(d, 0, 0, 0, 1, C, 0, "transformer.h.%d.ln_2.bias", l);
+        b->c_fc_w = def(d, 1, std, 0, 2, 4 * C, C, "transformer.h.%d.mlp.c_fc.weight", l);
+        b->c_fc_b = def(d, 0, 0, 0, 1, 4 * C, 0, "transformer.h.%d.mlp.c_fc.bias", l);
+        b->mlp_proj_w = def(d, 1, proj_std, 0, 2, C, 4 * C, "transformer.h.%d.mlp.c_proj.weight", l);
+        b->mlp_proj_b = def(d, 0, 0, 0, 1, C, 0, "transformer.h.%d.mlp.c_proj.bias", l);
+    }
+    w->ln_f_w = def(d, 0, 0, 1, 1, C, 0, "transformer.ln_f.weight", 0);
+    w->ln_f_b = def(d, 0, 0, 0, 1, C, 0, "transformer.ln_f.bias", 0);
+    w->lm_head_w = def(d, 1, std, 0, 2, V, C, "lm_head.weight", 0);
+}
+
+static void define_acts(const GPTConfig *c, size_t B, size_t T, Def *d, GPTActs *a) {
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head, BT = B * T;
+    GPTActs dummy;
+    BlockActs block_dummy;
+    if (!a) a = &dummy;
+    a->x0 = def(d, 0, 0, 0, 2, BT, C, "x0", 0);
+    for (int l = 0; l < c->n_layer; l++) {
+        BlockActs *h = a == &dummy ? &block_dummy : &a->h[l];
+        h->ln_1 = def(d, 0, 0, 0, 2, BT, C, "h.%d.ln_1", l);
+        h->ln_1_mean = def(d, 0, 0, 0, 1, BT, 0, "h.%d.ln_1_mean", l);
+        h->ln_1_rstd = def(d, 0, 0, 0, 1, BT, 0, "h.%d.ln_1_rstd", l);
+        h->qkv = def(d, 0, 0, 0, 2, BT, 3 * C, "h.%d.qkv", l);
+        h->att = def(d, 0, 0, 0, 2, B * NH, T * T, "h.%d.att", l);
+        h->atty = def(d, 0, 0, 0, 2, BT, C, "h.%d.atty", l);
+        h->res_1 = def(d, 0, 0, 0, 2, BT, C, "h.%d.res_1", l);
+        h->ln_2 = def(d, 0, 0, 0, 2, BT, C, "h.%d.ln_2", l);
+        h->ln_2_mean = def(d, 0, 0, 0, 1, BT, 0, "h.%d.ln_2_mean", l);
+        h->ln_2_rstd = def(d, 0, 0, 0, 1, BT, 0, "h.%d.ln_2_rstd", l);
+        h->fc = def(d, 0, 0, 0, 2, BT, 4 * C, "h.%d.fc", l);
+        h->fc_gelu = def(d, 0, 0, 0, 2, BT, 4 * C, "h.%d.fc_gelu", l);
+        h->res_2 = def(d, 0, 0, 0, 2, BT, C, "h.%d.res_2", l);
+    }
+    a->ln_f = def(d, 0, 0, 0, 2, BT, C, "ln_f", 0);
+    a->ln_f_mean = def(d, 0, 0, 0, 1, BT, 0, "ln_f_mean", 0);
+    a->ln_f_rstd = def(d, 0, 0, 0, 1, BT, 0, "ln_f_rstd", 0);
+    a->logits = def(d, 0, 0, 0, 2, BT, V, "logits", 0);
+}
+
+static void define_scratch(const GPTConfig *c, size_t B, size_t T, Def *d, GPTScratch *s) {
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, BT = B * T;
+    GPTScratch dummy;
+    if (!s) s = &dummy;
+    s->dres = def(d, 0, 0, 0, 2, BT, C, "dres", 0);
+    s->dln = def(d, 0, 0, 0, 2, BT, C, "dln", 0);
+    s->proj = def(d, 0, 0, 0, 2, BT, C, "proj", 0);
+    s->datty = def(d, 0, 0, 0, 2, BT, C, "datty", 0);
+    s->dqkv = def(d, 0, 0, 0, 2, BT, 3 * C, "dqkv", 0);
+    s->dfc = def(d, 0, 0, 0, 2, BT, 4 * C, "dfc", 0);
+    s->dlogits = def(d, 0, 0, 0, 2, BT, V, "dlogits", 0);
+}
+
+/* ---------------------------------------------------------------- lifetime */
+
+GPT *gpt_create(const GPTConfig *config, Pool *pool) {
+    CHECK(gpt_config_error(config) == NULL);
+    GPT *m = xcalloc(1, sizeof *m);
+    m->config = *config;
+    m->pool = pool;
+    table_init(&m->params);
+    Def build = {&m->params, NULL, 0};
+    define_params(config, &build, NULL);
+    m->num_params = table_count(&m->params);
+    m->param_mem = table_alloc(&m->params);
+    m->grad_mem = table_alloc(&m->params);
+    table_bind(&m->params, m->param_mem);
+    m->w.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
+    m->g.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
+    Def views = {&m->params, m->param_mem, 0};
+    define_params(config, &views, &m->w);
+    Def grad_views = {&m->params, m->grad_mem, 0};
+    define_params(config, &grad_views, &m->g);
+    m->a.h = xcalloc((size_t)config->n_layer, sizeof(BlockActs));
+    return m;
+}
+
+static void free_acts(GPT *m) {
+    free(m->act_mem);
+    free(m->scratch_mem);
+    free(m->idx);
+    free(m->targets);
+    table_free(&m->act_table);
+    table_free(&m->scratch_table);
+    m->act_mem = m->scratch_mem = NULL;
+    m->idx = m->targets = NULL;
+    m->act_B = m->act_T = 0;
+}
+
+void gpt_free(GPT *m) {
+    if (!m) return;
+    free_acts(m);
+    free(m->param_mem);
+    free(m->grad_mem);
+    free(m->w.h);
+    free(m->g.h);
+    free(m->a.h);
+    table_free(&m->params);
+    free(m);
+}
+
+void gpt_init(GPT *m, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < m->params.n; i++) {
+        Tensor *t = &m->params.t[i];
+        for (size_t j = 0; j < t->numel; j++)
+            t->data[j] = t->init_std > 0.0f ? t->init_std * rng_normal(&rng) : t->init_value;
+    }
+    m->dropout_seed = rng_u64(&rng);
+    m->pass = 0;
+}
+
+size_t gpt_count_params(const GPTConfig *config) {
+    TensorTable table;
+    table_init(&table);
+    Def build = {&table, NULL, 0};
+    define_params(config, &build, NULL);
+    size_t n = table_count(&table);
+    table_free(&table);
+    return n;
+}
+
+size_t gpt_num_params_mingpt(const GPT *m) {
+    int lm_head = table_find(&m->params, "lm_head.weight");
+    CHECK(lm_head >= 0);
+    return m->num_params - m->params.t[lm_head].numel;
+}
+
+size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
+    TensorTable acts, scratch;
+    table_init(&acts);
+    table_init(&scratch);
+    Def da = {&acts, NULL, 0}, ds = {&scratch, NULL, 0};
+    define_acts(config, B, T, &da, NULL);
+    define_scratch(config, B, T, &ds, NULL);
+    size_t floats = acts.numel + scratch.numel;
+    table_free(&acts);
+    table_free(&scratch);
+    return xmul_size(floats, sizeof(float)) + xmul_size(2 * B * T, sizeof(int));
+}
+
+/* Makes sure the activation buffers hold a (B,T) batch. Views are laid out for the capacity, and
+ * a smaller batch uses the leading part of each buffer with its own (B,T) strides. */
+static void ensure_acts(GPT *m, int B, int T) {
+    if (m->act_mem && B <= m->act_B && T <= m->act_T) return;
+    int new_B = MG_MAX(B, m->act_B), new_T = MG_MAX(T, m->act_T);
+    free_acts(m);
+    Def da = {&m->act_table, NULL, 0}, ds = {&m->scratch_table, NULL, 0};
+    define_acts(&m->config, (size_t)new_B, (size_t)new_T, &da, NULL);
+    define_scratch(&m->config, (size_t)new_B, (size_t)new_T, &ds, NULL);
+    m->act_mem = table_alloc(&m->act_table);
+    m->scratch_mem = table_alloc(&m->scratch_table);
+    Def va = {&m->act_table, m->act_mem, 0}, vs = {&m->scratch_table, m->scratch_mem, 0};
+    define_acts(&m->config, (size_t)new_B, (size_t)new_T, &va, &m->a);
+    define_scratch(&m->config, (size_t)new_B, (size_t)new_T, &vs, &m->d);
+    m->idx = xmalloc(xmul_size((size_t)new_B * new_T, sizeof(int)));
+    m->targets = xmalloc(xmul_size((size_t)new_B * new_T, sizeof(int)));
+    m->act_B = new_B;
+    m->act_T = new_T;
+}
+
+/* ---------------------------------------------------------------- forward and backward */
+
+/* Dropout sites: 0 is the embedding; layer l has attention 1+3l, attention residual 2+3l and MLP
+ * residual 3+3l. */
+static uint32_t site_key(const GPT *m, int site) {
+    return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
+}
+
+float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
+    const GPTConfig *c = &m->config;
+    CHECK(B > 0 && T > 0 && T <= c->block_size);
+    ensure_acts(m, B, T);
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
+    size_t BT = (size_t)B * T;
+    for (size_t i = 0; i < BT; i++) {
+        CHECK(idx[i] >= 0 && idx[i] < c->vocab_size);
+        m->idx[i] = idx[i];
+        if (targets) {
+            CHECK(targets[i] >= -1 && targets[i] < c->vocab_size);
+            m->targets[i] = targets[i];
+        }
+    }
+    m->B = B;
+    m->T = T;
+    m->has_targets = targets != NULL;
+    m->dropout_on = training;
+    if (training) m->pass++;
+    float pe = training ? c->embd_pdrop : 0.0f;
+    float pa = training ? c->attn_pdrop : 0.0f;
+    float pr = training ? c->resid_pdrop : 0.0f;
+    GPTWeights *w = &m->w;
+    GPTActs *a = &m->a;
+
+    encoder_forward(a->x0, m->idx, w->wte, w->wpe, (size_t)B, (size_t)T, C);
+    dropout_forward(a->x0, a->x0, BT * C, pe, site_key(m, 0));
+    const float *x = a->x0;
+    for (int l = 0; l < c->n_layer; l++) {
+        BlockWeights *bw = &w->h[l];
+        BlockActs *h = &a->h[l];
+        /* x = x + attn(ln_1(x)) */
+        layernorm_forward(h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
+        linear_forward(m->pool, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
+        attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
+                          site_key(m, 1 + 3 * l));
+        linear_forward(m->pool, m->d.proj, h->atty, bw->attn_proj_w, bw->attn_proj_b, BT, C, C);
+        residual_dropout_forward(h->res_1, x, m->d.proj, BT * C, pr, site_key(m, 2 + 3 * l));
+        /* x = x + mlp(ln_2(x)) */
+        layernorm_forward(h->ln_2, h->ln_2_mean, h->ln_2_rstd, h->res_1, bw->ln_2_w, bw->ln_2_b,
+                          BT, C);
+        linear_forward(m->pool, h->fc, h->ln_2, bw->c_fc_w, bw->c_fc_b, BT, C, 4 * C);
+        gelu_forward(h->fc_gelu, h->fc, BT * 4 * C);
+        linear_forward(m->pool, m->d.proj, h->fc_gelu, bw->mlp_proj_w, bw->mlp_proj_b, BT, 4 * C, C);
+        residual_dropout_forward(h->res_2, h->res_1, m->d.proj, BT * C, pr, site_key(m, 3 + 3 * l));
+        x = h->res_2;
+    }
+    layernorm_forward(a->ln_f, a->ln_f_mean, a->ln_f_rstd, x, w->ln_f_w, w->ln_f_b, BT, C);
+    linear_forward(m->pool, a->logits, a->ln_f, w->lm_head_w, NULL, BT, C, V);
+
+    m->loss = 0.0f;
+    m->n_targets = 0;
+    if (targets)
+        m->loss = (float)crossentropy_forward(m->d.dlogits, a->logits, m->targets, BT, V,
+                                              &m->n_targets);
+    return m->loss;
+}
+
+void gpt_zero_grad(GPT *m) { memset(m->grad_mem, 0, m->params.numel * sizeof(float)); }
+
+void gpt_backward(GPT *m) {
+    CHECK(m->has_targets);
+    const GPTConfig *c = &m->config;
+    size_t B = (size_t)m->B, T = (size_t)m->T, BT = B * T;
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
+    float pe = m->dropout_on ? c->embd_pdrop : 0.0f;
+    float pa = m->dropout_on ? c->attn_pdrop : 0.0f;
+    float pr = m->dropout_on ? c->resid_pdrop : 0.0f;
+    GPTWeights *w = &m->w, *g = &m->g;
+    GPTActs *a = &m->a;
+    GPTScratch *d = &m->d;
+    size_t BTC = BT * C;
+
+    /* loss = cross_entropy(lm_head(ln_f(x)), targets) */
+    crossentropy_backward(d->dlogits, d->dlogits, m->targets, BT, V, m->n_targets);
+    memset(d->dln, 0, BTC * sizeof(float));
+    linear_backward(m->pool, d->dln, g->lm_head_w, NULL, d->dlogits, a->ln_f, w->lm_head_w, BT, C,
+                    V);
+    const float *x_last = c->n_layer ? a->h[c->n_layer - 1].res_2 : a->x0;
+    memset(d->dres, 0, BTC * sizeof(float));
+    layernorm_backward(d->dres, g->ln_f_w, g->ln_f_b, d->dln, x_last, w->ln_f_w, a->ln_f_mean,
+                       a->ln_f_rstd, BT, C);
+
+    for (int l = c->n_layer - 1; l >= 0; l--) {
+        BlockWeights *bw = &w->h[l], *bg = &g->h[l];
+        BlockActs *h = &a->h[l];
+        const float *x_in = l ? a->h[l - 1].res_2 : a->x0;
+        /* res_2 = res_1 + dropout(mlp_proj(gelu(c_fc(ln_2(res_1))))); dres already carries the
+         * identity path, the MLP path is added to it below. */
+        dropout_backward(d->proj, d->dres, BTC, pr, site_key(m, 3 + 3 * l));
+        memset(d->dfc, 0, BT * 4 * C * sizeof(float));
+        linear_backward(m->pool, d->dfc, bg->mlp_proj_w, bg->mlp_proj_b, d->proj, h->fc_gelu,
+                        bw->mlp_proj_w, BT, 4 * C, C);
+        gelu_backward(d->dfc, d->dfc, h->fc, BT * 4 * C);
+        memset(d->dln, 0, BTC * sizeof(float));
+        linear_backward(m->pool, d->dln, bg->c_fc_w, bg->c_fc_b, d->dfc, h->ln_2, bw->c_fc_w, BT,
+                        C, 4 * C);
+        layernorm_backward(d->dres, bg->ln_2_w, bg->ln_2_b, d->dln, h->res_1, bw->ln_2_w,
+                           h->ln_2_mean, h->ln_2_rstd, BT, C);
+        /* res_1 = x_in + dropout(attn_proj(attention(c_attn(ln_1(x_in))))) */
+        dropout_backward(d->proj, d->dres, BTC, pr, site_key(m, 2 + 3 * l));
+        memset(d->datty, 0, BTC * sizeof(float));
+        linear_backward(m->pool, d->datty, bg->attn_proj_w, bg->attn_proj_b, d->proj, h->atty,
+                        bw->attn_proj_w, BT, C, C);
+        memset(d->dqkv, 0, BT * 3 * C * sizeof(float));
+        attention_backward(m->pool, d->dqkv, d->datty, h->qkv, h->att, B, T, C, NH, pa,
+                           site_key(m, 1 + 3 * l));
+        memset(d->dln, 0, BTC * sizeof(float));
+        linear_backward(m->pool, d->dln, bg->c_attn_w, bg->c_attn_b, d->dqkv, h->ln_1,
+                        bw->c_attn_w, BT, C, 3 * C);
+        layernorm_backward(d->dres, bg->ln_1_w, bg->ln_1_b, d->dln, x_in, bw->ln_1_w,
+                           h->ln_1_mean, h->ln_1_rstd, BT, C);
+    }
+    /* x0 = dropout(wte[idx] + wpe[t]) */
+    dropout_backward(d->dres, d->dres, BTC, pe, site_key(m, 0));
+    encoder_backward(g->wte, g->wpe, d->dres, m->idx, B, T, C);
+}

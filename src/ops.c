@@ -1,0 +1,317 @@
+/* ops.c — forward and backward of every GPT layer except the Linear products (matmul.c).
+ *
+ * Ports the pieces of minGPT's model.py: the embeddings, nn.LayerNorm, CausalSelfAttention's
+ * core, NewGELU, nn.Dropout and F.cross_entropy(ignore_index=-1). Sums that feed a result are
+ * taken in a fixed order so that the same inputs always give the same bits.
+ */
+#include "ops.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "common.h"
+#include "rng.h"
+
+#define LN_EPS 1e-5
+
+/* ---------------------------------------------------------------- embeddings */
+
+void encoder_forward(float *out, const int *idx, const float *wte, const float *wpe, size_t B,
+                     size_t T, size_t C) {
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++) {
+            float *out_bt = out + (b * T + t) * C;
+            const float *wte_ix = wte + (size_t)idx[b * T + t] * C;
+            const float *wpe_t = wpe + t * C;
+            for (size_t c = 0; c < C; c++) out_bt[c] = wte_ix[c] + wpe_t[c];
+        }
+}
+
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *idx, size_t B,
+                      size_t T, size_t C) {
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++) {
+            const float *dout_bt = dout + (b * T + t) * C;
+            float *dwte_ix = dwte + (size_t)idx[b * T + t] * C;
+            float *dwpe_t = dwpe + t * C;
+            for (size_t c = 0; c < C; c++) {
+                dwte_ix[c] += dout_bt[c];
+                dwpe_t[c] += dout_bt[c];
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- layernorm */
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *weight, const float *bias, size_t N, size_t C) {
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        /* Two passes in double: the variance of a row with a large mean stays accurate. */
+        double sum = 0.0;
+        for (size_t c = 0; c < C; c++) sum += x[c];
+        double m = sum / (double)C;
+        double var = 0.0;
+        for (size_t c = 0; c < C; c++) var += (x[c] - m) * (x[c] - m);
+        var /= (double)C; /* biased, as torch.nn.LayerNorm */
+        float s = (float)(1.0 / sqrt(var + LN_EPS));
+        float mf = (float)m;
+        float *out_n = out + n * C;
+        for (size_t c = 0; c < C; c++) out_n[c] = (x[c] - mf) * s * weight[c] + bias[c];
+        mean[n] = mf;
+        rstd[n] = s;
+    }
+}
+
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean,
+                        const float *rstd, size_t N, size_t C) {
+    for (size_t n = 0; n < N; n++) {
+        const float *dout_n = dout + n * C, *inp_n = inp + n * C;
+        float *dinp_n = dinp + n * C;
+        float m = mean[n], s = rstd[n];
+        /* With norm = (x - mean)·rstd and dnorm = dout·weight:
+         * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
+        double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
+        for (size_t c = 0; c < C; c++) {
+            float norm = (inp_n[c] - m) * s;
+            float dnorm = dout_n[c] * weight[c];
+            dnorm_sum += dnorm;
+            dnorm_norm_sum += (double)dnorm * norm;
+        }
+        float dnorm_mean = (float)(dnorm_sum / (double)C);
+        float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
+        for (size_t c = 0; c < C; c++) {
+            float norm = (inp_n[c] - m) * s;
+            float dnorm = dout_n[c] * weight[c];
+            dbias[c] += dout_n[c];
+            dweight[c] += norm * dout_n[c];
+            dinp_n[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- dropout */
+
+static inline uint32_t drop_threshold(float p) { return (uint32_t)((double)p * 4294967296.0); }
+
+void dropout_forward(float *out, const float *inp, size_t n, float p, uint32_t key) {
+    if (p <= 0.0f) {
+        if (out != inp) memmove(out, inp, n * sizeof(float));
+        return;
+    }
+    CHECK(n <= UINT32_MAX);
+    uint32_t threshold = drop_threshold(p);
+    float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        out[i] = drop_hash(key, (uint32_t)i) >= threshold ? inp[i] * scale : 0.0f;
+}
+
+void dropout_backward(float *dinp, const float *dout, size_t n, float p, uint32_t key) {
+    /* The same mask and scale as forward: d(x·mask·scale)/dx = mask·scale. */
+    dropout_forward(dinp, dout, n, p, key);
+}
+
+void residual_dropout_forward(float *out, const float *residual, const float *inp, size_t n,
+                              float p, uint32_t key) {
+    if (p <= 0.0f) {
+        for (size_t i = 0; i < n; i++) out[i] = residual[i] + inp[i];
+        return;
+    }
+    CHECK(n <= UINT32_MAX);
+    uint32_t threshold = drop_threshold(p);
+    float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        out[i] = residual[i] + (drop_hash(key, (uint32_t)i) >= threshold ? inp[i] * scale : 0.0f);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+typedef struct {
+    float *out, *att, *dqkv;
+    const float *qkv, *dout, *att_in;
+    size_t B, T, C, NH;
+    float p;
+    uint32_t key;
+} AttnJob;
+
+/* Attention-dropout multiplier for element (unit, t, t2): 0 or 1/(1-p). */
+static inline float attn_drop(const AttnJob *job, size_t unit, size_t t, size_t t2,
+                              uint32_t threshold, float scale) {
+    if (job->p <= 0.0f) return 1.0f;
+    uint32_t index = (uint32_t)((unit * job->T + t) * job->T + t2);
+    return drop_hash(job->key, index) >= threshold ? scale : 0.0f;
+}
+
+static void attention_forward_worker(void *ctx, int ith, int nth) {
+    const AttnJob *job = ctx;
+    size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
+    float qk_scale = (float)(1.0 / sqrt((double)hs));
+    uint32_t threshold = drop_threshold(job->p);
+    float drop_scale = job->p > 0.0f ? 1.0f / (1.0f - job->p) : 1.0f;
+    size_t lo, hi;
+    split_range(job->B * NH, ith, nth, &lo, &hi);
+    for (size_t unit = lo; unit < hi; unit++) {
+        size_t b = unit / NH, h = unit % NH;
+        for (size_t t = 0; t < T; t++) {
+            const float *query_t = job->qkv + (b * T + t) * C3 + h * hs;
+            float *att_t = job->att + (unit * T + t) * T;
+            /* preatt = q·kᵀ / sqrt(hs), causal: only t2 <= t */
+            float maxval = -INFINITY;
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                const float *key_t2 = job->qkv + (b * T + t2) * C3 + C + h * hs;
+                float dot = 0.0f;
+                for (size_t i = 0; i < hs; i++) dot += query_t[i] * key_t2[i];
+                dot *= qk_scale;
+                att_t[t2] = dot;
+                if (dot > maxval) maxval = dot;
+            }
+            float sum = 0.0f;
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                float e = expf(att_t[t2] - maxval);
+                att_t[t2] = e;
+                sum += e;
+            }
+            float inv = 1.0f / sum;
+            for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] *= inv;
+            for (size_t t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
+            /* y = dropout(att) · v */
+            float *out_t = job->out + (b * T + t) * C + h * hs;
+            for (size_t i = 0; i < hs; i++) out_t[i] = 0.0f;
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                float a = att_t[t2] * attn_drop(job, unit, t, t2, threshold, drop_scale);
+                const float *value_t2 = job->qkv + (b * T + t2) * C3 + 2 * C + h * hs;
+                for (size_t i = 0; i < hs; i++) out_t[i] += a * value_t2[i];
+            }
+        }
+    }
+}
+
+void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,
+                       size_t C, size_t NH, float p, uint32_t key) {
+    CHECK(C % NH == 0);
+    CHECK(p <= 0.0f || B * NH * T * T <= UINT32_MAX);
+    AttnJob job = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, p, key};
+    pool_run(pool, attention_forward_worker, &job);
+}
+
+static void attention_backward_worker(void *ctx, int ith, int nth) {
+    const AttnJob *job = ctx;
+    size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
+    float qk_scale = (float)(1.0 / sqrt((double)hs));
+    uint32_t threshold = drop_threshold(job->p);
+    float drop_scale = job->p > 0.0f ? 1.0f / (1.0f - job->p) : 1.0f;
+    float datt[T]; /* d loss / d att for one query row */
+    size_t lo, hi;
+    split_range(job->B * NH, ith, nth, &lo, &hi);
+    for (size_t unit = lo; unit < hi; unit++) {
+        size_t b = unit / NH, h = unit % NH;
+        for (size_t t = 0; t < T; t++) {
+            const float *att_t = job->att_in + (unit * T + t) * T;
+            const float *dout_t = job->dout + (b * T + t) * C + h * hs;
+            const float *query_t = job->qkv + (b * T + t) * C3 + h * hs;
+            float *dquery_t = job->dqkv + (b * T + t) * C3 + h * hs;
+            /* out_t = Σ_t2 att_t[t2]·mask·value_t2 */
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                const float *value_t2 = job->qkv + (b * T + t2) * C3 + 2 * C + h * hs;
+                float *dvalue_t2 = job->dqkv + (b * T + t2) * C3 + 2 * C + h * hs;
+                float m = attn_drop(job, unit, t, t2, threshold, drop_scale);
+                float dot = 0.0f;
+                for (size_t i = 0; i < hs; i++) dot += dout_t[i] * value_t2[i];
+                datt[t2] = dot * m;
+                float a = att_t[t2] * m;
+                for (size_t i = 0; i < hs; i++) dvalue_t2[i] += a * dout_t[i];
+            }
+            /* softmax: dpreatt = att · (datt - Σ att·datt) */
+            float s = 0.0f;
+            for (size_t t2 = 0; t2 <= t; t2++) s += att_t[t2] * datt[t2];
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                float dpre = att_t[t2] * (datt[t2] - s) * qk_scale;
+                const float *key_t2 = job->qkv + (b * T + t2) * C3 + C + h * hs;
+                float *dkey_t2 = job->dqkv + (b * T + t2) * C3 + C + h * hs;
+                for (size_t i = 0; i < hs; i++) {
+                    dquery_t[i] += dpre * key_t2[i];
+                    dkey_t2[i] += dpre * query_t[i];
+                }
+            }
+        }
+    }
+}
+
+void attention_backward(Pool *pool, float *dqkv, const float *dout, const float *qkv,
+                        const float *att, size_t B, size_t T, size_t C, size_t NH, float p,
+                        uint32_t key) {
+    CHECK(C % NH == 0);
+    AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key};
+    pool_run(pool, attention_backward_worker, &job);
+}
+
+/* ---------------------------------------------------------------- GELU */
+
+#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+
+void gelu_forward(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        out[i] = 0.5f * x * (1.0f + tanhf(u));
+    }
+}
+
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float th = tanhf(u);
+        float sech2 = 1.0f - th * th;
+        float local = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] = local * dout[i];
+    }
+}
+
+/* ---------------------------------------------------------------- cross-entropy */
+
+double crossentropy_forward(float *probs, const float *logits, const int *targets, size_t N,
+                            size_t V, size_t *count) {
+    double total = 0.0;
+    size_t counted = 0;
+    for (size_t n = 0; n < N; n++) {
+        const float *logits_n = logits + n * V;
+        float *probs_n = probs + n * V;
+        float maxval = -INFINITY;
+        for (size_t v = 0; v < V; v++)
+            if (logits_n[v] > maxval) maxval = logits_n[v];
+        double sum = 0.0;
+        for (size_t v = 0; v < V; v++) {
+            float e = expf(logits_n[v] - maxval);
+            probs_n[v] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (size_t v = 0; v < V; v++) probs_n[v] *= inv;
+        int target = targets[n];
+        if (target < 0) continue;
+        CHECK((size_t)target < V);
+        /* log-softmax from the logits, not log(prob): exact even when the prob underflows */
+        total += -((double)logits_n[target] - maxval - log(sum));
+        counted++;
+    }
+    *count = counted;
+    return counted ? total / (double)counted : 0.0;
+}
+
+void crossentropy_backward(float *dlogits, const float *probs, const int *targets, size_t N,
+                           size_t V, size_t count) {
+    float inv = count ? 1.0f / (float)count : 0.0f;
+    for (size_t n = 0; n < N; n++) {
+        float *dlogits_n = dlogits + n * V;
+        const float *probs_n = probs + n * V;
+        int target = targets[n];
+        if (target < 0) {
+            for (size_t v = 0; v < V; v++) dlogits_n[v] = 0.0f;
+            continue;
+        }
+        for (size_t v = 0; v < V; v++)
+            dlogits_n[v] = (probs_n[v] - ((int)v == target ? 1.0f : 0.0f)) * inv;
+    }
+}

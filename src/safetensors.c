@@ -1,0 +1,249 @@
+/* safetensors.c — the reader declared in safetensors.h. */
+#include "safetensors.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "json.h"
+
+static int set_err(char *err, size_t err_size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static size_t dtype_size(const char *dtype) {
+    static const struct {
+        const char *name;
+        size_t size;
+    } TYPES[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1},
+                 {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},
+                 {"U32", 4},  {"F32", 4}, {"I64", 8}, {"U64", 8},     {"F64", 8}};
+    for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
+        if (strcmp(TYPES[i].name, dtype) == 0) return TYPES[i].size;
+    return 0;
+}
+
+static int by_begin(const void *a, const void *b) {
+    const StTensor *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+/* Fills one StTensor from its header entry; returns 0 or -1 with err set. */
+static int parse_entry(StTensor *t, const char *name, const JsonValue *entry, const char *path,
+                       char *err, size_t err_size) {
+    if (entry->type != JSON_OBJECT)
+        return set_err(err, err_size, "%s: tensor \"%s\" is not a JSON object", path, name);
+    const JsonValue *dtype = json_get(entry, "dtype"), *shape = json_get(entry, "shape"),
+                    *offsets = json_get(entry, "data_offsets");
+    if (!dtype || !shape || !offsets || entry->n != 3)
+        return set_err(err, err_size,
+                       "%s: tensor \"%s\" must have exactly dtype, shape and data_offsets", path, name);
+    if (dtype->type != JSON_STRING || dtype->len >= sizeof t->dtype || !dtype_size(dtype->str))
+        return set_err(err, err_size, "%s: tensor \"%s\" has unknown dtype %s%s%s", path, name,
+                       dtype->type == JSON_STRING ? "\"" : "",
+                       dtype->type == JSON_STRING ? dtype->str : "(not a string)",
+                       dtype->type == JSON_STRING ? "\"" : "");
+    strcpy(t->dtype, dtype->str);
+    if (shape->type != JSON_ARRAY || shape->n > ST_MAX_DIMS)
+        return set_err(err, err_size, "%s: tensor \"%s\" has a bad shape (an array of at most %d sizes expected)",
+                       path, name, ST_MAX_DIMS);
+    t->ndim = (int)shape->n;
+    t->numel = 1;
+    for (size_t d = 0; d < shape->n; d++) {
+        uint64_t dim;
+        if (!json_uint(&shape->items[d], &dim) || dim > SIZE_MAX)
+            return set_err(err, err_size, "%s: tensor \"%s\" has a bad shape entry", path, name);
+        t->shape[d] = (size_t)dim;
+        if (dim && t->numel > SIZE_MAX / dim)
+            return set_err(err, err_size, "%s: tensor \"%s\" shape overflows", path, name);
+        t->numel *= (size_t)dim;
+    }
+    uint64_t begin, end;
+    if (offsets->type != JSON_ARRAY || offsets->n != 2 || !json_uint(&offsets->items[0], &begin) ||
+        !json_uint(&offsets->items[1], &end) || begin > end || end > SIZE_MAX)
+        return set_err(err, err_size, "%s: tensor \"%s\" has bad data_offsets", path, name);
+    size_t elem = dtype_size(t->dtype);
+    if (t->numel > SIZE_MAX / elem || end - begin != t->numel * elem)
+        return set_err(err, err_size,
+                       "%s: tensor \"%s\" data_offsets span %llu bytes but its shape needs %zu",
+                       path, name, (unsigned long long)(end - begin),
+                       t->numel <= SIZE_MAX / elem ? t->numel * elem : SIZE_MAX);
+    t->begin = (size_t)begin;
+    t->end = (size_t)end;
+    t->name = xmalloc(strlen(name) + 1);
+    strcpy(t->name, name);
+    return 0;
+}
+
+static int parse_header(StFile *f, const char *header, size_t header_size, char *err,
+                        size_t err_size) {
+    char jerr[160];
+    JsonValue *root = json_parse(header, header_size, jerr, sizeof jerr);
+    if (!root) return set_err(err, err_size, "%s: malformed JSON header (%s)", f->path, jerr);
+    int rc = 0;
+    if (root->type != JSON_OBJECT) {
+        rc = set_err(err, err_size, "%s: the JSON header is not an object", f->path);
+        goto done;
+    }
+    f->tensors = xcalloc(root->n ? root->n : 1, sizeof(StTensor));
+    for (size_t i = 0; i < root->n && rc == 0; i++) {
+        const char *key = root->keys[i];
+        const JsonValue *val = &root->items[i];
+        if (strcmp(key, "__metadata__") == 0) {
+            if (val->type != JSON_OBJECT) {
+                rc = set_err(err, err_size, "%s: __metadata__ is not an object", f->path);
+                break;
+            }
+            f->meta = xcalloc(val->n ? val->n : 1, sizeof(StMeta));
+            for (size_t j = 0; j < val->n; j++) {
+                if (val->items[j].type != JSON_STRING) {
+                    rc = set_err(err, err_size, "%s: __metadata__ value \"%s\" is not a string",
+                                 f->path, val->keys[j]);
+                    break;
+                }
+                StMeta *m = &f->meta[f->n_meta++];
+                m->key = xmalloc(strlen(val->keys[j]) + 1);
+                strcpy(m->key, val->keys[j]);
+                m->value = xmalloc(val->items[j].len + 1);
+                memcpy(m->value, val->items[j].str, val->items[j].len + 1);
+            }
+            continue;
+        }
+        rc = parse_entry(&f->tensors[f->n_tensors], key, val, f->path, err, err_size);
+        if (rc == 0) f->n_tensors++;
+    }
+    if (rc == 0) {
+        /* Offsets must tile the data section exactly: sorted, they start at 0, each begins where
+         * the previous ended, and the last ends at the end of the file. */
+        StTensor *sorted = xmalloc((size_t)(f->n_tensors ? f->n_tensors : 1) * sizeof(StTensor));
+        memcpy(sorted, f->tensors, (size_t)f->n_tensors * sizeof(StTensor));
+        qsort(sorted, (size_t)f->n_tensors, sizeof(StTensor), by_begin);
+        size_t pos = 0;
+        for (int i = 0; i < f->n_tensors && rc == 0; i++) {
+            if (sorted[i].begin != pos)
+                rc = set_err(err, err_size, "%s: tensor \"%s\" data %s", f->path, sorted[i].name,
+                             sorted[i].begin < pos ? "overlaps another tensor" : "leaves a hole before it");
+            pos = sorted[i].end;
+        }
+        if (rc == 0 && pos != f->data_size)
+            rc = set_err(err, err_size, "%s: tensors cover %zu bytes of data but the file holds %zu",
+                         f->path, pos, f->data_size);
+        free(sorted);
+    }
+done:
+    json_free(root);
+    return rc;
+}
+
+int st_open(StFile *f, const char *path, char *err, size_t err_size) {
+    memset(f, 0, sizeof *f);
+    f->path = xmalloc(strlen(path) + 1);
+    strcpy(f->path, path);
+    char *header = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        set_err(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_err(err, err_size, "%s: not a regular file", path);
+        goto fail;
+    }
+    size_t file_size = (size_t)st.st_size;
+    unsigned char size_bytes[8];
+    if (file_size < 8 || fread(size_bytes, 1, 8, fp) != 8) {
+        set_err(err, err_size, "%s: too short to be a safetensors file (%zu bytes)", path, file_size);
+        goto fail;
+    }
+    uint64_t header_size = 0;
+    for (int i = 7; i >= 0; i--) header_size = (header_size << 8) | size_bytes[i];
+    if (header_size == 0) {
+        set_err(err, err_size, "%s: header size is 0", path);
+        goto fail;
+    }
+    if (header_size > file_size - 8) {
+        set_err(err, err_size, "%s: header size %llu exceeds the file size %zu", path,
+                (unsigned long long)header_size, file_size);
+        goto fail;
+    }
+    if (header_size > ST_MAX_HEADER) {
+        set_err(err, err_size, "%s: header size %llu exceeds the %u-byte limit", path,
+                (unsigned long long)header_size, ST_MAX_HEADER);
+        goto fail;
+    }
+    header = xmalloc((size_t)header_size);
+    f->data_size = file_size - 8 - (size_t)header_size;
+    f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
+    if (fread(header, 1, (size_t)header_size, fp) != header_size ||
+        fread(f->data, 1, f->data_size, fp) != f->data_size) {
+        set_err(err, err_size, "%s: read failed (file changed while reading?)", path);
+        goto fail;
+    }
+    fclose(fp);
+    fp = NULL;
+    if (parse_header(f, header, (size_t)header_size, err, err_size) != 0) goto fail;
+    free(header);
+    return 0;
+fail:
+    if (fp) fclose(fp);
+    free(header);
+    st_close(f);
+    return -1;
+}
+
+void st_close(StFile *f) {
+    for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
+    for (int i = 0; i < f->n_meta; i++) {
+        free(f->meta[i].key);
+        free(f->meta[i].value);
+    }
+    free(f->tensors);
+    free(f->meta);
+    free(f->data);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+const StTensor *st_find(const StFile *f, const char *name) {
+    for (int i = 0; i < f->n_tensors; i++)
+        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
+    return NULL;
+}
+
+const char *st_meta(const StFile *f, const char *key) {
+    for (int i = 0; i < f->n_meta; i++)
+        if (strcmp(f->meta[i].key, key) == 0) return f->meta[i].value;
+    return NULL;
+}
+
+int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,
+                char *err, size_t err_size) {
+    const StTensor *t = st_find(f, name);
+    if (!t) return set_err(err, err_size, "%s: missing tensor \"%s\"", f->path, name);
+    if (strcmp(t->dtype, "F32") != 0)
+        return set_err(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
+                       name, t->dtype);
+    int same = t->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+    if (!same) {
+        char want[96] = "", got[96] = "";
+        for (int d = 0; d < ndim; d++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), d ? ", %zu" : "%zu", shape[d]);
+        for (int d = 0; d < t->ndim; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), d ? ", %zu" : "%zu", t->shape[d]);
+        return set_err(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
+                       name, got, want);
+    }
+    /* Little-endian floats on the disk; every platform mingpt builds for is little-endian. */
+    memcpy(dst, f->data + t->begin, t->numel * sizeof(float));
+    return 0;
+}

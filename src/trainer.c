@@ -1,0 +1,163 @@
+/* trainer.c — AdamW with minGPT's groups, gradient clipping and the training loop.
+ *
+ * The update is torch.optim.AdamW's, step for step: decoupled decay p -= lr·wd·p first, then
+ * bias-corrected moments. The gradient norm is summed in double over fixed 64 Ki-float chunks and
+ * the chunks are added in order, so its value does not depend on the thread count.
+ */
+#include "trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define NORM_CHUNK 65536
+
+TrainConfig train_config_default(void) {
+    TrainConfig c = {0};
+    c.learning_rate = 5e-4f;
+    c.beta1 = 0.9f;
+    c.beta2 = 0.95f;
+    c.eps = 1e-8f;
+    c.weight_decay = 0.1f;
+    c.grad_clip = 1.0f;
+    c.warmup_iters = 0;
+    c.lr_decay = LR_CONSTANT;
+    c.lr_decay_iters = 0;
+    c.min_lr = 5e-5f;
+    return c;
+}
+
+void trainer_init(Trainer *tr, GPT *model, const TrainConfig *config) {
+    memset(tr, 0, sizeof *tr);
+    tr->config = *config;
+    tr->params = &model->params;
+    tr->m = table_alloc(&model->params);
+    tr->v = table_alloc(&model->params);
+    tr->n_norm_parts = (model->params.numel + NORM_CHUNK - 1) / NORM_CHUNK;
+    tr->norm_parts = xcalloc(tr->n_norm_parts, sizeof(double));
+}
+
+void trainer_free(Trainer *tr) {
+    free(tr->m);
+    free(tr->v);
+    free(tr->norm_parts);
+    memset(tr, 0, sizeof *tr);
+}
+
+float trainer_lr(const TrainConfig *c, long step) {
+    /* nanoGPT's get_lr */
+    if (c->warmup_iters > 0 && step < c->warmup_iters)
+        return c->learning_rate * (float)(step + 1) / (float)(c->warmup_iters + 1);
+    if (c->lr_decay != LR_COSINE) return c->learning_rate;
+    if (step >= c->lr_decay_iters) return c->min_lr;
+    double ratio = (double)(step - c->warmup_iters) / (double)(c->lr_decay_iters - c->warmup_iters);
+    double coeff = 0.5 * (1.0 + cos(3.141592653589793 * ratio));
+    return (float)(c->min_lr + coeff * (c->learning_rate - c->min_lr));
+}
+
+typedef struct {
+    Trainer *tr;
+    float *grad;
+    size_t numel;
+    float scale;
+} NormJob;
+
+static void norm_worker(void *ctx, int ith, int nth) {
+    NormJob *job = ctx;
+    size_t lo, hi;
+    split_range(job->tr->n_norm_parts, ith, nth, &lo, &hi);
+    for (size_t part = lo; part < hi; part++) {
+        size_t start = part * NORM_CHUNK, end = MG_MIN(start + NORM_CHUNK, job->numel);
+        double sum = 0.0;
+        for (size_t i = start; i < end; i++) sum += (double)job->grad[i] * job->grad[i];
+        job->tr->norm_parts[part] = sum;
+    }
+}
+
+static void scale_worker(void *ctx, int ith, int nth) {
+    NormJob *job = ctx;
+    size_t lo, hi;
+    split_range(job->numel, ith, nth, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) job->grad[i] *= job->scale;
+}
+
+/* torch.nn.utils.clip_grad_norm_: returns the total norm before clipping. */
+static float clip_grad_norm(Trainer *tr, GPT *model, float max_norm) {
+    NormJob job = {tr, model->grad_mem, model->params.numel, 1.0f};
+    pool_run(model->pool, norm_worker, &job);
+    double total = 0.0;
+    for (size_t part = 0; part < tr->n_norm_parts; part++) total += tr->norm_parts[part];
+    float norm = (float)sqrt(total);
+    if (max_norm > 0.0f) {
+        float coef = max_norm / (norm + 1e-6f);
+        if (coef < 1.0f) {
+            job.scale = coef;
+            pool_run(model->pool, scale_worker, &job);
+        }
+    }
+    return norm;
+}
+
+typedef struct {
+    Trainer *tr;
+    GPT *model;
+    float lr, bias_correction1, bias_correction2_sqrt;
+} AdamJob;
+
+static void adamw_worker(void *ctx, int ith, int nth) {
+    const AdamJob *job = ctx;
+    const TrainConfig *c = &job->tr->config;
+    const TensorTable *params = job->tr->params;
+    float beta1 = c->beta1, beta2 = c->beta2, eps = c->eps;
+    float step_size = job->lr / job->bias_correction1;
+    for (int ti = 0; ti < params->n; ti++) {
+        const Tensor *t = &params->t[ti];
+        float decay = t->decay ? 1.0f - job->lr * c->weight_decay : 1.0f;
+        float *p = job->model->param_mem + t->offset, *g = job->model->grad_mem + t->offset;
+        float *m = job->tr->m + t->offset, *v = job->tr->v + t->offset;
+        size_t lo, hi;
+        split_range(t->numel, ith, nth, &lo, &hi);
+        for (size_t i = lo; i < hi; i++) {
+            p[i] *= decay;
+            m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+            v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+            float denom = sqrtf(v[i]) / job->bias_correction2_sqrt + eps;
+            p[i] -= step_size * m[i] / denom;
+        }
+    }
+}
+
+float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+    CHECK(tr->params == &model->params);
+    float loss = gpt_forward(model, idx, targets, B, T, 1);
+    gpt_zero_grad(model);
+    gpt_backward(model);
+    tr->grad_norm = clip_grad_norm(tr, model, tr->config.grad_clip);
+    tr->lr = trainer_lr(&tr->config, tr->step);
+    tr->step++;
+    AdamJob job = {tr, model, tr->lr,
+                   (float)(1.0 - pow(tr->config.beta1, (double)tr->step)),
+                   (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step))};
+    pool_run(model->pool, adamw_worker, &job);
+    tr->loss = loss;
+    return loss;
+}
+
+long trainer_run(Trainer *tr, GPT *model, int B, int T, long max_iters, trainer_batch_fn next_batch,
+                 trainer_iter_fn on_iter, void *ctx) {
+    size_t n = xmul_size((size_t)B, (size_t)T);
+    int *idx = xmalloc(xmul_size(n, sizeof(int)));
+    int *targets = xmalloc(xmul_size(n, sizeof(int)));
+    long taken = 0;
+    while (max_iters <= 0 || tr->step < max_iters) {
+        next_batch(ctx, idx, targets, B, T);
+        trainer_step(tr, model, idx, targets, B, T);
+        taken++;
+        if (on_iter && on_iter(ctx, tr, model)) break;
+    }
+    free(idx);
+    free(targets);
+    return taken;
+}

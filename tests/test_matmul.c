@@ -1,0 +1,123 @@
+/* test_matmul.c — the packed GEMM against plain loops, on odd shapes, and its thread invariance. */
+#include "harness.h"
+#include "common.h"
+#include "matmul.h"
+#include "threads.h"
+
+static Pool *pool1, *pool2, *pool3;
+
+/* (N, C, OC) — odd and distinct, some larger than one cache block (KC 256, MC 120, NC 512). */
+static const size_t SHAPES[][3] = {
+    {1, 1, 1}, {3, 17, 65}, {65, 191, 3}, {17, 3, 191}, {7, 1, 13},
+    {130, 64, 96}, {191, 300, 17}, {600, 33, 530}, {61, 260, 70},
+};
+#define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
+static void test_linear_forward_matches_loops(void) {
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        size_t N = SHAPES[s][0], C = SHAPES[s][1], OC = SHAPES[s][2];
+        float *inp = xmalloc(N * C * 4), *w = xmalloc(OC * C * 4), *b = xmalloc(OC * 4);
+        float *out = xmalloc(N * OC * 4), *ref = xmalloc(N * OC * 4);
+        fill_uniform(inp, N * C, 1, 1.0f);
+        fill_uniform(w, OC * C, 2, 1.0f);
+        fill_uniform(b, OC, 3, 1.0f);
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            fill_uniform(out, N * OC, 9, 100.0f); /* forward must overwrite, not add */
+            linear_forward(pool2, out, inp, w, with_bias ? b : NULL, N, C, OC);
+            linear_forward_ref(ref, inp, w, with_bias ? b : NULL, N, C, OC);
+            char what[64];
+            snprintf(what, sizeof what, "out N=%zu C=%zu OC=%zu bias=%d", N, C, OC, with_bias);
+            expect_close(what, out, ref, N * OC, 1e-5 * C, 1e-5);
+        }
+        free(inp), free(w), free(b), free(out), free(ref);
+    }
+}
+
+static void test_linear_backward_matches_loops(void) {
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        size_t N = SHAPES[s][0], C = SHAPES[s][1], OC = SHAPES[s][2];
+        float *inp = xmalloc(N * C * 4), *w = xmalloc(OC * C * 4), *dout = xmalloc(N * OC * 4);
+        float *dinp = xmalloc(N * C * 4), *dw = xmalloc(OC * C * 4), *db = xmalloc(OC * 4);
+        float *rinp = xmalloc(N * C * 4), *rw = xmalloc(OC * C * 4), *rb = xmalloc(OC * 4);
+        fill_uniform(inp, N * C, 4, 1.0f);
+        fill_uniform(w, OC * C, 5, 1.0f);
+        fill_uniform(dout, N * OC, 6, 1.0f);
+        /* start from non-zero values: backward accumulates */
+        fill_uniform(dinp, N * C, 7, 1.0f);
+        fill_uniform(dw, OC * C, 8, 1.0f);
+        fill_uniform(db, OC, 9, 1.0f);
+        memcpy(rinp, dinp, N * C * 4);
+        memcpy(rw, dw, OC * C * 4);
+        memcpy(rb, db, OC * 4);
+        linear_backward(pool2, dinp, dw, db, dout, inp, w, N, C, OC);
+        linear_backward_ref(rinp, rw, rb, dout, inp, w, N, C, OC);
+        char what[64];
+        snprintf(what, sizeof what, "dinp N=%zu C=%zu OC=%zu", N, C, OC);
+        expect_close(what, dinp, rinp, N * C, 1e-5 * OC, 1e-5);
+        snprintf(what, sizeof what, "dweight N=%zu C=%zu OC=%zu", N, C, OC);
+        expect_close(what, dw, rw, OC * C, 1e-5 * N, 1e-5);
+        snprintf(what, sizeof what, "dbias N=%zu C=%zu OC=%zu", N, C, OC);
+        expect_close(what, db, rb, OC, 1e-5 * N, 1e-5);
+        free(inp), free(w), free(dout), free(dinp), free(dw), free(db), free(rinp), free(rw), free(rb);
+    }
+}
+
+static void test_gemm_general_strides(void) {
+    /* C (M,N) += A (M,K) · B (K,N) with A given transposed (column-major) and B row-major. */
+    size_t M = 37, N = 29, K = 300;
+    float *At = xmalloc(K * M * 4), *B = xmalloc(K * N * 4), *C = xmalloc(M * N * 4);
+    fill_uniform(At, K * M, 11, 1.0f);
+    fill_uniform(B, K * N, 12, 1.0f);
+    fill_uniform(C, M * N, 13, 1.0f);
+    float *want = xmalloc(M * N * 4);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double s = C[i * N + j];
+            for (size_t k = 0; k < K; k++) s += (double)At[k * M + i] * B[k * N + j];
+            want[i * N + j] = (float)s;
+        }
+    gemm_acc(pool3, M, N, K, At, 1, M, B, N, 1, C, N);
+    expect_close("gemm C", C, want, M * N, 1e-4, 1e-5);
+    free(At), free(B), free(C), free(want);
+}
+
+static void test_results_identical_for_any_thread_count(void) {
+    size_t N = 333, C = 200, OC = 301;
+    float *inp = xmalloc(N * C * 4), *w = xmalloc(OC * C * 4), *b = xmalloc(OC * 4), *dout = xmalloc(N * OC * 4);
+    fill_uniform(inp, N * C, 21, 1.0f);
+    fill_uniform(w, OC * C, 22, 1.0f);
+    fill_uniform(b, OC, 23, 1.0f);
+    fill_uniform(dout, N * OC, 24, 1.0f);
+    Pool *pools[3] = {pool1, pool2, pool3};
+    float *out[3], *dinp[3], *dw[3], *db[3];
+    for (int p = 0; p < 3; p++) {
+        out[p] = xcalloc(N * OC, 4);
+        dinp[p] = xcalloc(N * C, 4);
+        dw[p] = xcalloc(OC * C, 4);
+        db[p] = xcalloc(OC, 4);
+        linear_forward(pools[p], out[p], inp, w, b, N, C, OC);
+        linear_backward(pools[p], dinp[p], dw[p], db[p], dout, inp, w, N, C, OC);
+    }
+    for (int p = 1; p < 3; p++) {
+        expect_same_bits("out", out[p], out[0], N * OC);
+        expect_same_bits("dinp", dinp[p], dinp[0], N * C);
+        expect_same_bits("dweight", dw[p], dw[0], OC * C);
+        expect_same_bits("dbias", db[p], db[0], OC);
+    }
+    for (int p = 0; p < 3; p++) free(out[p]), free(dinp[p]), free(dw[p]), free(db[p]);
+    free(inp), free(w), free(b), free(dout);
+}
+
+int main(void) {
+    pool1 = pool_create(1);
+    pool2 = pool_create(2);
+    pool3 = pool_create(3);
+    RUN(test_linear_forward_matches_loops);
+    RUN(test_linear_backward_matches_loops);
+    RUN(test_gemm_general_strides);
+    RUN(test_results_identical_for_any_thread_count);
+    pool_free(pool1);
+    pool_free(pool2);
+    pool_free(pool3);
+    return harness_finish();
+}

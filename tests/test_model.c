@@ -1,0 +1,269 @@
+/* test_model.c — the whole GPT: finite differences for every parameter tensor, thread invariance,
+ * minGPT's init and parameter table, activation reuse, and the trainer. */
+#include "harness.h"
+#include "common.h"
+#include "model.h"
+#include "rng.h"
+#include "trainer.h"
+
+static Pool *pool1, *pool2;
+
+/* A tiny config with all sizes distinct: V 13, block 9, C 12, 3 heads of 4, 2 layers. */
+static GPTConfig tiny_config(float pdrop) {
+    GPTConfig c = {2, 3, 12, 13, 9, pdrop, pdrop, pdrop};
+    return c;
+}
+
+static void make_batch(int *idx, int *targets, int B, int T, int V, unsigned seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < B * T; i++) {
+        idx[i] = (int)rng_below(&rng, (uint64_t)V);
+        targets[i] = (int)rng_below(&rng, (uint64_t)V);
+    }
+    targets[1] = -1; /* ignored positions must get no gradient */
+    targets[B * T - 2] = -1;
+}
+
+/* Bigger than minGPT's init so that every path carries gradient. */
+static void randomize(GPT *m, unsigned seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < m->params.n; i++) {
+        Tensor *t = &m->params.t[i];
+        for (size_t j = 0; j < t->numel; j++)
+            t->data[j] = (t->init_value == 1.0f ? 1.0f : 0.0f) + 0.3f * rng_normal(&rng);
+    }
+}
+
+typedef struct {
+    GPT *m;
+    int *idx, *targets, B, T;
+    uint64_t pass;
+} LossCtx;
+
+static double model_loss(LossCtx *c) {
+    c->m->pass = c->pass - 1; /* the same dropout masks every time */
+    return gpt_forward(c->m, c->idx, c->targets, c->B, c->T, 1);
+}
+
+static void test_every_parameter_against_finite_differences(void) {
+    GPTConfig config = tiny_config(0.1f);
+    GPT *m = gpt_create(&config, pool2);
+    gpt_init(m, 7);
+    randomize(m, 8);
+    int B = 2, T = 7, idx[14], targets[14];
+    make_batch(idx, targets, B, T, config.vocab_size, 9);
+    LossCtx c = {m, idx, targets, B, T, 5};
+    model_loss(&c);
+    gpt_zero_grad(m);
+    gpt_backward(m);
+    float h = 1e-2f;
+    for (int i = 0; i < m->params.n; i++) {
+        Tensor *t = &m->params.t[i];
+        /* up to 24 entries per tensor, spread over it */
+        size_t n = MG_MIN(t->numel, (size_t)24), stride = t->numel / n;
+        float analytic[24], numeric[24];
+        for (size_t k = 0; k < n; k++) {
+            size_t j = k * stride + (k * 7) % stride;
+            float saved = t->data[j];
+            t->data[j] = saved + h;
+            double plus = model_loss(&c);
+            t->data[j] = saved - h;
+            double minus = model_loss(&c);
+            t->data[j] = saved;
+            numeric[k] = (float)((plus - minus) / (2.0 * h));
+            analytic[k] = m->grad_mem[t->offset + j];
+        }
+        expect_close(t->name, analytic, numeric, n, 2e-4, 3e-2);
+    }
+    gpt_free(m);
+}
+
+static void test_one_and_two_threads_give_identical_bits(void) {
+    GPTConfig config = tiny_config(0.1f);
+    config.n_embd = 48, config.n_head = 4, config.block_size = 32, config.vocab_size = 37;
+    GPT *m1 = gpt_create(&config, pool1), *m2 = gpt_create(&config, pool2);
+    gpt_init(m1, 3);
+    gpt_init(m2, 3);
+    int B = 5, T = 31, *idx = xmalloc(B * T * 4), *targets = xmalloc(B * T * 4);
+    make_batch(idx, targets, B, T, config.vocab_size, 4);
+    float l1 = gpt_forward(m1, idx, targets, B, T, 1), l2 = gpt_forward(m2, idx, targets, B, T, 1);
+    expect_same_bits("loss", &l2, &l1, 1);
+    expect_same_bits("logits", m2->a.logits, m1->a.logits, (size_t)B * T * config.vocab_size);
+    gpt_zero_grad(m1);
+    gpt_zero_grad(m2);
+    gpt_backward(m1);
+    gpt_backward(m2);
+    expect_same_bits("gradients", m2->grad_mem, m1->grad_mem, m1->params.numel);
+    TrainConfig tc = train_config_default();
+    Trainer t1, t2;
+    trainer_init(&t1, m1, &tc);
+    trainer_init(&t2, m2, &tc);
+    for (int s = 0; s < 3; s++) {
+        trainer_step(&t1, m1, idx, targets, B, T);
+        trainer_step(&t2, m2, idx, targets, B, T);
+    }
+    expect_same_bits("weights after 3 steps", m2->param_mem, m1->param_mem, m1->params.numel);
+    trainer_free(&t1);
+    trainer_free(&t2);
+    gpt_free(m1);
+    gpt_free(m2);
+    free(idx);
+    free(targets);
+}
+
+static double tensor_std(const Tensor *t, double *mean_out) {
+    double s = 0.0, s2 = 0.0;
+    for (size_t i = 0; i < t->numel; i++) {
+        s += t->data[i];
+        s2 += (double)t->data[i] * t->data[i];
+    }
+    double mean = s / t->numel;
+    *mean_out = mean;
+    return sqrt(s2 / t->numel - mean * mean);
+}
+
+static void test_mingpt_init_and_decay_groups(void) {
+    GPTConfig config = {4, 4, 64, 50, 32, 0.1f, 0.1f, 0.1f};
+    GPT *m = gpt_create(&config, pool1);
+    gpt_init(m, 1);
+    double proj_std = 0.02 / sqrt(2.0 * config.n_layer);
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        const char *name = t->name;
+        size_t len = strlen(name);
+        int is_bias = len > 5 && strcmp(name + len - 5, ".bias") == 0;
+        int is_ln = strstr(name, "ln_") != NULL;
+        int is_proj = strstr(name, "c_proj.weight") != NULL;
+        int is_linear_w = !is_ln && !is_bias && strstr(name, "wte") == NULL && strstr(name, "wpe") == NULL;
+        double mean, std = tensor_std(t, &mean);
+        if (is_ln && !is_bias) EXPECT(mean == 1.0 && std == 0.0);
+        else if (is_bias) EXPECT(mean == 0.0 && std == 0.0);
+        else {
+            double want = is_proj ? proj_std : 0.02;
+            if (fabs(std - want) > 0.05 * want || fabs(mean) > 0.1 * want)
+                printf("    %s: std %.5f (want %.5f), mean %.5f\n", name, std, want, mean);
+            EXPECT(fabs(std - want) < 0.05 * want && fabs(mean) < 0.1 * want);
+        }
+        /* AdamW decays exactly the Linear weights */
+        if (t->decay != is_linear_w) printf("    %s: decay %d\n", name, t->decay);
+        EXPECT(t->decay == is_linear_w);
+    }
+    EXPECT(strcmp(m->params.t[0].name, "transformer.wte.weight") == 0);
+    EXPECT(strcmp(m->params.t[m->params.n - 1].name, "lm_head.weight") == 0);
+    EXPECT(m->params.n == 2 + 12 * config.n_layer + 3);
+    gpt_free(m);
+}
+
+static void test_parameter_counts_match_mingpt(void) {
+    /* minGPT prints 124.44M for gpt2 (lm_head excluded), the known GPT-2 small size */
+    GPTConfig config = {0};
+    EXPECT(gpt_preset("gpt2", &config));
+    config.vocab_size = 50257;
+    config.block_size = 1024;
+    size_t total = gpt_count_params(&config), lm_head = 50257u * 768u;
+    EXPECT(total - lm_head == 124439808u);
+    EXPECT(gpt_preset("gpt-mini", &config) && config.n_layer == 6 && config.n_head == 6 &&
+           config.n_embd == 192);
+    EXPECT(gpt_preset("gpt-nano", &config) && config.n_layer == 3 && config.n_embd == 48);
+    EXPECT(!gpt_preset("gpt-huge", &config));
+    GPTConfig bad = tiny_config(0.1f);
+    bad.n_head = 5; /* 12 not divisible by 5 */
+    EXPECT(gpt_config_error(&bad) != NULL);
+    EXPECT(gpt_config_error(&(GPTConfig){2, 3, 12, 13, 9, 1.0f, 0, 0}) != NULL);
+}
+
+static void test_smaller_batches_reuse_activations_correctly(void) {
+    GPTConfig config = tiny_config(0.0f);
+    GPT *a = gpt_create(&config, pool2), *b = gpt_create(&config, pool2);
+    gpt_init(a, 5);
+    gpt_init(b, 5);
+    int idx[18], targets[18];
+    make_batch(idx, targets, 2, 9, config.vocab_size, 6);
+    gpt_forward(a, idx, targets, 2, 9, 0);     /* sizes the buffers for (2,9) */
+    float la = gpt_forward(a, idx, targets, 1, 5, 0);
+    float lb = gpt_forward(b, idx, targets, 1, 5, 0); /* a fresh model sized (1,5) */
+    expect_same_bits("loss", &la, &lb, 1);
+    expect_same_bits("logits", a->a.logits, b->a.logits, 5 * (size_t)config.vocab_size);
+    gpt_free(a);
+    gpt_free(b);
+}
+
+static void test_dropout_only_in_training(void) {
+    GPTConfig config = tiny_config(0.2f);
+    GPT *m = gpt_create(&config, pool2);
+    gpt_init(m, 5);
+    int idx[14], targets[14];
+    make_batch(idx, targets, 2, 7, config.vocab_size, 6);
+    float e1 = gpt_forward(m, idx, targets, 2, 7, 0), e2 = gpt_forward(m, idx, targets, 2, 7, 0);
+    float t1 = gpt_forward(m, idx, targets, 2, 7, 1), t2 = gpt_forward(m, idx, targets, 2, 7, 1);
+    EXPECT(e1 == e2); /* evaluation is deterministic */
+    EXPECT(t1 != e1 && t1 != t2); /* each training pass draws new masks */
+    gpt_free(m);
+}
+
+static void test_lr_schedule(void) {
+    TrainConfig c = train_config_default();
+    EXPECT(trainer_lr(&c, 0) == 5e-4f && trainer_lr(&c, 100000) == 5e-4f); /* minGPT: constant */
+    c.warmup_iters = 9;
+    c.lr_decay = LR_COSINE;
+    c.lr_decay_iters = 109;
+    c.learning_rate = 1e-3f;
+    c.min_lr = 1e-4f;
+    EXPECT(fabsf(trainer_lr(&c, 0) - 1e-4f) < 1e-9f);  /* (0+1)/(9+1) of the peak */
+    EXPECT(fabsf(trainer_lr(&c, 8) - 9e-4f) < 1e-9f);
+    EXPECT(fabsf(trainer_lr(&c, 9) - 1e-3f) < 1e-9f);  /* peak right after warmup */
+    EXPECT(fabsf(trainer_lr(&c, 59) - 5.5e-4f) < 1e-8f); /* halfway down the cosine */
+    EXPECT(trainer_lr(&c, 109) == 1e-4f && trainer_lr(&c, 500) == 1e-4f);
+}
+
+typedef struct {
+    int *idx, *targets;
+    int calls;
+} FixedBatch;
+
+static void fixed_batch(void *ctx, int *idx, int *targets, int B, int T) {
+    FixedBatch *f = ctx;
+    memcpy(idx, f->idx, (size_t)B * T * sizeof(int));
+    memcpy(targets, f->targets, (size_t)B * T * sizeof(int));
+    f->calls++;
+}
+
+static void test_trainer_overfits_a_batch(void) {
+    GPTConfig config = tiny_config(0.0f);
+    GPT *m = gpt_create(&config, pool2);
+    gpt_init(m, 11);
+    int idx[18], targets[18];
+    make_batch(idx, targets, 2, 9, config.vocab_size, 12);
+    FixedBatch f = {idx, targets, 0};
+    TrainConfig tc = train_config_default();
+    tc.learning_rate = 1e-2f;
+    Trainer tr;
+    trainer_init(&tr, m, &tc);
+    float first = gpt_forward(m, idx, targets, 2, 9, 0);
+    long taken = trainer_run(&tr, m, 2, 9, 150, fixed_batch, NULL, &f);
+    float last = gpt_forward(m, idx, targets, 2, 9, 0);
+    EXPECT(taken == 150 && f.calls == 150 && tr.step == 150);
+    EXPECT(fabsf(first - logf(13.0f)) < 0.05f); /* minGPT's init predicts nearly uniformly */
+    if (!(last < 0.2f)) printf("    loss %.4f -> %.4f\n", first, last);
+    EXPECT(last < 0.2f);
+    trainer_free(&tr);
+    gpt_free(m);
+}
+
+int main(void) {
+    pool1 = pool_create(1);
+    pool2 = pool_create(2);
+    RUN(test_every_parameter_against_finite_differences);
+    RUN(test_one_and_two_threads_give_identical_bits);
+    RUN(test_mingpt_init_and_decay_groups);
+    RUN(test_parameter_counts_match_mingpt);
+    RUN(test_smaller_batches_reuse_activations_correctly);
+    RUN(test_dropout_only_in_training);
+    RUN(test_lr_schedule);
+    RUN(test_trainer_overfits_a_batch);
+    pool_free(pool1);
+    pool_free(pool2);
+    return harness_finish();
+}
