@@ -14,9 +14,10 @@ CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -I
 LDLIBS = -lm -pthread
 
 BUILD := build
-CORE := common rng threads tensor matmul ops model trainer utf8 json safetensors
+CORE := common rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
-APP_OBJ := $(BUILD)/main.o
+TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o
+APP_OBJ := $(TASK_OBJ) $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
@@ -29,8 +30,8 @@ mingpt: $(CORE_OBJ) $(APP_OBJ)
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(LDLIBS)
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@

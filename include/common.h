@@ -35,6 +35,10 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line);
 #define xcalloc(n, size) xcalloc_at((n), (size), __FILE__, __LINE__)
 #define xmalloc_aligned(size) xmalloc_aligned_at((size), __FILE__, __LINE__)
 
+/* Writes a formatted one-line message into err[0..err_size) for the caller to report; returns -1
+ * so that `return error_text(...)` reads as a failure. */
+MG_PRINTF(3, 4) int error_text(char *err, size_t err_size, const char *fmt, ...);
+
 /* Multiplies two sizes, exiting with a message instead of wrapping around. */
 size_t xmul_size(size_t a, size_t b);
 

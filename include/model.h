@@ -95,7 +95,7 @@ typedef struct {
     int has_targets;            /* targets were given, so backward may run */
     int dropout_on;             /* it was a training pass */
     size_t n_targets;           /* targets that were not -1 */
-    float loss;
+    double loss;                /* mean over them */
 
     uint64_t dropout_seed;      /* dropout masks are a function of (seed, pass, site, index) */
     uint64_t pass;              /* training forward passes so far */

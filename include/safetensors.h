@@ -26,6 +26,7 @@ typedef struct {
 
 typedef struct {
     char *key, *value;
+    size_t len; /* bytes in value, which may contain NUL; 0 when writing means strlen(value) */
 } StMeta;
 
 typedef struct {
@@ -43,11 +44,27 @@ typedef struct {
 int st_open(StFile *file, const char *path, char *err, size_t err_size);
 void st_close(StFile *file);
 const StTensor *st_find(const StFile *file, const char *name);
-/* The metadata value for key, or NULL. */
+/* The metadata value for key (NUL-terminated), or NULL. */
 const char *st_meta(const StFile *file, const char *key);
+/* The same, with its length in *len: a value may hold NUL characters (JSON's \u0000). */
+const char *st_meta_n(const StFile *file, const char *key, size_t *len);
 /* Copies an F32 tensor into dst (numel floats). Returns 0, or -1 with a message in err if the
  * tensor is missing, not F32, or not of the expected shape (ndim, shape). */
 int st_read_f32(const StFile *file, const char *name, int ndim, const size_t *shape, float *dst,
                 char *err, size_t err_size);
+
+/* One tensor to write: F32 data of the given shape. */
+typedef struct {
+    const char *name;
+    int ndim;
+    const size_t *shape;
+    const float *data;
+} StWriteTensor;
+
+/* Writes a safetensors file atomically: into a temporary file in the same directory, flushed to
+ * disk (fsync), then renamed over `path`, so a crash or a full disk leaves any previous file at
+ * `path` intact. Metadata values must be valid UTF-8. Returns 0, or -1 with a message in err. */
+int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, const StMeta *meta,
+             int n_meta, char *err, size_t err_size);
 
 #endif

@@ -42,6 +42,14 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line) {
     return p;
 }
 
+int error_text(char *err, size_t err_size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 size_t xmul_size(size_t a, size_t b) {
     if (a != 0 && b > SIZE_MAX / a) die(1, "size %zu x %zu overflows", a, b);
     return a * b;

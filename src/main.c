@@ -1,31 +1,402 @@
-/* main.c — the mingpt command: parses argv and dispatches to a task. It holds no math. */
+/* main.c — the mingpt command line: parses argv, validates options in one place, and hands a
+ * filled option struct to a task (tasks.h). It holds no math.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "model.h"
+#include "tasks.h"
+#include "threads.h"
 
 #define MINGPT_VERSION "0.1.0"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: mingpt <command> [options]\n"
-            "\n"
-            "mingpt trains and samples minGPT's GPT in one C binary.\n"
-            "  --version   print the version\n"
-            "  --help      print this help\n"
-            "Model presets: %s\n",
-            gpt_preset_names());
+/* ---------------------------------------------------------------- usage screens */
+
+static const char *USAGE_MAIN =
+    "usage: mingpt <command> [options]\n"
+    "\n"
+    "Trains and samples minGPT's GPT, in one C binary.\n"
+    "\n"
+    "commands:\n"
+    "  train FILE   train a character-level language model on a UTF-8 text file (chargpt)\n"
+    "  sample       generate text from a trained character model\n"
+    "  eval FILE    mean cross-entropy of a text under a character model\n"
+    "  add          train a GPT to add n-digit numbers (minGPT's adder)\n"
+    "\n"
+    "  mingpt <command> --help   options of a command, with their defaults\n"
+    "  mingpt --version\n";
+
+static const char *USAGE_TRAIN =
+    "usage: mingpt train FILE [options]\n"
+    "\n"
+    "Trains a character-level GPT on FILE (chargpt). The vocabulary is the sorted set of characters\n"
+    "(Unicode code points) in FILE. Random windows of block_size+1 characters from the first part\n"
+    "of the text train the model; the last --val-frac is held out for validation.\n"
+    "\n"
+    "model:\n"
+    "  --model NAME          preset: gpt-nano, gpt-micro, gpt-mini, gopher-44m, gpt2, ... (gpt-mini)\n"
+    "  --n-layer N           override the preset's layers\n"
+    "  --n-head N            override the preset's heads\n"
+    "  --n-embd N            override the preset's embedding size (divisible by heads)\n"
+    "  --block-size N        context length in characters (128)\n"
+    "  --dropout P           embedding, attention and residual dropout (0.1)\n"
+    "training:\n"
+    "  --batch-size N        windows per step (64)\n"
+    "  --lr X                AdamW learning rate (5e-4)\n"
+    "  --max-iters N         optimizer steps in all, counting resumed ones (2000)\n"
+    "  --weight-decay X      on Linear weights only (0.1)\n"
+    "  --grad-clip X         max gradient L2 norm, 0 = off (1.0)\n"
+    "  --warmup-iters N      linear learning-rate warmup (0)\n"
+    "  --lr-decay KIND       none | cosine (to lr/10 at --max-iters) (none)\n"
+    "  --val-frac X          fraction of the text held out for validation, 0 = none (0.1)\n"
+    "  --eval-every N        validate, print a sample and save every N steps (250)\n"
+    "  --log-every N         progress line every N steps (10)\n"
+    "  --seed N              random seed for init, batches and dropout (3407)\n"
+    "  --threads N           worker threads (all cores)\n"
+    "  --bytes               train on raw bytes instead of UTF-8 characters\n"
+    "checkpoints:\n"
+    "  --out PATH            checkpoint written at every evaluation and at the end\n"
+    "                        (out/chargpt/model.safetensors)\n"
+    "  --resume PATH         continue from a checkpoint: weights, optimizer, step and RNG state;\n"
+    "                        its model shape and vocabulary are kept\n";
+
+static const char *USAGE_SAMPLE =
+    "usage: mingpt sample [options]\n"
+    "\n"
+    "Generates text from a character model, streaming it to stdout. The context is cropped to the\n"
+    "last block_size characters, as minGPT's generate.\n"
+    "\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
+    "  --prompt TEXT         text to continue (a newline)\n"
+    "  --len N               characters to generate (500)\n"
+    "  --temperature T       divide the logits by T > 0 (1.0)\n"
+    "  --top-k K             sample from the K most likely characters, 0 = all (10)\n"
+    "  --greedy              always take the most likely character\n"
+    "  --seed N              random seed (3407)\n"
+    "  --threads N           worker threads (all cores)\n";
+
+static const char *USAGE_EVAL =
+    "usage: mingpt eval FILE [options]\n"
+    "\n"
+    "Prints the mean cross-entropy of FILE under a character model, in nats and bits per\n"
+    "character. Windows of block_size+1 characters start at 0, block_size, 2*block_size, ..., so\n"
+    "every character after the first is predicted exactly once.\n"
+    "\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
+    "  --batch-size N        windows per forward pass (64)\n"
+    "  --threads N           worker threads (all cores)\n";
+
+static const char *USAGE_ADD =
+    "usage: mingpt add [options]\n"
+    "\n"
+    "Trains a GPT to add two n-digit numbers (minGPT's adder). Every --eval-every steps it scores\n"
+    "train and test problems by greedy generation, keeps the best model, and stops once every test\n"
+    "problem is solved.\n"
+    "\n"
+    "  --ndigit N            digits per operand, 1 to 9 (2)\n"
+    "  --model NAME          preset (gpt-nano); --n-layer, --n-head, --n-embd override it\n"
+    "  --dropout P           dropout (0.1)\n"
+    "  --batch-size N        problems per step (64)\n"
+    "  --lr X                AdamW learning rate (5e-4)\n"
+    "  --max-iters N         optimizer steps at most (10000)\n"
+    "  --weight-decay X      (0.1)\n"
+    "  --grad-clip X         (1.0)\n"
+    "  --warmup-iters N      (0)\n"
+    "  --lr-decay KIND       none | cosine (none)\n"
+    "  --eval-every N        score train and test every N steps (500)\n"
+    "  --log-every N         progress line every N steps (100)\n"
+    "  --seed N              (3407)\n"
+    "  --threads N           worker threads (all cores)\n"
+    "  --out PATH            best model (out/adder/model.safetensors)\n"
+    "  --resume PATH         continue from a checkpoint\n"
+    "  --eval                only score the model in --ckpt and exit\n"
+    "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n";
+
+/* ---------------------------------------------------------------- value parsing */
+
+static const char *g_command = "mingpt";
+
+static void usage_error(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "mingpt %s: ", g_command);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, " (see 'mingpt %s --help')\n", g_command);
+    exit(2);
+}
+
+static long parse_long(const char *name, const char *arg, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < lo || v > hi) {
+        char range[64];
+        snprintf(range, sizeof range, "an integer from %ld to %ld", lo, hi);
+        fprintf(stderr, "mingpt %s: %s expects %s, got '%s' (see 'mingpt %s --help')\n", g_command,
+                name, range, arg, g_command);
+        exit(2);
+    }
+    return v;
+}
+
+static unsigned long long parse_seed(const char *arg) {
+    char *end;
+    errno = 0;
+    if (arg[0] == '-') usage_error("--seed expects a non-negative integer, got '%s'%s", arg, "");
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || end == arg || *end) usage_error("--seed expects a non-negative integer, got '%s'%s", arg, "");
+    return v;
+}
+
+/* A finite float in [lo, hi] (or [lo, hi) when hi_open). */
+static float parse_float(const char *name, const char *arg, double lo, double hi, int hi_open) {
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi || (hi_open && v >= hi)) {
+        fprintf(stderr, "mingpt %s: %s expects a number in [%g, %g%c, got '%s' (see 'mingpt %s --help')\n",
+                g_command, name, lo, hi, hi_open ? ')' : ']', arg, g_command);
+        exit(2);
+    }
+    return (float)v;
+}
+
+/* ---------------------------------------------------------------- options */
+
+enum {
+    OPT_MODEL = 256, OPT_N_LAYER, OPT_N_HEAD, OPT_N_EMBD, OPT_BLOCK_SIZE, OPT_DROPOUT,
+    OPT_BATCH_SIZE, OPT_LR, OPT_MAX_ITERS, OPT_WEIGHT_DECAY, OPT_GRAD_CLIP, OPT_WARMUP,
+    OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
+    OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
+    OPT_NDIGIT, OPT_EVAL, OPT_HELP,
+};
+
+#define LONG_OPT(name, id) {name, required_argument, NULL, id}
+#define FLAG_OPT(name, id) {name, no_argument, NULL, id}
+
+static const struct option TRAIN_OPTIONS[] = {
+    LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER), LONG_OPT("n-head", OPT_N_HEAD),
+    LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("block-size", OPT_BLOCK_SIZE), LONG_OPT("dropout", OPT_DROPOUT),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
+    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
+    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
+    LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
+    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option ADD_OPTIONS[] = {
+    LONG_OPT("ndigit", OPT_NDIGIT), LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER),
+    LONG_OPT("n-head", OPT_N_HEAD), LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("dropout", OPT_DROPOUT),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
+    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
+    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
+    LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
+    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option SAMPLE_OPTIONS[] = {
+    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("prompt", OPT_PROMPT), LONG_OPT("len", OPT_LEN),
+    LONG_OPT("temperature", OPT_TEMPERATURE), LONG_OPT("top-k", OPT_TOP_K), FLAG_OPT("greedy", OPT_GREEDY),
+    LONG_OPT("seed", OPT_SEED), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option EVAL_OPTIONS[] = {
+    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS),
+    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+typedef struct {
+    TrainOptions train;
+    SampleOptions sample;
+    EvalOptions eval;
+    int threads;
+} Options;
+
+/* Applies one parsed option to whichever structs use it. */
+static void apply(Options *o, int id, const char *arg, const char *usage) {
+    TrainOptions *t = &o->train;
+    switch (id) {
+    case OPT_MODEL: {
+        GPTConfig probe;
+        if (!gpt_preset(arg, &probe)) usage_error("unknown --model '%s' (one of: %s)", arg, gpt_preset_names());
+        t->model_type = arg;
+        break;
+    }
+    case OPT_N_LAYER: t->n_layer = (int)parse_long("--n-layer", arg, 1, 256); break;
+    case OPT_N_HEAD: t->n_head = (int)parse_long("--n-head", arg, 1, 256); break;
+    case OPT_N_EMBD: t->n_embd = (int)parse_long("--n-embd", arg, 1, 16384); break;
+    case OPT_BLOCK_SIZE:
+        t->block_size = (int)parse_long("--block-size", arg, 1, 16384);
+        t->block_size_given = 1;
+        break;
+    case OPT_DROPOUT: t->dropout = parse_float("--dropout", arg, 0.0, 1.0, 1); break;
+    case OPT_BATCH_SIZE:
+        t->batch_size = o->eval.batch_size = (int)parse_long("--batch-size", arg, 1, 1 << 16);
+        break;
+    case OPT_LR: t->lr = parse_float("--lr", arg, 0.0, 10.0, 0); break;
+    case OPT_MAX_ITERS: t->max_iters = parse_long("--max-iters", arg, 1, 1L << 40); break;
+    case OPT_WEIGHT_DECAY: t->weight_decay = parse_float("--weight-decay", arg, 0.0, 10.0, 0); break;
+    case OPT_GRAD_CLIP: t->grad_clip = parse_float("--grad-clip", arg, 0.0, 1e6, 0); break;
+    case OPT_WARMUP: t->warmup_iters = parse_long("--warmup-iters", arg, 0, 1L << 40); break;
+    case OPT_LR_DECAY:
+        if (strcmp(arg, "none") == 0) t->lr_cosine = 0;
+        else if (strcmp(arg, "cosine") == 0) t->lr_cosine = 1;
+        else usage_error("--lr-decay expects none or cosine, got '%s'%s", arg, "");
+        break;
+    case OPT_VAL_FRAC: t->val_frac = parse_float("--val-frac", arg, 0.0, 1.0, 1); break;
+    case OPT_EVAL_EVERY: t->eval_every = parse_long("--eval-every", arg, 1, 1L << 40); break;
+    case OPT_LOG_EVERY: t->log_every = parse_long("--log-every", arg, 1, 1L << 40); break;
+    case OPT_SEED: t->seed = o->sample.seed = parse_seed(arg); break;
+    case OPT_THREADS: o->threads = (int)parse_long("--threads", arg, 1, 1024); break;
+    case OPT_BYTES: t->bytes = 1; break;
+    case OPT_OUT: t->out = arg; break;
+    case OPT_RESUME: t->resume = arg; break;
+    case OPT_CKPT: t->ckpt = o->sample.ckpt = o->eval.ckpt = arg; break;
+    case OPT_PROMPT: o->sample.prompt = arg; break;
+    case OPT_LEN: o->sample.len = parse_long("--len", arg, 0, 100000000); break;
+    case OPT_TEMPERATURE: {
+        float v = parse_float("--temperature", arg, 0.0, 1000.0, 0);
+        if (v <= 0.0f) usage_error("--temperature must be greater than 0, got '%s'%s", arg, "");
+        o->sample.temperature = v;
+        break;
+    }
+    case OPT_TOP_K: o->sample.top_k = (int)parse_long("--top-k", arg, 0, 1 << 22); break;
+    case OPT_GREEDY: o->sample.greedy = 1; break;
+    case OPT_NDIGIT: t->ndigit = (int)parse_long("--ndigit", arg, 1, 9); break;
+    case OPT_EVAL: t->eval_only = 1; break;
+    case OPT_HELP: fputs(usage, stdout); exit(0);
+    default: CHECK(0); /* every id in the option tables is handled above */
+    }
+}
+
+/* Parses argv[1..] of a command; the non-option arguments are returned in *rest. */
+static int parse(Options *o, int argc, char **argv, const struct option *table, const char *usage,
+                 char ***rest) {
+    opterr = 0; /* the messages below are ours, one line each */
+    optind = 1;
+    int id;
+    /* options and FILE may come in any order; "-h" is --help; ':' reports a missing value */
+    while ((id = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
+        if (id == '?' || id == ':') {
+            char short_opt[3] = {'-', (char)optopt, '\0'};
+            const char *opt = optopt > 0 && optopt < 256 ? short_opt : argv[optind - 1];
+            if (id == ':') usage_error("option '%s' needs a value%s", opt, "");
+            usage_error("unknown option '%s'%s", opt, "");
+        }
+        apply(o, id == 'h' ? OPT_HELP : id, optarg, usage);
+    }
+    *rest = argv + optind;
+    return argc - optind;
+}
+
+/* The model shape options must describe a valid model; the data fills in the rest later. */
+static void check_model_options(const TrainOptions *t) {
+    GPTConfig c = {0};
+    CHECK(gpt_preset(t->model_type, &c));
+    if (t->n_layer) c.n_layer = t->n_layer;
+    if (t->n_head) c.n_head = t->n_head;
+    if (t->n_embd) c.n_embd = t->n_embd;
+    c.vocab_size = 2;
+    c.block_size = t->block_size;
+    const char *bad = gpt_config_error(&c);
+    if (bad) {
+        char shape[96];
+        snprintf(shape, sizeof shape, "n_layer %d, n_head %d, n_embd %d", c.n_layer, c.n_head, c.n_embd);
+        usage_error("bad model shape (%s): %s", shape, bad);
+    }
+}
+
+static void defaults(Options *o) {
+    memset(o, 0, sizeof *o);
+    TrainOptions *t = &o->train;
+    t->model_type = "gpt-mini";
+    t->block_size = 128;
+    t->dropout = 0.1f;
+    t->batch_size = 64;
+    t->lr = 5e-4f;
+    t->max_iters = 2000;
+    t->weight_decay = 0.1f;
+    t->grad_clip = 1.0f;
+    t->val_frac = 0.1f;
+    t->eval_every = 250;
+    t->log_every = 10;
+    t->seed = 3407;
+    t->out = "out/chargpt/model.safetensors";
+    t->ndigit = 2;
+    t->ckpt = "out/adder/model.safetensors";
+    o->sample.ckpt = "out/chargpt/model.safetensors";
+    o->sample.len = 500;
+    o->sample.temperature = 1.0f;
+    o->sample.top_k = 10;
+    o->sample.seed = 3407;
+    o->eval.ckpt = "out/chargpt/model.safetensors";
+    o->eval.batch_size = 64;
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0) {
         printf("mingpt %s\n", MINGPT_VERSION);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(USAGE_MAIN, stdout);
         return 0;
     }
-    usage(stderr);
-    return 2;
+    g_command = cmd;
+    Options o;
+    defaults(&o);
+    char **rest;
+    int n_rest;
+    argv[1] = argv[0]; /* getopt sees the command as the program name */
+    if (strcmp(cmd, "train") == 0) {
+        n_rest = parse(&o, argc - 1, argv + 1, TRAIN_OPTIONS, USAGE_TRAIN, &rest);
+        if (n_rest != 1) usage_error("expects exactly one FILE to train on%s%s", "", "");
+    } else if (strcmp(cmd, "add") == 0) {
+        /* the adder's own defaults, from adder.py */
+        o.train.model_type = "gpt-nano";
+        o.train.max_iters = 10000;
+        o.train.eval_every = 500;
+        o.train.log_every = 100;
+        o.train.out = "out/adder/model.safetensors";
+        n_rest = parse(&o, argc - 1, argv + 1, ADD_OPTIONS, USAGE_ADD, &rest);
+        if (n_rest != 0) usage_error("unexpected argument '%s'%s", rest[0], "");
+    } else if (strcmp(cmd, "sample") == 0) {
+        n_rest = parse(&o, argc - 1, argv + 1, SAMPLE_OPTIONS, USAGE_SAMPLE, &rest);
+        if (n_rest != 0) usage_error("unexpected argument '%s'%s", rest[0], "");
+    } else if (strcmp(cmd, "eval") == 0) {
+        n_rest = parse(&o, argc - 1, argv + 1, EVAL_OPTIONS, USAGE_EVAL, &rest);
+        if (n_rest != 1) usage_error("expects exactly one FILE to evaluate%s%s", "", "");
+    } else {
+        fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", cmd);
+        return 2;
+    }
+    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) check_model_options(&o.train);
+
+    Pool *pool = pool_create(o.threads);
+    o.train.pool = o.sample.pool = o.eval.pool = pool;
+    int rc;
+    if (strcmp(cmd, "train") == 0) rc = task_chars_train(rest[0], &o.train);
+    else if (strcmp(cmd, "add") == 0) rc = task_add(&o.train);
+    else if (strcmp(cmd, "sample") == 0) rc = task_chars_sample(&o.sample);
+    else {
+        o.eval.file = rest[0];
+        rc = task_chars_eval(&o.eval);
+    }
+    pool_free(pool);
+    /* results that never reached their destination (a full disk, a closed pipe) are a failure */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mingpt: cannot write to standard output\n");
+        return 1;
+    }
+    return rc;
 }

@@ -324,12 +324,11 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     layernorm_forward(a->ln_f, a->ln_f_mean, a->ln_f_rstd, x, w->ln_f_w, w->ln_f_b, BT, C);
     linear_forward(m->pool, a->logits, a->ln_f, w->lm_head_w, NULL, BT, C, V);
 
-    m->loss = 0.0f;
+    m->loss = 0.0;
     m->n_targets = 0;
     if (targets)
-        m->loss = (float)crossentropy_forward(m->d.dlogits, a->logits, m->targets, BT, V,
-                                              &m->n_targets);
-    return m->loss;
+        m->loss = crossentropy_forward(m->d.dlogits, a->logits, m->targets, BT, V, &m->n_targets);
+    return (float)m->loss;
 }
 
 void gpt_zero_grad(GPT *m) { memset(m->grad_mem, 0, m->params.numel * sizeof(float)); }

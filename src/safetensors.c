@@ -7,17 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "json.h"
-
-static int set_err(char *err, size_t err_size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static size_t dtype_size(const char *dtype) {
     static const struct {
@@ -40,39 +33,39 @@ static int by_begin(const void *a, const void *b) {
 static int parse_entry(StTensor *t, const char *name, const JsonValue *entry, const char *path,
                        char *err, size_t err_size) {
     if (entry->type != JSON_OBJECT)
-        return set_err(err, err_size, "%s: tensor \"%s\" is not a JSON object", path, name);
+        return error_text(err, err_size, "%s: tensor \"%s\" is not a JSON object", path, name);
     const JsonValue *dtype = json_get(entry, "dtype"), *shape = json_get(entry, "shape"),
                     *offsets = json_get(entry, "data_offsets");
     if (!dtype || !shape || !offsets || entry->n != 3)
-        return set_err(err, err_size,
+        return error_text(err, err_size,
                        "%s: tensor \"%s\" must have exactly dtype, shape and data_offsets", path, name);
     if (dtype->type != JSON_STRING || dtype->len >= sizeof t->dtype || !dtype_size(dtype->str))
-        return set_err(err, err_size, "%s: tensor \"%s\" has unknown dtype %s%s%s", path, name,
+        return error_text(err, err_size, "%s: tensor \"%s\" has unknown dtype %s%s%s", path, name,
                        dtype->type == JSON_STRING ? "\"" : "",
                        dtype->type == JSON_STRING ? dtype->str : "(not a string)",
                        dtype->type == JSON_STRING ? "\"" : "");
     strcpy(t->dtype, dtype->str);
     if (shape->type != JSON_ARRAY || shape->n > ST_MAX_DIMS)
-        return set_err(err, err_size, "%s: tensor \"%s\" has a bad shape (an array of at most %d sizes expected)",
+        return error_text(err, err_size, "%s: tensor \"%s\" has a bad shape (an array of at most %d sizes expected)",
                        path, name, ST_MAX_DIMS);
     t->ndim = (int)shape->n;
     t->numel = 1;
     for (size_t d = 0; d < shape->n; d++) {
         uint64_t dim;
         if (!json_uint(&shape->items[d], &dim) || dim > SIZE_MAX)
-            return set_err(err, err_size, "%s: tensor \"%s\" has a bad shape entry", path, name);
+            return error_text(err, err_size, "%s: tensor \"%s\" has a bad shape entry", path, name);
         t->shape[d] = (size_t)dim;
         if (dim && t->numel > SIZE_MAX / dim)
-            return set_err(err, err_size, "%s: tensor \"%s\" shape overflows", path, name);
+            return error_text(err, err_size, "%s: tensor \"%s\" shape overflows", path, name);
         t->numel *= (size_t)dim;
     }
     uint64_t begin, end;
     if (offsets->type != JSON_ARRAY || offsets->n != 2 || !json_uint(&offsets->items[0], &begin) ||
         !json_uint(&offsets->items[1], &end) || begin > end || end > SIZE_MAX)
-        return set_err(err, err_size, "%s: tensor \"%s\" has bad data_offsets", path, name);
+        return error_text(err, err_size, "%s: tensor \"%s\" has bad data_offsets", path, name);
     size_t elem = dtype_size(t->dtype);
     if (t->numel > SIZE_MAX / elem || end - begin != t->numel * elem)
-        return set_err(err, err_size,
+        return error_text(err, err_size,
                        "%s: tensor \"%s\" data_offsets span %llu bytes but its shape needs %zu",
                        path, name, (unsigned long long)(end - begin),
                        t->numel <= SIZE_MAX / elem ? t->numel * elem : SIZE_MAX);
@@ -87,10 +80,10 @@ static int parse_header(StFile *f, const char *header, size_t header_size, char 
                         size_t err_size) {
     char jerr[160];
     JsonValue *root = json_parse(header, header_size, jerr, sizeof jerr);
-    if (!root) return set_err(err, err_size, "%s: malformed JSON header (%s)", f->path, jerr);
+    if (!root) return error_text(err, err_size, "%s: malformed JSON header (%s)", f->path, jerr);
     int rc = 0;
     if (root->type != JSON_OBJECT) {
-        rc = set_err(err, err_size, "%s: the JSON header is not an object", f->path);
+        rc = error_text(err, err_size, "%s: the JSON header is not an object", f->path);
         goto done;
     }
     f->tensors = xcalloc(root->n ? root->n : 1, sizeof(StTensor));
@@ -99,13 +92,13 @@ static int parse_header(StFile *f, const char *header, size_t header_size, char 
         const JsonValue *val = &root->items[i];
         if (strcmp(key, "__metadata__") == 0) {
             if (val->type != JSON_OBJECT) {
-                rc = set_err(err, err_size, "%s: __metadata__ is not an object", f->path);
+                rc = error_text(err, err_size, "%s: __metadata__ is not an object", f->path);
                 break;
             }
             f->meta = xcalloc(val->n ? val->n : 1, sizeof(StMeta));
             for (size_t j = 0; j < val->n; j++) {
                 if (val->items[j].type != JSON_STRING) {
-                    rc = set_err(err, err_size, "%s: __metadata__ value \"%s\" is not a string",
+                    rc = error_text(err, err_size, "%s: __metadata__ value \"%s\" is not a string",
                                  f->path, val->keys[j]);
                     break;
                 }
@@ -114,6 +107,7 @@ static int parse_header(StFile *f, const char *header, size_t header_size, char 
                 strcpy(m->key, val->keys[j]);
                 m->value = xmalloc(val->items[j].len + 1);
                 memcpy(m->value, val->items[j].str, val->items[j].len + 1);
+                m->len = val->items[j].len;
             }
             continue;
         }
@@ -129,12 +123,12 @@ static int parse_header(StFile *f, const char *header, size_t header_size, char 
         size_t pos = 0;
         for (int i = 0; i < f->n_tensors && rc == 0; i++) {
             if (sorted[i].begin != pos)
-                rc = set_err(err, err_size, "%s: tensor \"%s\" data %s", f->path, sorted[i].name,
+                rc = error_text(err, err_size, "%s: tensor \"%s\" data %s", f->path, sorted[i].name,
                              sorted[i].begin < pos ? "overlaps another tensor" : "leaves a hole before it");
             pos = sorted[i].end;
         }
         if (rc == 0 && pos != f->data_size)
-            rc = set_err(err, err_size, "%s: tensors cover %zu bytes of data but the file holds %zu",
+            rc = error_text(err, err_size, "%s: tensors cover %zu bytes of data but the file holds %zu",
                          f->path, pos, f->data_size);
         free(sorted);
     }
@@ -150,33 +144,33 @@ int st_open(StFile *f, const char *path, char *err, size_t err_size) {
     char *header = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, err_size, "%s: not a regular file", path);
+        error_text(err, err_size, "%s: not a regular file", path);
         goto fail;
     }
     size_t file_size = (size_t)st.st_size;
     unsigned char size_bytes[8];
     if (file_size < 8 || fread(size_bytes, 1, 8, fp) != 8) {
-        set_err(err, err_size, "%s: too short to be a safetensors file (%zu bytes)", path, file_size);
+        error_text(err, err_size, "%s: too short to be a safetensors file (%zu bytes)", path, file_size);
         goto fail;
     }
     uint64_t header_size = 0;
     for (int i = 7; i >= 0; i--) header_size = (header_size << 8) | size_bytes[i];
     if (header_size == 0) {
-        set_err(err, err_size, "%s: header size is 0", path);
+        error_text(err, err_size, "%s: header size is 0", path);
         goto fail;
     }
     if (header_size > file_size - 8) {
-        set_err(err, err_size, "%s: header size %llu exceeds the file size %zu", path,
+        error_text(err, err_size, "%s: header size %llu exceeds the file size %zu", path,
                 (unsigned long long)header_size, file_size);
         goto fail;
     }
     if (header_size > ST_MAX_HEADER) {
-        set_err(err, err_size, "%s: header size %llu exceeds the %u-byte limit", path,
+        error_text(err, err_size, "%s: header size %llu exceeds the %u-byte limit", path,
                 (unsigned long long)header_size, ST_MAX_HEADER);
         goto fail;
     }
@@ -185,7 +179,7 @@ int st_open(StFile *f, const char *path, char *err, size_t err_size) {
     f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
     if (fread(header, 1, (size_t)header_size, fp) != header_size ||
         fread(f->data, 1, f->data_size, fp) != f->data_size) {
-        set_err(err, err_size, "%s: read failed (file changed while reading?)", path);
+        error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
         goto fail;
     }
     fclose(fp);
@@ -219,18 +213,26 @@ const StTensor *st_find(const StFile *f, const char *name) {
     return NULL;
 }
 
-const char *st_meta(const StFile *f, const char *key) {
+const char *st_meta_n(const StFile *f, const char *key, size_t *len) {
     for (int i = 0; i < f->n_meta; i++)
-        if (strcmp(f->meta[i].key, key) == 0) return f->meta[i].value;
+        if (strcmp(f->meta[i].key, key) == 0) {
+            *len = f->meta[i].len;
+            return f->meta[i].value;
+        }
     return NULL;
+}
+
+const char *st_meta(const StFile *f, const char *key) {
+    size_t len;
+    return st_meta_n(f, key, &len);
 }
 
 int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,
                 char *err, size_t err_size) {
     const StTensor *t = st_find(f, name);
-    if (!t) return set_err(err, err_size, "%s: missing tensor \"%s\"", f->path, name);
+    if (!t) return error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, name);
     if (strcmp(t->dtype, "F32") != 0)
-        return set_err(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
+        return error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
                        name, t->dtype);
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
@@ -240,10 +242,133 @@ int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape
             snprintf(want + strlen(want), sizeof want - strlen(want), d ? ", %zu" : "%zu", shape[d]);
         for (int d = 0; d < t->ndim; d++)
             snprintf(got + strlen(got), sizeof got - strlen(got), d ? ", %zu" : "%zu", t->shape[d]);
-        return set_err(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
+        return error_text(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
                        name, got, want);
     }
     /* Little-endian floats on the disk; every platform mingpt builds for is little-endian. */
     memcpy(dst, f->data + t->begin, t->numel * sizeof(float));
     return 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} StrBuf;
+
+static void sb_put(StrBuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *grown = realloc(b->buf, cap);
+        if (!grown) die(1, "out of memory building a safetensors header (%zu bytes)", cap);
+        b->buf = grown;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+static void sb_str(StrBuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(StrBuf *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    CHECK(n >= 0 && (size_t)n < sizeof tmp);
+    sb_put(b, tmp, (size_t)n);
+}
+
+/* A JSON string literal of s[0..n): quotes, backslashes and control characters (NUL included)
+ * escaped, UTF-8 as is. */
+static void sb_json_string(StrBuf *b, const char *s, size_t n) {
+    sb_str(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            sb_put(b, esc, 2);
+        } else if (c < 0x20) {
+            sb_printf(b, "\\u%04x", c);
+        } else {
+            sb_put(b, (const char *)&c, 1);
+        }
+    }
+    sb_str(b, "\"");
+}
+
+int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, const StMeta *meta,
+             int n_meta, char *err, size_t err_size) {
+    StrBuf h = {0};
+    sb_str(&h, "{");
+    if (n_meta > 0) {
+        sb_str(&h, "\"__metadata__\":{");
+        for (int i = 0; i < n_meta; i++) {
+            if (i) sb_str(&h, ",");
+            sb_json_string(&h, meta[i].key, strlen(meta[i].key));
+            sb_str(&h, ":");
+            sb_json_string(&h, meta[i].value, meta[i].len ? meta[i].len : strlen(meta[i].value));
+        }
+        sb_str(&h, "}");
+    }
+    size_t offset = 0;
+    for (int i = 0; i < n_tensors; i++) {
+        const StWriteTensor *t = &tensors[i];
+        size_t numel = 1;
+        if (n_meta > 0 || i) sb_str(&h, ",");
+        sb_json_string(&h, t->name, strlen(t->name));
+        sb_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t->ndim; d++) {
+            sb_printf(&h, d ? ",%zu" : "%zu", t->shape[d]);
+            numel = xmul_size(numel, t->shape[d]);
+        }
+        size_t bytes = xmul_size(numel, sizeof(float));
+        sb_printf(&h, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+        offset += bytes;
+    }
+    sb_str(&h, "}");
+    while (h.len % 8) sb_str(&h, " "); /* pad so the data starts 8-byte aligned */
+
+    size_t tmp_len = strlen(path) + 32;
+    char *tmp = xmalloc(tmp_len);
+    snprintf(tmp, tmp_len, "%s.tmp%ld", path, (long)getpid());
+    int rc = -1;
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        error_text(err, err_size, "%s: cannot create: %s", tmp, strerror(errno));
+        goto done;
+    }
+    unsigned char size_bytes[8];
+    for (int i = 0; i < 8; i++) size_bytes[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
+    int ok = fwrite(size_bytes, 1, 8, fp) == 8 && fwrite(h.buf, 1, h.len, fp) == h.len;
+    for (int i = 0; ok && i < n_tensors; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < tensors[i].ndim; d++) numel *= tensors[i].shape[d];
+        ok = fwrite(tensors[i].data, sizeof(float), numel, fp) == numel;
+    }
+    ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    int saved_errno = errno;
+    if (fclose(fp) != 0 && ok) {
+        ok = 0;
+        saved_errno = errno;
+    }
+    if (!ok) {
+        error_text(err, err_size, "%s: write failed: %s", path, strerror(saved_errno));
+        unlink(tmp);
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        error_text(err, err_size, "%s: cannot replace: %s", path, strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(tmp);
+    free(h.buf);
+    return rc;
 }

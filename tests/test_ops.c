@@ -218,6 +218,17 @@ static void test_gelu_gradients(void) {
     free(c.out), free(c.inp), free(c.r), free(dinp);
 }
 
+static void test_tanh_fast_is_accurate(void) {
+    double worst = 0.0;
+    for (double x = -20.0; x <= 20.0; x += 1e-4) {
+        double err = fabs((double)tanh_fast((float)x) - tanh((double)(float)x));
+        if (err > worst) worst = err;
+    }
+    if (!(worst < 2e-7)) printf("    max abs error %.3g\n", worst);
+    EXPECT(worst < 2e-7);
+    EXPECT(tanh_fast(0.0f) == 0.0f && tanh_fast(100.0f) == 1.0f && tanh_fast(-100.0f) == -1.0f);
+}
+
 /* ---------------------------------------------------------------- dropout */
 
 static double dropout_loss(void *p) {
@@ -319,6 +330,7 @@ int main(void) {
     RUN(test_layernorm_gradients);
     RUN(test_attention_gradients);
     RUN(test_attention_gradients_with_dropout);
+    RUN(test_tanh_fast_is_accurate);
     RUN(test_gelu_gradients);
     RUN(test_dropout_gradients_with_fixed_mask);
     RUN(test_dropout_statistics);

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/reference.safetensors: an independent PyTorch reference for mingpt.
+"""Writes the PyTorch fixtures under tests/fixtures/: an independent reference for mingpt.
 
 The model below is minGPT's GPT (model.py) with the same module structure and parameter names,
 trained by torch autograd and torch.optim.AdamW with minGPT's parameter groups. The fixture holds
 a tiny model's weights, one batch, the logits, the loss, every gradient, and the weights after three
-AdamW steps with gradient clipping active. tests/test_reference.c loads it and checks mingpt agrees.
+AdamW steps with gradient clipping active (reference.safetensors, checked by tests/test_reference.c);
+and a character model saved from PyTorch with a text and its loss (torch_chars.*, checked by
+tests/test_tasks.c).
 
 Only needed to regenerate the fixture (Debian: apt-get install python3-torch):
     /usr/bin/python3 tests/reference/make_fixture.py
@@ -117,6 +119,17 @@ class GPT(nn.Module):
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas)
 
 
+def randomize(model):
+    """Weights far from minGPT's init (large, with non-zero biases and LayerNorm affine terms) so
+    that every term of every gradient matters."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+
+
 def write_safetensors(path, tensors, metadata):
     header = {"__metadata__": metadata}
     blobs, offset = [], 0
@@ -140,14 +153,7 @@ def main():
     B, T = 3, 7  # T < block_size so that wpe rows past T must get no gradient
     lr, weight_decay, betas, grad_clip = 1e-2, 0.1, (0.9, 0.95), 0.5
     model = GPT(**cfg)
-    # Weights far from minGPT's init (large, with non-zero biases and LayerNorm affine terms) so
-    # that every term of every gradient matters.
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
-                p.copy_(1.0 + 0.2 * torch.randn_like(p))
-            else:
-                p.copy_(0.3 * torch.randn_like(p))
+    randomize(model)
     idx = torch.randint(0, cfg["vocab_size"], (B, T))
     targets = torch.randint(0, cfg["vocab_size"], (B, T))
     targets[0, 0] = -1
@@ -192,6 +198,40 @@ def main():
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "reference.safetensors")
     write_safetensors(out, tensors, metadata)
     print("wrote %s: loss %.6f, grad norms %s" % (os.path.normpath(out), tensors["fixture.loss"].item(), norms))
+    chars_fixture(os.path.dirname(out))
+
+
+def chars_fixture(fixtures):
+    """A character model written from PyTorch the way the README shows, a text, and the loss that
+    `mingpt eval` must report for it (windows of block_size+1 starting every block_size)."""
+    torch.manual_seed(4242)
+    vocab = ["\n", " ", "!", ",", ".", "a", "b", "c", "d", "e", "\u00e9"]
+    cfg = dict(n_layer=2, n_head=2, n_embd=16, vocab_size=len(vocab), block_size=8)
+    model = GPT(**cfg)
+    randomize(model)
+    tokens = torch.randint(0, len(vocab), (61,))
+    text = "".join(vocab[i] for i in tokens.tolist())
+    T = cfg["block_size"]
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(tokens) - 1, T):
+            x = tokens[start:start + T]
+            y = tokens[start + 1:start + T + 1]
+            x = x[:len(y)]
+            logits, _ = model(x[None])
+            total += F.cross_entropy(logits[0], y, reduction="sum").item()
+            count += len(y)
+    state = {k: v for k, v in model.state_dict().items() if not k.endswith(".attn.bias")}
+    metadata = {"format": "mingpt", "format_version": "1", "task": "chars", "encoding": "utf-8",
+                "vocab": "".join(vocab), "step": "0",
+                "n_layer": str(cfg["n_layer"]), "n_head": str(cfg["n_head"]), "n_embd": str(cfg["n_embd"]),
+                "vocab_size": str(cfg["vocab_size"]), "block_size": str(cfg["block_size"]),
+                "expected_eval_loss": repr(total / count), "expected_eval_count": str(count)}
+    write_safetensors(os.path.join(fixtures, "torch_chars.safetensors"), state, metadata)
+    with open(os.path.join(fixtures, "torch_chars.txt"), "w", encoding="utf-8") as f:
+        f.write(text)
+    print("wrote torch_chars.safetensors and torch_chars.txt: eval loss %.6f over %d characters" % (total / count, count))
 
 
 if __name__ == "__main__":

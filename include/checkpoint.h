@@ -1,0 +1,48 @@
+/* checkpoint.h — a GPT (and optionally its optimizer) to and from one .safetensors file.
+ *
+ * Tensors carry minGPT's state_dict names and shapes, so PyTorch minGPT can load the weights with
+ * load_state_dict(strict=False). AdamW's moments are optimizer.m.<name> and optimizer.v.<name>.
+ * __metadata__ holds the config, the task and its vocabulary, the step, and the training state
+ * (batch-sampling RNG, dropout seed and pass) that an exact resume needs. Loading checks every
+ * config value and every shape before allocating the model.
+ */
+#ifndef MINGPT_CHECKPOINT_H
+#define MINGPT_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "rng.h"
+#include "trainer.h"
+
+#define CKPT_FORMAT_VERSION 1
+
+typedef struct {
+    char task[16];      /* "chars" or "add" */
+    char encoding[8];   /* chars: "utf-8", or "bytes" (vocab chars U+0000..U+00FF stand for bytes) */
+    char *vocab;        /* chars: the vocabulary's characters in token order, UTF-8 (owned) */
+    size_t vocab_len;   /* bytes in vocab: U+0000 is a character too */
+    int ndigit;         /* add: digits per operand */
+    long step;          /* optimizer steps taken */
+    int has_val_loss;
+    double val_loss;    /* validation loss when saved */
+    int has_data_rng;
+    Rng data_rng;       /* the task's batch sampler */
+} CkptMeta;
+
+void ckpt_meta_free(CkptMeta *meta);
+
+/* Saves model weights, tr's moments if tr is not NULL, and meta (atomically, see st_write). The
+ * folder is created if missing. Returns 0, or -1 with a message naming the path in err. */
+int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptMeta *meta,
+              char *err, size_t err_size);
+
+/* Loads a checkpoint into a new GPT on `pool`. If tr is not NULL it is initialised with
+ * train_config and, when the file has optimizer state, its moments and step are restored (the
+ * model's dropout seed and pass too); otherwise it starts fresh at step 0. Returns NULL with a
+ * message naming the path in err if anything is missing, malformed or inconsistent. */
+GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
+               const TrainConfig *train_config, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,88 @@
+/* tasks.h — minGPT's two projects as commands: the character-level language model (chargpt) and
+ * the adder, plus sampling and evaluation. main.c parses argv into these option structs and calls
+ * one entry point; each returns the process exit code (0 ok, 1 runtime error, 2 usage error) and
+ * reports problems itself as one line on stderr.
+ */
+#ifndef MINGPT_TASKS_H
+#define MINGPT_TASKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "threads.h"
+
+typedef struct {
+    Pool *pool;
+    /* model (ignored when resuming: the checkpoint's shape is kept) */
+    const char *model_type;      /* minGPT preset */
+    int n_layer, n_head, n_embd; /* 0: from the preset */
+    int block_size;              /* chars only; the adder's is 3·ndigit */
+    int block_size_given;        /* --block-size was on the command line */
+    float dropout;               /* embd, resid and attn pdrop alike */
+    /* optimisation */
+    int batch_size;
+    float lr, weight_decay, grad_clip;
+    long max_iters, warmup_iters;
+    int lr_cosine;
+    /* run */
+    float val_frac;              /* chars: fraction of the text held out */
+    long eval_every, log_every;
+    uint64_t seed;
+    const char *out, *resume;
+    int bytes;                   /* chars: raw bytes instead of UTF-8 code points */
+    int ndigit;                  /* add */
+    int eval_only;               /* add: evaluate --ckpt and exit */
+    const char *ckpt;            /* add --eval */
+} TrainOptions;
+
+typedef struct {
+    Pool *pool;
+    const char *ckpt, *prompt;   /* prompt NULL: a newline if in the vocabulary, else token 0 */
+    long len;
+    float temperature;
+    int top_k, greedy;
+    uint64_t seed;
+} SampleOptions;
+
+typedef struct {
+    Pool *pool;
+    const char *ckpt, *file;
+    int batch_size;
+} EvalOptions;
+
+int task_chars_train(const char *file, const TrainOptions *opt);
+int task_chars_sample(const SampleOptions *opt);
+int task_chars_eval(const EvalOptions *opt);
+int task_add(const TrainOptions *opt);
+
+/* ---- pieces of the chars task, exposed for tests ---- */
+
+typedef struct {
+    uint32_t *chars; /* (size) code points (or byte values), ascending: token i is chars[i] */
+    int size;
+} Vocab;
+
+/* Decodes a file's bytes into code points (or bytes, if as_bytes). Returns 0, or -1 with the byte
+ * offset of the first invalid UTF-8 sequence in *bad_offset. *out is malloc'd. */
+int text_decode(const unsigned char *bytes, size_t n, int as_bytes, uint32_t **out, size_t *n_out,
+                size_t *bad_offset);
+/* The sorted set of characters in text. */
+void vocab_build(Vocab *vocab, const uint32_t *text, size_t n);
+/* The vocabulary as a UTF-8 string of *len bytes (each byte as U+0000..U+00FF when as_bytes; a
+ * U+0000 character is a 0 byte inside it); malloc'd and NUL-terminated. */
+char *vocab_to_string(const Vocab *vocab, size_t *len);
+/* Parses a vocabulary string s[0..len); returns -1 if it is not valid UTF-8, not strictly
+ * ascending, or has a character above U+00FF when as_bytes. */
+int vocab_from_string(Vocab *vocab, const char *s, size_t len, int as_bytes);
+/* Token of a character, or -1. */
+int vocab_index(const Vocab *vocab, uint32_t c);
+void vocab_free(Vocab *vocab);
+
+/* Mean cross-entropy (nats per character) of tokens (n) under the model: windows of block_size+1
+ * starting at 0, block_size, 2·block_size, ..., so each token after the first is predicted once.
+ * At most max_windows windows are used (0 = all). Runs batches of batch_size windows. */
+double chars_eval_loss(GPT *model, const int *tokens, size_t n, int batch_size, size_t max_windows,
+                       size_t *n_predicted);
+
+#endif

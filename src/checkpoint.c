@@ -1,0 +1,304 @@
+/* checkpoint.c — ckpt_save and ckpt_load (see checkpoint.h for the format). */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "safetensors.h"
+
+void ckpt_meta_free(CkptMeta *meta) {
+    free(meta->vocab);
+    meta->vocab = NULL;
+}
+
+/* mkdir -p for the folder that will hold `path`. */
+static int make_parent_dirs(const char *path, char *err, size_t err_size) {
+    size_t n = strlen(path);
+    char *dir = xmalloc(n + 1);
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; rc == 0; p++) {
+            if (*p != '/' && *p != '\0') continue;
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+                rc = error_text(err, err_size, "%s: cannot create folder %s: %s", path, dir,
+                             strerror(errno));
+            *p = saved;
+            if (saved == '\0') break;
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+#define MAX_META 32
+
+typedef struct {
+    StMeta items[MAX_META];
+    char values[MAX_META][96];
+    int n;
+} MetaList;
+
+static void meta_add(MetaList *l, const char *key, const char *fmt, ...) {
+    CHECK(l->n < MAX_META);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->values[l->n], sizeof l->values[l->n], fmt, ap);
+    va_end(ap);
+    l->items[l->n].key = (char *)key;
+    l->items[l->n].value = l->values[l->n];
+    l->n++;
+}
+
+int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta *meta, char *err,
+              size_t err_size) {
+    if (make_parent_dirs(path, err, err_size) != 0) return -1;
+    const GPTConfig *c = &m->config;
+    MetaList l = {0};
+    meta_add(&l, "format", "mingpt");
+    meta_add(&l, "format_version", "%d", CKPT_FORMAT_VERSION);
+    meta_add(&l, "n_layer", "%d", c->n_layer);
+    meta_add(&l, "n_head", "%d", c->n_head);
+    meta_add(&l, "n_embd", "%d", c->n_embd);
+    meta_add(&l, "vocab_size", "%d", c->vocab_size);
+    meta_add(&l, "block_size", "%d", c->block_size);
+    meta_add(&l, "embd_pdrop", "%.9g", c->embd_pdrop);
+    meta_add(&l, "resid_pdrop", "%.9g", c->resid_pdrop);
+    meta_add(&l, "attn_pdrop", "%.9g", c->attn_pdrop);
+    meta_add(&l, "task", "%s", meta->task);
+    meta_add(&l, "step", "%ld", tr ? tr->step : meta->step);
+    if (strcmp(meta->task, "chars") == 0) meta_add(&l, "encoding", "%s", meta->encoding);
+    if (strcmp(meta->task, "add") == 0) meta_add(&l, "ndigit", "%d", meta->ndigit);
+    if (meta->has_val_loss) meta_add(&l, "val_loss", "%.9g", meta->val_loss);
+    meta_add(&l, "dropout_seed", "%016" PRIx64, m->dropout_seed);
+    meta_add(&l, "dropout_pass", "%" PRIu64, m->pass);
+    if (meta->has_data_rng)
+        meta_add(&l, "data_rng", "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+                 meta->data_rng.s[0], meta->data_rng.s[1], meta->data_rng.s[2], meta->data_rng.s[3]);
+    /* the vocabulary can be long: it points at the caller's string instead of a fixed slot */
+    if (meta->vocab) {
+        CHECK(l.n < MAX_META);
+        l.items[l.n].key = "vocab";
+        l.items[l.n].value = meta->vocab;
+        l.items[l.n].len = meta->vocab_len;
+        l.n++;
+    }
+
+    const TensorTable *params = &m->params;
+    int n = params->n * (tr ? 3 : 1);
+    StWriteTensor *tensors = xcalloc((size_t)n, sizeof *tensors);
+    char (*names)[TENSOR_NAME_MAX + 16] = xcalloc((size_t)n, sizeof *names);
+    for (int i = 0; i < params->n; i++) {
+        const Tensor *t = &params->t[i];
+        tensors[i] = (StWriteTensor){t->name, t->ndim, t->shape, m->param_mem + t->offset};
+        if (!tr) continue;
+        snprintf(names[params->n + i], sizeof names[0], "optimizer.m.%s", t->name);
+        snprintf(names[2 * params->n + i], sizeof names[0], "optimizer.v.%s", t->name);
+        tensors[params->n + i] = (StWriteTensor){names[params->n + i], t->ndim, t->shape, tr->m + t->offset};
+        tensors[2 * params->n + i] =
+            (StWriteTensor){names[2 * params->n + i], t->ndim, t->shape, tr->v + t->offset};
+    }
+    int rc = st_write(path, tensors, n, l.items, l.n, err, err_size);
+    free(tensors);
+    free(names);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* A metadata value fit for a one-line message: control characters escaped, at most 40 bytes. */
+static const char *printable(const char *v, char *buf, size_t size) {
+    size_t n = 0;
+    for (; *v && n + 8 < size; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (n >= 40) {
+            n += (size_t)snprintf(buf + n, size - n, "...");
+            break;
+        }
+        if (c < 0x20 || c == 0x7F) n += (size_t)snprintf(buf + n, size - n, "\\x%02X", c);
+        else buf[n++] = (char)c;
+    }
+    buf[n < size ? n : size - 1] = '\0';
+    return buf;
+}
+
+static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, char *err,
+                     size_t err_size) {
+    const char *v = st_meta(f, key);
+    if (!v) return error_text(err, err_size, "%s: metadata has no \"%s\"", f->path, key);
+    char *end, shown[64];
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return error_text(err, err_size, "%s: metadata \"%s\" = \"%s\" is not an integer in [%ld, %ld]",
+                       f->path, key, printable(v, shown, sizeof shown), lo, hi);
+    *out = x;
+    return 0;
+}
+
+static int meta_prob(const StFile *f, const char *key, float *out, char *err, size_t err_size) {
+    const char *v = st_meta(f, key);
+    if (!v) { /* dropout rates only matter for training; minGPT's default */
+        *out = 0.1f;
+        return 0;
+    }
+    char *end, shown[64];
+    float x = strtof(v, &end);
+    if (end == v || *end || !(x >= 0.0f && x < 1.0f))
+        return error_text(err, err_size, "%s: metadata \"%s\" = \"%s\" is not a probability in [0, 1)",
+                       f->path, key, printable(v, shown, sizeof shown));
+    *out = x;
+    return 0;
+}
+
+static int parse_hex64(const char *s, uint64_t *out) {
+    uint64_t x = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return 0;
+        x = (x << 4) | (uint64_t)d;
+    }
+    *out = x;
+    return 1;
+}
+
+static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, size_t err_size) {
+    long v;
+    char shown[64];
+    memset(meta, 0, sizeof *meta);
+    const char *format = st_meta(f, "format");
+    if (format && strcmp(format, "mingpt") != 0)
+        return error_text(err, err_size, "%s: metadata format is \"%s\", expected \"mingpt\"", f->path,
+                       printable(format, shown, sizeof shown));
+    if (meta_long(f, "n_layer", 1, 256, &v, err, err_size)) return -1;
+    c->n_layer = (int)v;
+    if (meta_long(f, "n_head", 1, 256, &v, err, err_size)) return -1;
+    c->n_head = (int)v;
+    if (meta_long(f, "n_embd", 1, 16384, &v, err, err_size)) return -1;
+    c->n_embd = (int)v;
+    if (meta_long(f, "vocab_size", 1, 1 << 22, &v, err, err_size)) return -1;
+    c->vocab_size = (int)v;
+    if (meta_long(f, "block_size", 1, 16384, &v, err, err_size)) return -1;
+    c->block_size = (int)v;
+    if (meta_prob(f, "embd_pdrop", &c->embd_pdrop, err, err_size) ||
+        meta_prob(f, "resid_pdrop", &c->resid_pdrop, err, err_size) ||
+        meta_prob(f, "attn_pdrop", &c->attn_pdrop, err, err_size))
+        return -1;
+    const char *bad = gpt_config_error(c);
+    if (bad) return error_text(err, err_size, "%s: bad config: %s", f->path, bad);
+
+    const char *task = st_meta(f, "task");
+    if (!task) return error_text(err, err_size, "%s: metadata has no \"task\"", f->path);
+    if (strcmp(task, "chars") != 0 && strcmp(task, "add") != 0)
+        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars or add)", f->path,
+                       printable(task, shown, sizeof shown));
+    strcpy(meta->task, task);
+    if (strcmp(task, "chars") == 0) {
+        const char *enc = st_meta(f, "encoding");
+        if (!enc) enc = "utf-8";
+        if (strcmp(enc, "utf-8") != 0 && strcmp(enc, "bytes") != 0)
+            return error_text(err, err_size, "%s: unknown encoding \"%s\"", f->path,
+                           printable(enc, shown, sizeof shown));
+        strcpy(meta->encoding, enc);
+        size_t len;
+        const char *vocab = st_meta_n(f, "vocab", &len);
+        if (!vocab) return error_text(err, err_size, "%s: metadata has no \"vocab\"", f->path);
+        meta->vocab = xmalloc(len + 1);
+        memcpy(meta->vocab, vocab, len + 1);
+        meta->vocab_len = len;
+    } else {
+        if (meta_long(f, "ndigit", 1, 9, &v, err, err_size)) return -1; /* problem ids fit in 64 bits */
+        meta->ndigit = (int)v;
+        if (c->vocab_size != 10 || c->block_size < 3 * meta->ndigit)
+            return error_text(err, err_size,
+                           "%s: an adder needs vocab_size 10 and block_size >= 3*ndigit (has %d and %d)",
+                           f->path, c->vocab_size, c->block_size);
+    }
+    meta->step = 0;
+    if (st_meta(f, "step") && meta_long(f, "step", 0, 1L << 40, &meta->step, err, err_size)) return -1;
+    const char *val = st_meta(f, "val_loss");
+    if (val) {
+        char *end;
+        meta->val_loss = strtod(val, &end);
+        meta->has_val_loss = end != val && *end == '\0';
+    }
+    const char *rng = st_meta(f, "data_rng");
+    if (rng) {
+        if (strlen(rng) != 64 || !parse_hex64(rng, &meta->data_rng.s[0]) ||
+            !parse_hex64(rng + 16, &meta->data_rng.s[1]) || !parse_hex64(rng + 32, &meta->data_rng.s[2]) ||
+            !parse_hex64(rng + 48, &meta->data_rng.s[3]))
+            return error_text(err, err_size, "%s: metadata \"data_rng\" is malformed", f->path);
+        meta->has_data_rng = 1;
+    }
+    return 0;
+}
+
+GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
+               const TrainConfig *train_config, char *err, size_t err_size) {
+    StFile f;
+    if (st_open(&f, path, err, err_size) != 0) return NULL;
+    GPTConfig config = {0};
+    GPT *m = NULL;
+    if (read_meta(&f, &config, meta, err, err_size) != 0) goto fail;
+    /* Every weight must be present with the config's shape before anything large is allocated;
+     * the file's size bounds the model's, since each weight is stored in it. */
+    if (xmul_size(gpt_count_params(&config), sizeof(float)) > f.data_size) {
+        error_text(err, err_size, "%s: the config needs %zu parameters but the file holds only %zu bytes of data",
+                path, gpt_count_params(&config), f.data_size);
+        goto fail;
+    }
+    m = gpt_create(&config, pool); /* every weight is read below: no init needed */
+    const char *seed = st_meta(&f, "dropout_seed");
+    if (!seed || strlen(seed) != 16 || !parse_hex64(seed, &m->dropout_seed)) m->dropout_seed = 0x6D696E677074ull;
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        if (st_read_f32(&f, t->name, t->ndim, t->shape, t->data, err, err_size) != 0) goto fail;
+    }
+    if (tr) {
+        trainer_init(tr, m, train_config);
+        char name[TENSOR_NAME_MAX + 16];
+        int has_m = 0;
+        snprintf(name, sizeof name, "optimizer.m.%s", m->params.t[0].name);
+        has_m = st_find(&f, name) != NULL;
+        if (has_m) {
+            for (int i = 0; i < m->params.n; i++) {
+                const Tensor *t = &m->params.t[i];
+                snprintf(name, sizeof name, "optimizer.m.%s", t->name);
+                if (st_read_f32(&f, name, t->ndim, t->shape, tr->m + t->offset, err, err_size) != 0)
+                    goto fail_tr;
+                snprintf(name, sizeof name, "optimizer.v.%s", t->name);
+                if (st_read_f32(&f, name, t->ndim, t->shape, tr->v + t->offset, err, err_size) != 0)
+                    goto fail_tr;
+            }
+            tr->step = meta->step;
+            if (st_meta(&f, "dropout_pass")) {
+                long pass;
+                if (meta_long(&f, "dropout_pass", 0, LONG_MAX, &pass, err, err_size) != 0) goto fail_tr;
+                m->pass = (uint64_t)pass;
+            }
+        } else {
+            meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
+        }
+    }
+    st_close(&f);
+    return m;
+fail_tr:
+    trainer_free(tr);
+fail:
+    gpt_free(m);
+    ckpt_meta_free(meta);
+    st_close(&f);
+    return NULL;
+}

@@ -1,0 +1,259 @@
+/* task_add.c — minGPT's adder project: a GPT learns to add two n-digit numbers.
+ *
+ * A problem a+b is written as the n digits of a, the n digits of b (both zero-padded), then the
+ * n+1 digits of the sum reversed (the model finds it easier to produce the lowest digit first).
+ * The loss covers only the sum's digits. For n <= 3 every problem exists and a seeded permutation
+ * holds out min(20%, 500) as the test set, as adder.py; for larger n problems are drawn at random
+ * and a fixed test set of 500 is held out and never trained on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "sample.h"
+#include "task_common.h"
+#include "tasks.h"
+
+#define SPLIT_SEED 1337     /* adder.py's */
+#define EVAL_BATCH 100      /* adder.py's */
+#define EVAL_TRAIN_MAX 500  /* adder.py scores 5 batches of the training set */
+#define TEST_MAX 500
+
+typedef struct {
+    int ndigit;
+    uint64_t modulus;        /* 10^ndigit */
+    int enumerated;          /* all problems exist (ndigit <= 3) */
+    int64_t *perm;           /* enumerated: problem ids a*modulus+b, test ones first */
+    size_t n_problems, n_test;
+    uint64_t *test_sorted;   /* sampled: the held-out problem ids, sorted */
+    uint64_t *train_eval;    /* sampled: a fixed set of training problems to score */
+    size_t n_train_eval;
+    int best_correct;        /* best test score so far */
+} AddTask;
+
+static uint64_t pow10u(int n) {
+    uint64_t x = 1;
+    while (n--) x *= 10;
+    return x;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int is_test(const AddTask *t, uint64_t id) {
+    return bsearch(&id, t->test_sorted, t->n_test, sizeof(uint64_t), cmp_u64) != NULL;
+}
+
+static uint64_t random_problem(const AddTask *t, Rng *rng) {
+    return rng_below(rng, t->modulus) * t->modulus + rng_below(rng, t->modulus);
+}
+
+static void add_task_init(AddTask *t, int ndigit) {
+    memset(t, 0, sizeof *t);
+    t->ndigit = ndigit;
+    t->modulus = pow10u(ndigit);
+    Rng rng;
+    rng_seed(&rng, SPLIT_SEED);
+    if (ndigit <= 3) {
+        t->enumerated = 1;
+        t->n_problems = (size_t)(t->modulus * t->modulus);
+        t->perm = xmalloc(t->n_problems * sizeof(int64_t));
+        rng_permutation(&rng, t->perm, t->n_problems);
+        t->n_test = MG_MIN((size_t)(t->n_problems * 0.2), (size_t)TEST_MAX);
+        return;
+    }
+    t->n_test = TEST_MAX;
+    t->test_sorted = xmalloc(TEST_MAX * sizeof(uint64_t));
+    size_t n = 0;
+    while (n < TEST_MAX) { /* distinct ids */
+        uint64_t id = random_problem(t, &rng);
+        int seen = 0;
+        for (size_t i = 0; i < n && !seen; i++) seen = t->test_sorted[i] == id;
+        if (!seen) t->test_sorted[n++] = id;
+    }
+    qsort(t->test_sorted, n, sizeof(uint64_t), cmp_u64);
+    t->n_train_eval = EVAL_TRAIN_MAX;
+    t->train_eval = xmalloc(EVAL_TRAIN_MAX * sizeof(uint64_t));
+    for (size_t i = 0; i < EVAL_TRAIN_MAX; i++) {
+        uint64_t id;
+        do id = random_problem(t, &rng);
+        while (is_test(t, id));
+        t->train_eval[i] = id;
+    }
+}
+
+static void add_task_free(AddTask *t) {
+    free(t->perm);
+    free(t->test_sorted);
+    free(t->train_eval);
+}
+
+/* Problem id -> the 3n+1 digits a, b, reversed(a+b). */
+static void render(const AddTask *t, uint64_t id, int *digits) {
+    int n = t->ndigit;
+    uint64_t a = id / t->modulus, b = id % t->modulus, c = a + b;
+    for (int i = n - 1; i >= 0; i--, a /= 10) digits[i] = (int)(a % 10);
+    for (int i = 2 * n - 1; i >= n; i--, b /= 10) digits[i] = (int)(b % 10);
+    for (int i = 2 * n; i <= 3 * n; i++, c /= 10) digits[i] = (int)(c % 10); /* reversed */
+}
+
+static void add_batch(TrainRun *run, int *idx, int *targets) {
+    AddTask *t = run->task;
+    int n = t->ndigit, T = run->T;
+    int digits[64];
+    for (int b = 0; b < run->B; b++) {
+        uint64_t id;
+        if (t->enumerated) {
+            size_t k = t->n_test + (size_t)rng_below(&run->data_rng, t->n_problems - t->n_test);
+            id = (uint64_t)t->perm[k];
+        } else {
+            do id = random_problem(t, &run->data_rng);
+            while (is_test(t, id));
+        }
+        render(t, id, digits);
+        for (int i = 0; i < T; i++) {
+            idx[b * T + i] = digits[i];
+            /* only the sum's digits are predicted: the first 2n-1 targets are ignored */
+            targets[b * T + i] = i < 2 * n - 1 ? -1 : digits[i + 1];
+        }
+    }
+}
+
+/* Scores a split by greedy generation, as adder.py's eval_split; prints up to `*mistakes_left`
+ * mistakes. Returns the number correct. */
+static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count, const char *split,
+                    int *mistakes_left) {
+    int n = t->ndigit;
+    int *prompts = xmalloc(EVAL_BATCH * 2 * n * sizeof(int)), *out = xmalloc(EVAL_BATCH * (n + 1) * sizeof(int));
+    int digits[64];
+    size_t correct = 0;
+    for (size_t i0 = 0; i0 < count; i0 += EVAL_BATCH) {
+        int rows = (int)MG_MIN((size_t)EVAL_BATCH, count - i0);
+        for (int r = 0; r < rows; r++) {
+            render(t, ids[i0 + r], digits);
+            memcpy(prompts + r * 2 * n, digits, 2 * n * sizeof(int));
+        }
+        generate_greedy_batch(m, prompts, rows, 2 * n, n + 1, out);
+        for (int r = 0; r < rows; r++) {
+            uint64_t a = ids[i0 + r] / t->modulus, b = ids[i0 + r] % t->modulus, claimed = 0;
+            for (int k = n; k >= 0; k--) claimed = claimed * 10 + (uint64_t)out[r * (n + 1) + k];
+            if (claimed == a + b) {
+                correct++;
+            } else if (*mistakes_left > 0) {
+                (*mistakes_left)--;
+                printf("GPT claims that %llu + %llu = %llu but gt is %llu\n", (unsigned long long)a,
+                       (unsigned long long)b, (unsigned long long)claimed, (unsigned long long)(a + b));
+            }
+        }
+    }
+    printf("%s final score: %zu/%zu = %.2f%% correct\n", split, correct, count, 100.0 * correct / count);
+    fflush(stdout);
+    free(prompts);
+    free(out);
+    return correct;
+}
+
+/* Scores train (at most 500) and test; returns the test score and its size in *n_test. */
+static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test) {
+    int mistakes = 5;
+    const uint64_t *train_ids, *test_ids;
+    size_t n_train_eval;
+    uint64_t *tmp = NULL;
+    if (t->enumerated) {
+        /* perm holds int64 ids; view them as uint64 for scoring */
+        tmp = xmalloc(t->n_problems * sizeof(uint64_t));
+        for (size_t i = 0; i < t->n_problems; i++) tmp[i] = (uint64_t)t->perm[i];
+        test_ids = tmp;
+        train_ids = tmp + t->n_test;
+        n_train_eval = MG_MIN((size_t)EVAL_TRAIN_MAX, t->n_problems - t->n_test);
+    } else {
+        test_ids = t->test_sorted;
+        train_ids = t->train_eval;
+        n_train_eval = t->n_train_eval;
+    }
+    score(m, t, train_ids, n_train_eval, "train", &mistakes);
+    size_t correct = score(m, t, test_ids, t->n_test, "test", &mistakes);
+    free(tmp);
+    *n_test = t->n_test;
+    return correct;
+}
+
+static int add_evaluate(TrainRun *run, int final, int *save) {
+    AddTask *t = run->task;
+    (void)final;
+    size_t n_test;
+    size_t correct = evaluate_splits(run->model, t, &n_test);
+    *save = 0;
+    if ((int)correct > t->best_correct) {
+        /* adder.py keeps the model with the best test score */
+        t->best_correct = (int)correct;
+        *save = 1;
+        fprintf(stderr, "step %ld: new best test score %zu/%zu, saving %s\n", run->tr.step, correct,
+                n_test, run->opt->out);
+    }
+    if (correct == n_test) {
+        fprintf(stderr, "step %ld: every test problem is solved, stopping\n", run->tr.step);
+        return 1;
+    }
+    return 0;
+}
+
+int task_add(const TrainOptions *opt) {
+    AddTask task;
+    if (opt->eval_only) {
+        char err[512];
+        CkptMeta meta;
+        GPT *m = ckpt_load(opt->ckpt, opt->pool, &meta, NULL, NULL, err, sizeof err);
+        if (!m) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
+        int rc = 0;
+        if (strcmp(meta.task, "add") != 0) {
+            fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not an adder\n", opt->ckpt, meta.task);
+            rc = 1;
+        } else {
+            add_task_init(&task, meta.ndigit);
+            size_t n_test;
+            evaluate_splits(m, &task, &n_test);
+            add_task_free(&task);
+        }
+        ckpt_meta_free(&meta);
+        gpt_free(m);
+        return rc;
+    }
+    TrainRun run = {0};
+    run.opt = opt;
+    run.task = &task;
+    run.next_batch = add_batch;
+    run.evaluate = add_evaluate;
+    run.B = opt->batch_size;
+    int ndigit = opt->ndigit;
+    GPTConfig config = {0};
+    if (!opt->resume) {
+        int rc = config_from_options(opt, 10, 3 * ndigit, &config);
+        if (rc) return rc;
+    }
+    strcpy(run.meta.task, "add");
+    run.meta.ndigit = ndigit;
+    run.T = 3 * ndigit;
+    int rc = train_setup(&run, &config, "add");
+    if (rc) return rc;
+    ndigit = run.meta.ndigit; /* a resumed adder keeps its size */
+    if (run.model->config.block_size < 3 * ndigit) {
+        fprintf(stderr, "mingpt: block_size %d is too small for %d digits\n", run.model->config.block_size, ndigit);
+        trainer_free(&run.tr);
+        gpt_free(run.model);
+        return 1;
+    }
+    run.T = 3 * ndigit;
+    add_task_init(&task, ndigit);
+    fprintf(stderr, "adder: %d-digit problems, %s, %zu held out for test\n", ndigit,
+            task.enumerated ? "all enumerated" : "drawn at random", task.n_test);
+    rc = train_loop(&run);
+    add_task_free(&task);
+    return rc;
+}

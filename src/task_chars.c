@@ -1,0 +1,477 @@
+/* task_chars.c — minGPT's chargpt: a character-level language model on any text file, plus
+ * sampling from and evaluating such a model.
+ *
+ * Characters are Unicode code points decoded from UTF-8, as Python strings are (or raw bytes with
+ * --bytes). The vocabulary is the sorted set of characters in the training file; token i is the
+ * i-th character. Training windows are random (block_size+1)-character slices of the first
+ * (1 - val_frac) of the text, as minGPT's CharDataset; the rest is held out for validation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "sample.h"
+#include "task_common.h"
+#include "tasks.h"
+#include "utf8.h"
+
+#define TRAIN_PROMPT "O God, O God!" /* chargpt's */
+#define TRAIN_SAMPLE_LEN 200
+#define VAL_MAX_WINDOWS 1024         /* validation during training reads at most this many windows */
+
+/* ---------------------------------------------------------------- text and vocabulary */
+
+int text_decode(const unsigned char *bytes, size_t n, int as_bytes, uint32_t **out, size_t *n_out,
+                size_t *bad_offset) {
+    uint32_t *cps = xmalloc(xmul_size(n ? n : 1, sizeof(uint32_t)));
+    size_t count = 0;
+    for (size_t i = 0; i < n;) {
+        if (as_bytes) {
+            cps[count++] = bytes[i++];
+            continue;
+        }
+        uint32_t cp;
+        int used = utf8_decode(bytes + i, n - i, &cp);
+        if (!used) {
+            free(cps);
+            *bad_offset = i;
+            return -1;
+        }
+        cps[count++] = cp;
+        i += (size_t)used;
+    }
+    *out = cps;
+    *n_out = count;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void vocab_build(Vocab *v, const uint32_t *text, size_t n) {
+    uint32_t *sorted = xmalloc(xmul_size(n ? n : 1, sizeof(uint32_t)));
+    memcpy(sorted, text, n * sizeof(uint32_t));
+    qsort(sorted, n, sizeof(uint32_t), cmp_u32);
+    size_t unique = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || sorted[i] != sorted[unique - 1]) sorted[unique++] = sorted[i];
+    v->chars = sorted;
+    v->size = (int)unique;
+}
+
+char *vocab_to_string(const Vocab *v, size_t *len) {
+    char *s = xmalloc((size_t)v->size * 4 + 1), *p = s;
+    for (int i = 0; i < v->size; i++) p += utf8_encode(v->chars[i], p);
+    *p = '\0';
+    *len = (size_t)(p - s);
+    return s;
+}
+
+int vocab_from_string(Vocab *v, const char *s, size_t n, int as_bytes) {
+    size_t bad;
+    uint32_t *cps;
+    size_t count;
+    v->chars = NULL;
+    v->size = 0;
+    if (text_decode((const unsigned char *)s, n, 0, &cps, &count, &bad) != 0) return -1;
+    for (size_t i = 0; i < count; i++)
+        if ((i > 0 && cps[i] <= cps[i - 1]) || (as_bytes && cps[i] > 0xFF)) {
+            free(cps);
+            return -1;
+        }
+    v->chars = cps;
+    v->size = (int)count;
+    return 0;
+}
+
+int vocab_index(const Vocab *v, uint32_t c) {
+    int lo = 0, hi = v->size - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (v->chars[mid] == c) return mid;
+        if (v->chars[mid] < c) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+void vocab_free(Vocab *v) {
+    free(v->chars);
+    v->chars = NULL;
+    v->size = 0;
+}
+
+/* How a character is named in an error message: 'x' (U+0078). */
+static void char_name(uint32_t c, int as_bytes, char *out, size_t size) {
+    char utf8[5] = {0};
+    if (as_bytes) snprintf(out, size, "byte 0x%02X", (unsigned)c);
+    else if (c >= 0x20 && c != 0x7F && utf8_encode(c, utf8))
+        snprintf(out, size, "'%s' (U+%04X)", utf8, (unsigned)c);
+    else snprintf(out, size, "U+%04X", (unsigned)c);
+}
+
+/* Maps text to tokens; on a character outside the vocabulary prints an error naming `what` and
+ * returns -1. */
+static int encode_text(const Vocab *v, const uint32_t *text, size_t n, int as_bytes, int *tokens,
+                       const char *what, const char *vocab_source) {
+    for (size_t i = 0; i < n; i++) {
+        int t = vocab_index(v, text[i]);
+        if (t < 0) {
+            char name[48];
+            char_name(text[i], as_bytes, name, sizeof name);
+            fprintf(stderr, "mingpt: %s: character %s at position %zu is not in the vocabulary of %s\n",
+                    what, name, i, vocab_source);
+            return -1;
+        }
+        tokens[i] = t;
+    }
+    return 0;
+}
+
+static void put_char(uint32_t c, int as_bytes) {
+    if (as_bytes) {
+        putchar((int)c);
+        return;
+    }
+    char buf[4];
+    int n = utf8_encode(c, buf);
+    fwrite(buf, 1, (size_t)n, stdout);
+}
+
+/* Loads a chars checkpoint for inference and its vocabulary; prints errors. */
+static GPT *load_chars_model(const char *path, Pool *pool, CkptMeta *meta, Vocab *vocab) {
+    char err[512];
+    GPT *m = ckpt_load(path, pool, meta, NULL, NULL, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return NULL;
+    }
+    if (strcmp(meta->task, "chars") != 0) {
+        fprintf(stderr, "mingpt: %s: a checkpoint of task '%s'; this command needs a character model\n",
+                path, meta->task);
+    } else if (vocab_from_string(vocab, meta->vocab, meta->vocab_len, strcmp(meta->encoding, "bytes") == 0) != 0 ||
+               vocab->size != m->config.vocab_size) {
+        fprintf(stderr, "mingpt: %s: metadata \"vocab\" does not list %d distinct characters in order\n",
+                path, m->config.vocab_size);
+        vocab_free(vocab);
+    } else {
+        return m;
+    }
+    gpt_free(m);
+    ckpt_meta_free(meta);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+double chars_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size_t max_windows,
+                       size_t *n_predicted) {
+    /* windows never need more than the text: a short text must not size buffers for a long block */
+    int T = (int)MG_MIN((size_t)m->config.block_size, n >= 2 ? n - 1 : 1);
+    size_t windows = n >= 2 ? (n - 2) / (size_t)T + 1 : 0;
+    if (max_windows && windows > max_windows) windows = max_windows;
+    int *idx = xmalloc(xmul_size((size_t)batch_size * T, sizeof(int)));
+    int *targets = xmalloc(xmul_size((size_t)batch_size * T, sizeof(int)));
+    double total = 0.0;
+    size_t counted = 0;
+    for (size_t w0 = 0; w0 < windows; w0 += (size_t)batch_size) {
+        int rows = (int)MG_MIN((size_t)batch_size, windows - w0);
+        for (int r = 0; r < rows; r++) {
+            size_t start = (w0 + (size_t)r) * (size_t)T;
+            size_t len = MG_MIN((size_t)T, n - 1 - start);
+            for (int t = 0; t < T; t++) {
+                int inside = (size_t)t < len;
+                idx[r * T + t] = inside ? tokens[start + (size_t)t] : 0;
+                targets[r * T + t] = inside ? tokens[start + (size_t)t + 1] : -1;
+            }
+        }
+        gpt_forward(m, idx, targets, rows, T, 0);
+        total += m->loss * (double)m->n_targets;
+        counted += m->n_targets;
+    }
+    free(idx);
+    free(targets);
+    *n_predicted = counted;
+    return counted ? total / (double)counted : 0.0;
+}
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct {
+    const int *train, *val; /* tokens */
+    size_t n_train, n_val;
+    Vocab vocab;
+    int as_bytes;
+    int *prompt;            /* TRAIN_PROMPT as tokens, or NULL if not in the vocabulary */
+    size_t n_prompt;
+    double best_val;
+} CharsTask;
+
+static void chars_batch(TrainRun *run, int *idx, int *targets) {
+    CharsTask *task = run->task;
+    int B = run->B, T = run->T;
+    /* CharDataset: a window may start anywhere that leaves block_size+1 characters */
+    uint64_t starts = task->n_train - (size_t)T;
+    for (int b = 0; b < B; b++) {
+        size_t s = (size_t)rng_below(&run->data_rng, starts);
+        for (int t = 0; t < T; t++) {
+            idx[b * T + t] = task->train[s + (size_t)t];
+            targets[b * T + t] = task->train[s + (size_t)t + 1];
+        }
+    }
+}
+
+typedef struct {
+    const Vocab *vocab;
+    int as_bytes;
+} PrintCtx;
+
+static void print_token(void *ctx, int token) {
+    const PrintCtx *p = ctx;
+    put_char(p->vocab->chars[token], p->as_bytes);
+    fflush(stdout);
+}
+
+static int chars_evaluate(TrainRun *run, int final, int *save) {
+    CharsTask *task = run->task;
+    (void)final;
+    if (task->n_val >= 2) {
+        size_t count;
+        double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count);
+        fprintf(stderr, "step %ld: val loss %.4f (%zu characters)\n", run->tr.step, val, count);
+        run->meta.has_val_loss = 1;
+        run->meta.val_loss = val;
+    }
+    if (task->prompt) {
+        /* its own RNG, so sampling never changes the training batches */
+        Rng rng;
+        rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
+        SampleConfig sc = {1.0f, 10, 0};
+        int *tokens = xmalloc((task->n_prompt + TRAIN_SAMPLE_LEN) * sizeof(int));
+        memcpy(tokens, task->prompt, task->n_prompt * sizeof(int));
+        PrintCtx pc = {&task->vocab, task->as_bytes};
+        fprintf(stderr, "sample at step %ld:\n", run->tr.step);
+        fputs(TRAIN_PROMPT, stdout);
+        generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, &rng, print_token, &pc);
+        fputs("\n", stdout);
+        fflush(stdout);
+        free(tokens);
+    }
+    *save = 1;
+    return 0;
+}
+
+int task_chars_train(const char *file, const TrainOptions *opt) {
+    unsigned char *bytes;
+    size_t n_bytes, bad, n;
+    uint32_t *text;
+    int rc = read_whole_file(file, &bytes, &n_bytes);
+    if (rc) return rc;
+    CharsTask task = {0};
+    TrainRun run = {0};
+    run.opt = opt;
+    run.task = &task;
+    run.next_batch = chars_batch;
+    run.evaluate = chars_evaluate;
+    run.B = opt->batch_size;
+    int *tokens = NULL;
+    GPTConfig config = {0};
+    Vocab resumed_vocab = {0};
+
+    /* With --resume the checkpoint's encoding and vocabulary are kept. */
+    CkptMeta peek = {0};
+    int as_bytes = opt->bytes;
+    if (opt->resume) {
+        char err[512];
+        GPT *m = ckpt_load(opt->resume, opt->pool, &peek, NULL, NULL, err, sizeof err);
+        if (!m) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            free(bytes);
+            return 1;
+        }
+        config = m->config;
+        gpt_free(m);
+        if (strcmp(peek.task, "chars") != 0) {
+            fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not a character model\n", opt->resume, peek.task);
+            rc = 1;
+            goto done;
+        }
+        as_bytes = strcmp(peek.encoding, "bytes") == 0;
+        if (vocab_from_string(&resumed_vocab, peek.vocab, peek.vocab_len, as_bytes) != 0 ||
+            resumed_vocab.size != config.vocab_size) {
+            fprintf(stderr, "mingpt: %s: metadata \"vocab\" does not match vocab_size %d\n", opt->resume,
+                    config.vocab_size);
+            rc = 1;
+            goto done;
+        }
+    }
+    task.as_bytes = as_bytes;
+    if (text_decode(bytes, n_bytes, as_bytes, &text, &n, &bad) != 0) {
+        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu (use --bytes to train on raw bytes)\n",
+                file, bad);
+        rc = 1;
+        goto done;
+    }
+    if (opt->resume) {
+        task.vocab = resumed_vocab;
+        resumed_vocab.chars = NULL;
+    } else {
+        vocab_build(&task.vocab, text, n);
+    }
+    if (task.vocab.size < 2) {
+        fprintf(stderr, "mingpt: %s: has only one distinct character; a language model needs at least two\n", file);
+        rc = 1;
+        goto done_text;
+    }
+    tokens = xmalloc(xmul_size(n, sizeof(int)));
+    if (encode_text(&task.vocab, text, n, as_bytes, tokens, file, opt->resume ? opt->resume : file) != 0) {
+        rc = 1;
+        goto done_text;
+    }
+    int block_size = opt->resume ? config.block_size : opt->block_size;
+    if (opt->resume && opt->block_size_given && opt->block_size != block_size) {
+        fprintf(stderr, "mingpt: --resume: the checkpoint's block_size %d is kept (--block-size %d ignored)\n",
+                block_size, opt->block_size);
+    }
+    run.T = block_size;
+    task.n_val = (size_t)((double)n * opt->val_frac);
+    task.n_train = n - task.n_val;
+    task.train = tokens;
+    task.val = tokens + task.n_train;
+    if (task.n_train < (size_t)block_size + 1) {
+        fprintf(stderr,
+                "mingpt: %s: %zu characters%s is too short: training needs at least block_size+1 = %d "
+                "(lower --block-size or --val-frac)\n",
+                file, task.n_train, task.n_val ? " after holding out the validation part" : "", block_size + 1);
+        rc = 1;
+        goto done_text;
+    }
+    fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
+            task.vocab.size, task.n_train, task.n_val);
+    /* the chargpt prompt, if its characters are in the vocabulary */
+    {
+        uint32_t *p;
+        size_t np;
+        CHECK(text_decode((const unsigned char *)TRAIN_PROMPT, strlen(TRAIN_PROMPT), as_bytes, &p, &np, &bad) == 0);
+        task.prompt = xmalloc(np * sizeof(int));
+        task.n_prompt = np;
+        for (size_t i = 0; i < np && task.prompt; i++) {
+            int t = vocab_index(&task.vocab, p[i]);
+            if (t < 0) {
+                free(task.prompt);
+                task.prompt = NULL;
+            } else {
+                task.prompt[i] = t;
+            }
+        }
+        free(p);
+    }
+    if (!opt->resume && (rc = config_from_options(opt, task.vocab.size, block_size, &config)) != 0)
+        goto done_text;
+    strcpy(run.meta.task, "chars");
+    strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
+    if ((rc = train_setup(&run, &config, "chars")) != 0) goto done_text;
+    free(run.meta.vocab);
+    run.meta.vocab = vocab_to_string(&task.vocab, &run.meta.vocab_len);
+    strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
+    rc = train_loop(&run);
+    if (rc == 0 && run.saved) fprintf(stderr, "saved %s\n", opt->out);
+
+done_text:
+    free(text);
+done:
+    free(task.prompt);
+    free(tokens);
+    vocab_free(&task.vocab);
+    vocab_free(&resumed_vocab);
+    ckpt_meta_free(&peek);
+    free(bytes);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- sample and eval commands */
+
+int task_chars_sample(const SampleOptions *opt) {
+    CkptMeta meta;
+    Vocab vocab;
+    GPT *m = load_chars_model(opt->ckpt, opt->pool, &meta, &vocab);
+    if (!m) return 1;
+    int as_bytes = strcmp(meta.encoding, "bytes") == 0, rc = 0;
+    uint32_t *prompt = NULL;
+    size_t n_prompt = 0, bad;
+    if (opt->prompt && opt->prompt[0]) {
+        if (text_decode((const unsigned char *)opt->prompt, strlen(opt->prompt), as_bytes, &prompt,
+                        &n_prompt, &bad) != 0) {
+            fprintf(stderr, "mingpt: --prompt: invalid UTF-8 at byte offset %zu\n", bad);
+            rc = 2;
+            goto done;
+        }
+    } else {
+        /* nanoGPT starts from a newline; a vocabulary without one starts from its first character */
+        prompt = xmalloc(sizeof(uint32_t));
+        prompt[0] = vocab_index(&vocab, '\n') >= 0 ? '\n' : vocab.chars[0];
+        n_prompt = 1;
+    }
+    int *tokens = xmalloc(xmul_size(n_prompt + (size_t)opt->len, sizeof(int)));
+    if (encode_text(&vocab, prompt, n_prompt, as_bytes, tokens, "--prompt", opt->ckpt) != 0) {
+        free(tokens);
+        rc = 2;
+        goto done;
+    }
+    if (opt->prompt && opt->prompt[0]) {
+        for (size_t i = 0; i < n_prompt; i++) put_char(prompt[i], as_bytes);
+        fflush(stdout);
+    }
+    Rng rng;
+    rng_seed(&rng, opt->seed);
+    SampleConfig sc = {opt->temperature, opt->top_k, opt->greedy};
+    PrintCtx pc = {&vocab, as_bytes};
+    generate(m, tokens, n_prompt, (size_t)opt->len, &sc, &rng, print_token, &pc);
+    putchar('\n');
+    free(tokens);
+done:
+    free(prompt);
+    vocab_free(&vocab);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+    return rc;
+}
+
+int task_chars_eval(const EvalOptions *opt) {
+    CkptMeta meta;
+    Vocab vocab;
+    GPT *m = load_chars_model(opt->ckpt, opt->pool, &meta, &vocab);
+    if (!m) return 1;
+    int as_bytes = strcmp(meta.encoding, "bytes") == 0, rc = 1;
+    unsigned char *bytes = NULL;
+    uint32_t *text = NULL;
+    int *tokens = NULL;
+    size_t n_bytes, n, bad;
+    if (read_whole_file(opt->file, &bytes, &n_bytes) != 0) goto done;
+    if (text_decode(bytes, n_bytes, as_bytes, &text, &n, &bad) != 0) {
+        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu\n", opt->file, bad);
+        goto done;
+    }
+    if (n < 2) {
+        fprintf(stderr, "mingpt: %s: needs at least 2 characters to predict one\n", opt->file);
+        goto done;
+    }
+    tokens = xmalloc(xmul_size(n, sizeof(int)));
+    if (encode_text(&vocab, text, n, as_bytes, tokens, opt->file, opt->ckpt) != 0) goto done;
+    size_t count;
+    double loss = chars_eval_loss(m, tokens, n, opt->batch_size, 0, &count);
+    printf("%s: %.4f nats/char, %.4f bits/char over %zu predicted characters\n", opt->file, loss,
+           loss / 0.6931471805599453, count);
+    rc = 0;
+done:
+    free(bytes);
+    free(text);
+    free(tokens);
+    vocab_free(&vocab);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+    return rc;
+}

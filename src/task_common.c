@@ -1,0 +1,216 @@
+/* task_common.c — the training driver shared by the chars and add tasks (see task_common.h). */
+#include "task_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common.h"
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int config_from_options(const TrainOptions *opt, int vocab_size, int block_size, GPTConfig *c) {
+    memset(c, 0, sizeof *c);
+    if (!gpt_preset(opt->model_type, c)) {
+        fprintf(stderr, "mingpt: unknown --model '%s' (one of: %s)\n", opt->model_type, gpt_preset_names());
+        return 2;
+    }
+    if (opt->n_layer > 0) c->n_layer = opt->n_layer;
+    if (opt->n_head > 0) c->n_head = opt->n_head;
+    if (opt->n_embd > 0) c->n_embd = opt->n_embd;
+    c->vocab_size = vocab_size;
+    c->block_size = block_size;
+    c->embd_pdrop = c->resid_pdrop = c->attn_pdrop = opt->dropout;
+    const char *bad = gpt_config_error(c);
+    if (bad) {
+        fprintf(stderr, "mingpt: bad model config (n_layer %d, n_head %d, n_embd %d, block_size %d): %s\n",
+                c->n_layer, c->n_head, c->n_embd, c->block_size, bad);
+        return 2;
+    }
+    return 0;
+}
+
+TrainConfig train_config_from_options(const TrainOptions *opt) {
+    TrainConfig c = train_config_default();
+    c.learning_rate = opt->lr;
+    c.weight_decay = opt->weight_decay;
+    c.grad_clip = opt->grad_clip;
+    c.warmup_iters = opt->warmup_iters;
+    c.lr_decay = opt->lr_cosine ? LR_COSINE : LR_CONSTANT;
+    c.lr_decay_iters = opt->max_iters;
+    c.min_lr = opt->lr / 10.0f; /* nanoGPT's ratio */
+    return c;
+}
+
+int read_whole_file(const char *path, unsigned char **data, size_t *size) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "mingpt: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mingpt: %s: is a directory, expected a text file\n", path);
+        return 1;
+    }
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        fprintf(stderr, "mingpt: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
+    unsigned char *buf = xmalloc(cap);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            unsigned char *grown = realloc(buf, cap);
+            if (!grown) die(1, "%s: out of memory reading %zu bytes", path, cap);
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        fprintf(stderr, "mingpt: %s: read error\n", path);
+        free(buf);
+        return 1;
+    }
+    if (n == 0) {
+        fprintf(stderr, "mingpt: %s: the file is empty\n", path);
+        free(buf);
+        return 1;
+    }
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
+static void describe(const GPT *m, int B, int T) {
+    const GPTConfig *c = &m->config;
+    double act_mib = (double)gpt_activation_bytes(c, (size_t)B, (size_t)T) / (1 << 20);
+    double param_mib = 4.0 * (double)m->num_params * 4 / (1 << 20); /* params, grads, m, v */
+    fprintf(stderr,
+            "model: %d layers, %d heads, n_embd %d, block_size %d, vocab %d; number of parameters: "
+            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d; %d threads\n",
+            c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size,
+            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, pool_size(m->pool));
+}
+
+int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
+    const TrainOptions *opt = run->opt;
+    TrainConfig tc = train_config_from_options(opt);
+    rng_seed(&run->data_rng, opt->seed ^ 0x5EEDDA7Aull);
+    if (opt->resume) {
+        char err[512];
+        CkptMeta loaded;
+        run->model = ckpt_load(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
+        if (!run->model) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
+        if (strcmp(loaded.task, task) != 0) {
+            fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not '%s'\n", opt->resume, loaded.task, task);
+            ckpt_meta_free(&loaded);
+            trainer_free(&run->tr);
+            gpt_free(run->model);
+            run->model = NULL;
+            return 1;
+        }
+        if (loaded.has_data_rng) run->data_rng = loaded.data_rng;
+        fprintf(stderr, "resuming from %s at step %ld%s\n", opt->resume, run->tr.step,
+                run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "");
+        ckpt_meta_free(&run->meta);
+        run->meta = loaded;
+    } else {
+        run->model = gpt_create(config, opt->pool);
+        gpt_init(run->model, opt->seed);
+        trainer_init(&run->tr, run->model, &tc);
+    }
+    describe(run->model, run->B, run->T);
+    return 0;
+}
+
+int train_save(TrainRun *run) {
+    char err[512];
+    run->meta.has_data_rng = 1;
+    run->meta.data_rng = run->data_rng;
+    run->meta.step = run->tr.step;
+    if (ckpt_save(run->opt->out, run->model, &run->tr, &run->meta, err, sizeof err) != 0) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return 1;
+    }
+    run->saved = 1;
+    return 0;
+}
+
+typedef struct {
+    TrainRun *run;
+    int rc;
+} LoopState;
+
+static void trampoline_batch(void *ctx, int *idx, int *targets, int B, int T) {
+    TrainRun *run = ((LoopState *)ctx)->run;
+    CHECK(B == run->B && T == run->T);
+    run->next_batch(run, idx, targets);
+}
+
+static int after_step(void *ctx, Trainer *tr, GPT *model) {
+    LoopState *st = ctx;
+    TrainRun *run = st->run;
+    const TrainOptions *opt = run->opt;
+    (void)model;
+    run->loss_sum += tr->loss;
+    run->loss_count++;
+    long step = tr->step;
+    int final = opt->max_iters > 0 && step >= opt->max_iters;
+    if (opt->log_every > 0 && (step % opt->log_every == 0 || step == 1 || final)) {
+        double t = now_seconds(), per_iter = (t - run->t_log) / (double)(step - run->step_log);
+        fprintf(stderr, "iter %ld/%ld: loss %.4f, lr %.2e, %.1f ms/iter, %.0f tok/s\n", step,
+                opt->max_iters, run->loss_sum / run->loss_count, tr->lr, per_iter * 1e3,
+                (double)run->B * run->T / per_iter);
+        run->t_log = t;
+        run->step_log = step;
+        run->loss_sum = 0.0;
+        run->loss_count = 0;
+    }
+    int stop = 0;
+    if (final || (opt->eval_every > 0 && step % opt->eval_every == 0)) {
+        int save = 0;
+        double t0 = now_seconds();
+        stop = run->evaluate(run, final, &save);
+        if (save && train_save(run) != 0) {
+            st->rc = 1;
+            return 1;
+        }
+        /* evaluation time is not training time */
+        run->t_log += now_seconds() - t0;
+    }
+    return stop;
+}
+
+int train_loop(TrainRun *run) {
+    const TrainOptions *opt = run->opt;
+    LoopState st = {run, 0};
+    run->t_start = run->t_log = now_seconds();
+    run->step_log = run->tr.step;
+    if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
+        fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
+    else
+        trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
+    if (st.rc == 0)
+        fprintf(stderr, "trained to step %ld in %.1f s\n", run->tr.step, now_seconds() - run->t_start);
+    trainer_free(&run->tr);
+    gpt_free(run->model);
+    ckpt_meta_free(&run->meta);
+    run->model = NULL;
+    return st.rc;
+}

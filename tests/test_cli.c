@@ -1,0 +1,250 @@
+/* test_cli.c — the mingpt command as a user runs it: usage errors, bad input, training on a
+ * generated text, sampling, evaluation, resume, and the adder learning to add. Runs ./mingpt from
+ * the repository root (as `make test` does) with its output captured in a temporary folder. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "common.h"
+#include "task_common.h"
+#include "utf8.h"
+
+static char dir[] = "/tmp/mingpt-cli-XXXXXX";
+static char out_text[1 << 16], err_text[1 << 16];
+
+static void slurp(const char *path, char *buf, size_t size) {
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(buf, 1, size - 1, fp) : 0;
+    buf[n] = '\0';
+    if (fp) fclose(fp);
+}
+
+/* Runs "./mingpt ARGS" (ARGS may refer to $D, the temporary folder); returns the exit status and
+ * leaves stdout and stderr in out_text and err_text. */
+static int run(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "D=%s; ./mingpt %s >%s/stdout 2>%s/stderr </dev/null", dir, args, dir, dir);
+    int status = system(cmd);
+    char path[256];
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    slurp(path, out_text, sizeof out_text);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    slurp(path, err_text, sizeof err_text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void write_file(const char *name, const void *data, size_t n) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp && fwrite(data, 1, n, fp) == n);
+    fclose(fp);
+}
+
+/* Expects the exit status and a fragment of stderr; prints both when they differ. */
+#define EXPECT_RUN(args, status, fragment) expect_run(__FILE__, __LINE__, args, status, fragment)
+static void expect_run(const char *file, int line, const char *args, int status, const char *fragment) {
+    int got = run(args);
+    if (got != status || !strstr(err_text, fragment)) {
+        printf("    %s:%d: mingpt %s\n      exit %d (want %d), stderr: %s      wanted in stderr: %s\n", file,
+               line, args, got, status, err_text, fragment);
+        harness_case_failed = 1;
+    }
+    /* errors are one line */
+    if (status != 0 && strchr(err_text, '\n') != strrchr(err_text, '\n')) {
+        printf("    %s:%d: mingpt %s: error is more than one line:\n%s", file, line, args, err_text);
+        harness_case_failed = 1;
+    }
+}
+
+/* A text with structure a small model can learn, with accents and CJK to exercise UTF-8. */
+static void make_corpus(void) {
+    const char *words[] = {"the", "cat", "sat", "on", "mat", "and", "café", "naïve", "中文", "dog"};
+    char *text = xmalloc(40000);
+    size_t n = 0;
+    unsigned x = 12345;
+    while (n < 30000) {
+        x = x * 1103515245u + 12345u;
+        const char *w = words[(x >> 16) % 10];
+        n += (size_t)sprintf(text + n, "%s%s", w, (x >> 8) % 7 == 0 ? ".\n" : " ");
+    }
+    write_file("corpus.txt", text, n);
+    free(text);
+}
+
+static void test_usage_errors_exit_2(void) {
+    write_file("tiny.txt", "hello world, hello world, hello world\n", 38);
+    EXPECT_RUN("", 2, "usage: mingpt <command>");
+    EXPECT_RUN("train $D/tiny.txt --lr", 2, "option '--lr' needs a value");
+    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate'");
+    EXPECT_RUN("train", 2, "expects exactly one FILE");
+    EXPECT_RUN("train $D/tiny.txt --batch-size 0", 2, "--batch-size expects an integer from 1");
+    EXPECT_RUN("train $D/tiny.txt --batch-size -3", 2, "--batch-size expects an integer");
+    EXPECT_RUN("train $D/tiny.txt --lr abc", 2, "--lr expects a number");
+    EXPECT_RUN("train $D/tiny.txt --lr nan", 2, "--lr expects a number");
+    EXPECT_RUN("train $D/tiny.txt --max-iters 12x", 2, "--max-iters expects an integer");
+    EXPECT_RUN("train $D/tiny.txt --dropout 1", 2, "--dropout expects a number in [0, 1)");
+    EXPECT_RUN("train $D/tiny.txt --bogus", 2, "unknown option '--bogus'");
+    EXPECT_RUN("train $D/tiny.txt --model gpt-huge", 2, "unknown --model 'gpt-huge'");
+    EXPECT_RUN("train $D/tiny.txt --lr-decay linear", 2, "--lr-decay expects none or cosine");
+    EXPECT_RUN("train $D/tiny.txt --seed -1", 2, "--seed expects a non-negative integer");
+    EXPECT_RUN("train $D/tiny.txt --block-size 8 --n-embd 50 --n-head 3", 2, "n_embd must be divisible by n_head");
+    EXPECT_RUN("sample --temperature 0", 2, "--temperature must be greater than 0");
+    EXPECT_RUN("sample --top-k -1", 2, "--top-k expects an integer");
+    EXPECT_RUN("sample extra", 2, "unexpected argument 'extra'");
+    EXPECT_RUN("add --ndigit 0", 2, "--ndigit expects an integer from 1 to 9");
+    EXPECT_RUN("add --ndigit 10", 2, "--ndigit expects an integer from 1 to 9");
+    EXPECT_RUN("eval", 2, "expects exactly one FILE");
+    EXPECT_RUN("train $D/tiny.txt --threads 0", 2, "--threads expects an integer from 1");
+    /* help goes to stdout and succeeds */
+    EXPECT(run("train --help") == 0 && strstr(out_text, "--max-iters N") && strstr(out_text, "(2000)"));
+    EXPECT(run("--help") == 0 && strstr(out_text, "train FILE"));
+    EXPECT(run("--version") == 0 && strncmp(out_text, "mingpt ", 7) == 0);
+}
+
+static void test_bad_input_exits_1_with_one_line(void) {
+    write_file("empty.txt", "", 0);
+    write_file("one.txt", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 47);
+    write_file("bad.txt", "good text \xC3\x28 then more", 22);
+    EXPECT_RUN("train $D/missing.txt", 1, "missing.txt: No such file or directory");
+    EXPECT_RUN("train $D", 1, "is a directory");
+    EXPECT_RUN("train $D/empty.txt", 1, "empty.txt: the file is empty");
+    EXPECT_RUN("train $D/one.txt --block-size 8", 1, "only one distinct character");
+    EXPECT_RUN("train $D/bad.txt --block-size 8", 1, "bad.txt: invalid UTF-8 at byte offset 10");
+    EXPECT_RUN("train $D/tiny.txt", 1, "too short: training needs at least block_size+1 = 129");
+    EXPECT_RUN("sample --ckpt $D/missing.safetensors", 1, "missing.safetensors: cannot open");
+    EXPECT_RUN("train $D/tiny.txt -x", 2, "unknown option '-x'");
+    EXPECT_RUN("eval --ckpt $D/tiny.txt $D/tiny.txt", 1, "tiny.txt");
+    EXPECT_RUN("add --eval --ckpt $D/missing.safetensors", 1, "missing.safetensors: cannot open");
+}
+
+static double last_val_loss(const char *text, double *first) {
+    double v = -1.0;
+    *first = -1.0;
+    for (const char *p = text; (p = strstr(p, "val loss ")) != NULL; p++) {
+        v = atof(p + 9);
+        if (*first < 0) *first = v;
+    }
+    return v;
+}
+
+static const char *TRAIN_ARGS =
+    "train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --eval-every 100 "
+    "--log-every 50 --threads 2";
+
+static void test_train_lowers_val_loss_then_sample_and_eval(void) {
+    make_corpus();
+    char args[512];
+    snprintf(args, sizeof args, "%s --max-iters 300 --out $D/ck.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    double first, last = last_val_loss(err_text, &first);
+    /* 20 characters: a uniform guess costs ln 20 = 3.0 nats */
+    if (!(first > 0 && last < first && last < 1.8)) printf("    val loss %.4f -> %.4f\n%s", first, last, err_text);
+    EXPECT(first > 0 && last < first && last < 1.8);
+    EXPECT(strstr(err_text, "vocabulary of 20") != NULL);
+
+    /* sampling: reproducible with a seed, only the corpus's characters, valid UTF-8 */
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the ' --len 300 --seed 5", 0, "");
+    char first_sample[sizeof out_text];
+    strcpy(first_sample, out_text);
+    EXPECT(strncmp(first_sample, "the ", 4) == 0);
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the ' --len 300 --seed 5", 0, "");
+    EXPECT(strcmp(first_sample, out_text) == 0);
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the ' --len 300 --seed 6", 0, "");
+    EXPECT(strcmp(first_sample, out_text) != 0);
+    const char *allowed = "thecasondmféïv中文g.\n ";
+    size_t n = strlen(first_sample), chars = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int used = utf8_decode((const unsigned char *)first_sample + i, n - i, &cp);
+        EXPECT(used > 0);
+        if (used <= 0) break;
+        char one[5] = {0};
+        memcpy(one, first_sample + i, (size_t)used);
+        if (!strstr(allowed, one)) printf("    character '%s' is not in the corpus\n", one);
+        EXPECT(strstr(allowed, one) != NULL);
+        i += (size_t)used;
+        chars++;
+    }
+    EXPECT(chars == 4 + 300 + 1); /* prompt, new characters, final newline */
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --greedy --len 50", 0, "");
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the zebra'", 2, "'z' (U+007A) at position 4 is not in the vocabulary");
+
+    /* eval: deterministic, in nats and bits */
+    EXPECT_RUN("eval --ckpt $D/ck.safetensors $D/corpus.txt", 0, "");
+    static char first_eval[sizeof out_text];
+    snprintf(first_eval, sizeof first_eval, "%s", out_text);
+    EXPECT(strstr(first_eval, "nats/char") && strstr(first_eval, "bits/char"));
+    EXPECT_RUN("eval --ckpt $D/ck.safetensors --batch-size 7 $D/corpus.txt", 0, "");
+    EXPECT(strcmp(first_eval, out_text) == 0);
+    write_file("other.txt", "the zebra", 9);
+    EXPECT_RUN("eval --ckpt $D/ck.safetensors $D/other.txt", 1, "'z' (U+007A) at position 4 is not in the vocabulary");
+}
+
+static void test_resume_continues_exactly(void) {
+    char args[512];
+    snprintf(args, sizeof args, "%s --max-iters 200 --out $D/straight.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    snprintf(args, sizeof args, "%s --max-iters 100 --out $D/half.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    snprintf(args, sizeof args, "%s --max-iters 200 --resume $D/half.safetensors --out $D/resumed.safetensors",
+             TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "resuming from");
+    char a[256], b[256];
+    snprintf(a, sizeof a, "cmp -s %s/straight.safetensors %s/resumed.safetensors", dir, dir);
+    EXPECT(system(a) == 0);
+    /* a text with characters outside the checkpoint's vocabulary is refused */
+    write_file("zebra.txt", "zebras and zebus", 16);
+    snprintf(b, sizeof b, "%s --max-iters 300 --val-frac 0 --resume $D/half.safetensors --out $D/z.safetensors",
+             "train $D/zebra.txt --block-size 8");
+    EXPECT_RUN(b, 1, "is not in the vocabulary");
+}
+
+static void test_binary_file_with_bytes(void) {
+    /* every byte value, NUL included, is a token with --bytes */
+    unsigned char data[3000];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)((i * 7) % 256);
+    write_file("binary.bin", data, sizeof data);
+    EXPECT_RUN("train $D/binary.bin --block-size 8", 1, "invalid UTF-8 at byte offset 19");
+    EXPECT_RUN("train $D/binary.bin --bytes --model gpt-nano --block-size 8 --batch-size 4 --max-iters 20 "
+               "--eval-every 20 --out $D/bin.safetensors", 0, "vocabulary of 256");
+    EXPECT_RUN("sample --ckpt $D/bin.safetensors --len 30", 0, "");
+    EXPECT_RUN("eval --ckpt $D/bin.safetensors $D/binary.bin", 0, "");
+    EXPECT(strstr(out_text, "over 2999 predicted characters") != NULL);
+}
+
+static void test_pytorch_checkpoint_evaluates_to_reference_loss(void) {
+    EXPECT_RUN("eval --ckpt tests/fixtures/torch_chars.safetensors tests/fixtures/torch_chars.txt", 0, "");
+    /* tests/reference/make_fixture.py computed 2.904936 with PyTorch */
+    EXPECT(strstr(out_text, "2.9049 nats/char") != NULL);
+    EXPECT_RUN("sample --ckpt tests/fixtures/torch_chars.safetensors --len 20", 0, "");
+}
+
+static void test_adder_learns_to_add(void) {
+    /* two digits, minGPT's default: 10,000 problems, 500 held out */
+    EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
+    EXPECT(strstr(out_text, "test final score: 500/500 = 100.00% correct") != NULL);
+    EXPECT(strstr(out_text, "GPT claims that") != NULL); /* it printed mistakes along the way */
+    EXPECT_RUN("add --eval --ckpt $D/add.safetensors", 0, "");
+    EXPECT(strstr(out_text, "test final score: 500/500 = 100.00% correct") != NULL);
+    EXPECT_RUN("sample --ckpt $D/add.safetensors", 1, "needs a character model");
+}
+
+int main(void) {
+    CHECK(mkdtemp(dir) != NULL);
+    if (access("./mingpt", X_OK) != 0) {
+        printf("FAIL ./mingpt is not built (run from the repository root via make test)\n");
+        return 1;
+    }
+    RUN(test_usage_errors_exit_2);
+    RUN(test_bad_input_exits_1_with_one_line);
+    RUN(test_train_lowers_val_loss_then_sample_and_eval);
+    RUN(test_resume_continues_exactly);
+    RUN(test_binary_file_with_bytes);
+    RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
+    RUN(test_adder_learns_to_add);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    return harness_finish();
+}

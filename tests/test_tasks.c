@@ -1,0 +1,324 @@
+/* test_tasks.c — the pieces under the commands: UTF-8, vocabularies, the JSON parser, safetensors
+ * and checkpoints (round trips, validation), the sampler, and the chars evaluation against a model
+ * that PyTorch wrote. */
+#define _GNU_SOURCE /* memmem */
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "checkpoint.h"
+#include "common.h"
+#include "json.h"
+#include "model.h"
+#include "safetensors.h"
+#include "sample.h"
+#include "task_common.h"
+#include "tasks.h"
+#include "utf8.h"
+
+static Pool *pool;
+static char tmpdir[] = "/tmp/mingpt-test-XXXXXX";
+
+static void tmp_path(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", tmpdir, name); }
+
+static void test_utf8_decoder_is_strict(void) {
+    uint32_t cp;
+    EXPECT(utf8_decode((const unsigned char *)"A", 1, &cp) == 1 && cp == 'A');
+    EXPECT(utf8_decode((const unsigned char *)"\xC3\xA9", 2, &cp) == 2 && cp == 0xE9);
+    EXPECT(utf8_decode((const unsigned char *)"\xE4\xB8\xAD", 3, &cp) == 3 && cp == 0x4E2D);
+    EXPECT(utf8_decode((const unsigned char *)"\xF0\x9F\x98\x80", 4, &cp) == 4 && cp == 0x1F600);
+    EXPECT(utf8_decode((const unsigned char *)"\xC0\x80", 2, &cp) == 0);         /* overlong NUL */
+    EXPECT(utf8_decode((const unsigned char *)"\xE0\x80\xAF", 3, &cp) == 0);     /* overlong '/' */
+    EXPECT(utf8_decode((const unsigned char *)"\xED\xA0\x80", 3, &cp) == 0);     /* surrogate */
+    EXPECT(utf8_decode((const unsigned char *)"\xF4\x90\x80\x80", 4, &cp) == 0); /* > U+10FFFF */
+    EXPECT(utf8_decode((const unsigned char *)"\xE2\x82", 2, &cp) == 0);         /* truncated */
+    EXPECT(utf8_decode((const unsigned char *)"\x80", 1, &cp) == 0);             /* lone continuation */
+    EXPECT(utf8_decode((const unsigned char *)"\xFF", 1, &cp) == 0);
+    char buf[4];
+    EXPECT(utf8_encode(0x1F600, buf) == 4 && memcmp(buf, "\xF0\x9F\x98\x80", 4) == 0);
+    EXPECT(utf8_encode(0xD800, buf) == 0 && utf8_encode(0x110000, buf) == 0);
+    uint32_t *text;
+    size_t n, bad = 0;
+    const char *s = "ok \xC3\xA9 then \xC3 bad";
+    EXPECT(text_decode((const unsigned char *)s, strlen(s), 0, &text, &n, &bad) == -1 && bad == 11);
+    EXPECT(text_decode((const unsigned char *)s, strlen(s), 1, &text, &n, &bad) == 0 && n == strlen(s));
+    free(text);
+}
+
+static void test_vocabulary(void) {
+    const char *s = "h\xC3\xA9llo w\xC3\xB6rld \xE4\xB8\xAD";
+    uint32_t *text;
+    size_t n, bad;
+    CHECK(text_decode((const unsigned char *)s, strlen(s), 0, &text, &n, &bad) == 0);
+    Vocab v, back;
+    vocab_build(&v, text, n);
+    /* sorted set of code points: ' ' d h l o r w é ö 中 */
+    uint32_t want[] = {' ', 'd', 'h', 'l', 'o', 'r', 'w', 0xE9, 0xF6, 0x4E2D};
+    EXPECT(v.size == 10 && memcmp(v.chars, want, sizeof want) == 0);
+    EXPECT(vocab_index(&v, 'l') == 3 && vocab_index(&v, 0x4E2D) == 9 && vocab_index(&v, 'z') == -1);
+    size_t len;
+    char *str = vocab_to_string(&v, &len);
+    EXPECT(vocab_from_string(&back, str, len, 0) == 0 && back.size == v.size &&
+           memcmp(back.chars, v.chars, sizeof want) == 0);
+    vocab_free(&back);
+    EXPECT(vocab_from_string(&back, "ba", 2, 0) == -1);                /* not ascending */
+    EXPECT(vocab_from_string(&back, "ab\xE4\xB8\xAD", 5, 1) == -1);   /* above U+00FF as bytes */
+    free(str);
+    /* U+0000 is a character like any other (binary files with --bytes) */
+    uint32_t with_nul[3] = {0, 'a', 0xFF};
+    vocab_free(&v);
+    vocab_build(&v, with_nul, 3);
+    str = vocab_to_string(&v, &len);
+    EXPECT(len == 4 && vocab_from_string(&back, str, len, 1) == 0 && back.size == 3 && back.chars[0] == 0);
+    vocab_free(&back);
+    free(str);
+    free(text);
+    vocab_free(&v);
+}
+
+static void test_json_parser(void) {
+    char err[128];
+    const char *doc = " {\"a\": [1, 2.5e3, -0, true, false, null], \"s\": \"q\\\"\\\\\\/\\n\\u00e9\\ud83d\\ude00\", \"o\": {}} ";
+    JsonValue *v = json_parse(doc, strlen(doc), err, sizeof err);
+    EXPECT(v != NULL);
+    if (v) {
+        const JsonValue *a = json_get(v, "a"), *s = json_get(v, "s");
+        uint64_t one;
+        EXPECT(a && a->n == 6 && json_uint(&a->items[0], &one) && one == 1);
+        EXPECT(a && !json_uint(&a->items[1], &one) && a->items[3].type == JSON_TRUE && a->items[5].type == JSON_NULL);
+        EXPECT(s && strcmp(s->str, "q\"\\/\n\xC3\xA9\xF0\x9F\x98\x80") == 0);
+        EXPECT(json_get(v, "o") && json_get(v, "o")->type == JSON_OBJECT && !json_get(v, "missing"));
+        json_free(v);
+    }
+    const char *bad[] = {
+        "",  "{", "{\"a\":1,}", "[1,]", "{\"a\":1,\"a\":2}", "\"abc", "\"a\tb\"", "\"\\x\"",
+        "\"\\ud800\"", "01", "1.", "-", "{} x", "{'a':1}", "[1 2]", "tru", "\"\xC3\"",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        JsonValue *x = json_parse(bad[i], strlen(bad[i]), err, sizeof err);
+        if (x) printf("    accepted bad JSON #%zu: %s\n", i, bad[i]);
+        EXPECT(x == NULL && strncmp(err, "at byte ", 8) == 0);
+        json_free(x);
+    }
+    uint64_t big;
+    JsonValue *huge = json_parse("18446744073709551616", 20, err, sizeof err);
+    EXPECT(huge && !json_uint(huge, &big)); /* 2^64 does not fit */
+    json_free(huge);
+}
+
+static void test_safetensors_round_trip_and_validation(void) {
+    char path[256], err[256];
+    tmp_path(path, sizeof path, "t.safetensors");
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[1] = {-7.5f};
+    size_t sa[2] = {2, 3}, sb[1] = {1};
+    StWriteTensor ts[2] = {{"alpha", 2, sa, a}, {"b\"eta", 1, sb, b}};
+    StMeta meta[3] = {{"k", "line\nwith \"quotes\" and \xC3\xA9", 0}, {"n", "42", 0}, {"z", "a\0b", 3}};
+    EXPECT(st_write(path, ts, 2, meta, 3, err, sizeof err) == 0);
+    StFile f;
+    EXPECT(st_open(&f, path, err, sizeof err) == 0);
+    float got[6];
+    EXPECT(st_read_f32(&f, "alpha", 2, sa, got, err, sizeof err) == 0 && memcmp(got, a, sizeof a) == 0);
+    EXPECT(st_read_f32(&f, "b\"eta", 1, sb, got, err, sizeof err) == 0 && got[0] == b[0]);
+    EXPECT(strcmp(st_meta(&f, "k"), meta[0].value) == 0 && strcmp(st_meta(&f, "n"), "42") == 0);
+    size_t zlen;
+    const char *z = st_meta_n(&f, "z", &zlen);
+    EXPECT(z && zlen == 3 && memcmp(z, "a\0b", 3) == 0);
+    size_t wrong[2] = {3, 2};
+    EXPECT(st_read_f32(&f, "alpha", 2, wrong, got, err, sizeof err) == -1 && strstr(err, "shape [2, 3], expected [3, 2]"));
+    EXPECT(st_read_f32(&f, "gamma", 1, sb, got, err, sizeof err) == -1 && strstr(err, "missing tensor \"gamma\""));
+    st_close(&f);
+    /* hand-made headers that must be refused */
+    const char *headers[] = {
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}",        /* span != shape */
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",        /* hole at 0 */
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+        "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",         /* overlap */
+        "{\"x\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,4]}}",         /* dtype */
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}",         /* JSON */
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1]}}",                               /* no offsets */
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",         /* file has 8 bytes */
+    };
+    const char *expect_in[] = {"span", "hole", "overlaps", "unknown dtype", "malformed JSON", "exactly dtype", "cover 4 bytes"};
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        FILE *fp = fopen(path, "wb");
+        uint64_t n = strlen(headers[i]);
+        unsigned char size_le[8];
+        for (int k = 0; k < 8; k++) size_le[k] = (unsigned char)(n >> (8 * k));
+        fwrite(size_le, 1, 8, fp);
+        fwrite(headers[i], 1, n, fp);
+        float data[2] = {0, 0};
+        fwrite(data, 4, i == 6 ? 2 : 1, fp);
+        fclose(fp);
+        int rc = st_open(&f, path, err, sizeof err);
+        if (rc == 0 || !strstr(err, expect_in[i])) printf("    header #%zu: rc %d, err '%s'\n", i, rc, err);
+        EXPECT(rc == -1 && strstr(err, expect_in[i]) && strstr(err, path));
+    }
+}
+
+static GPTConfig small_config(void) {
+    GPTConfig c = {2, 2, 16, 11, 8, 0.1f, 0.1f, 0.1f};
+    return c;
+}
+
+static int file_equal(const char *p, const char *q) {
+    unsigned char *a, *b;
+    size_t na, nb;
+    if (read_whole_file(p, &a, &na) || read_whole_file(q, &b, &nb)) return 0;
+    int same = na == nb && memcmp(a, b, na) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+static void test_checkpoint_round_trip_is_bit_exact(void) {
+    char path[256], path2[256], err[256];
+    tmp_path(path, sizeof path, "sub/dir/ckpt.safetensors"); /* folders are created */
+    tmp_path(path2, sizeof path2, "ckpt2.safetensors");
+    GPTConfig c = small_config();
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 5);
+    TrainConfig tc = train_config_default();
+    Trainer tr;
+    trainer_init(&tr, m, &tc);
+    int idx[16], targets[16];
+    for (int i = 0; i < 16; i++) idx[i] = i % 11, targets[i] = (i * 7) % 11;
+    for (int s = 0; s < 2; s++) trainer_step(&tr, m, idx, targets, 2, 8);
+    CkptMeta meta = {0};
+    strcpy(meta.task, "chars");
+    strcpy(meta.encoding, "utf-8");
+    meta.vocab = "\n !,.abcde\xC3\xA9";
+    meta.vocab_len = strlen(meta.vocab);
+    meta.has_val_loss = 1;
+    meta.val_loss = 1.25;
+    meta.has_data_rng = 1;
+    rng_seed(&meta.data_rng, 99);
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    CkptMeta loaded;
+    Trainer tr2;
+    GPT *m2 = ckpt_load(path, pool, &loaded, &tr2, &tc, err, sizeof err);
+    EXPECT(m2 != NULL);
+    if (!m2) {
+        printf("    %s\n", err);
+        return;
+    }
+    expect_same_bits("params", m2->param_mem, m->param_mem, m->params.numel);
+    expect_same_bits("adam m", tr2.m, tr.m, m->params.numel);
+    expect_same_bits("adam v", tr2.v, tr.v, m->params.numel);
+    EXPECT(tr2.step == 2 && m2->pass == m->pass && m2->dropout_seed == m->dropout_seed);
+    EXPECT(loaded.has_data_rng && memcmp(&loaded.data_rng, &meta.data_rng, sizeof(Rng)) == 0);
+    EXPECT(loaded.vocab_len == meta.vocab_len && strcmp(loaded.vocab, meta.vocab) == 0 && loaded.has_val_loss && loaded.val_loss == 1.25);
+    EXPECT(memcmp(&m2->config, &m->config, sizeof c) == 0);
+    /* saving what was loaded writes the same bytes */
+    EXPECT(ckpt_save(path2, m2, &tr2, &loaded, err, sizeof err) == 0);
+    EXPECT(file_equal(path, path2));
+    /* training on continues identically */
+    trainer_step(&tr, m, idx, targets, 2, 8);
+    trainer_step(&tr2, m2, idx, targets, 2, 8);
+    expect_same_bits("params one step later", m2->param_mem, m->param_mem, m->params.numel);
+    ckpt_meta_free(&loaded);
+    trainer_free(&tr2);
+    gpt_free(m2);
+    /* without a trainer: weights only, no optimizer tensors */
+    EXPECT(ckpt_save(path2, m, NULL, &meta, err, sizeof err) == 0);
+    StFile f;
+    EXPECT(st_open(&f, path2, err, sizeof err) == 0 && f.n_tensors == m->params.n &&
+           st_find(&f, "transformer.h.1.mlp.c_proj.weight") && !st_find(&f, "optimizer.m.lm_head.weight"));
+    st_close(&f);
+    /* a shape that disagrees with the config is refused: claim block_size 7 for a wpe of 8 rows */
+    unsigned char *bytes;
+    size_t nb;
+    CHECK(read_whole_file(path2, &bytes, &nb) == 0);
+    char *key = memmem(bytes, nb, "\"block_size\":\"8\"", 16);
+    EXPECT(key != NULL);
+    if (key) {
+        key[14] = '7';
+        FILE *fp = fopen(path2, "wb");
+        fwrite(bytes, 1, nb, fp);
+        fclose(fp);
+        EXPECT(ckpt_load(path2, pool, &loaded, NULL, NULL, err, sizeof err) == NULL);
+        EXPECT(strstr(err, "transformer.wpe.weight\" has shape [8, 16], expected [7, 16]") && strstr(err, path2));
+    }
+    free(bytes);
+    trainer_free(&tr);
+    gpt_free(m);
+}
+
+static void test_sampler(void) {
+    float logits[5] = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f}, scratch[5];
+    Rng rng;
+    rng_seed(&rng, 1);
+    SampleConfig greedy = {1.0f, 0, 1}, top1 = {1.0f, 1, 0}, top2 = {1.0f, 2, 0}, plain = {1.0f, 0, 0};
+    EXPECT(sample_token(logits, 5, &greedy, &rng, scratch) == 1); /* first of the tied maxima */
+    int seen[5] = {0};
+    for (int i = 0; i < 2000; i++) seen[sample_token(logits, 5, &top2, &rng, scratch)]++;
+    /* top-2 keeps both 3.0s and nothing else */
+    EXPECT(seen[0] == 0 && seen[2] == 0 && seen[4] == 0 && seen[1] > 800 && seen[3] > 800);
+    float distinct[4] = {0.5f, 2.0f, -1.0f, 1.0f};
+    for (int i = 0; i < 100; i++) EXPECT(sample_token(distinct, 4, &top1, &rng, scratch) == 1);
+    /* empirical frequencies of softmax([0, log 2, log 7]) = (0.1, 0.2, 0.7) */
+    float three[3] = {0.0f, logf(2.0f), logf(7.0f)};
+    int counts[3] = {0};
+    for (int i = 0; i < 100000; i++) counts[sample_token(three, 3, &plain, &rng, scratch)]++;
+    EXPECT(fabs(counts[0] / 1e5 - 0.1) < 0.005 && fabs(counts[1] / 1e5 - 0.2) < 0.006 &&
+           fabs(counts[2] / 1e5 - 0.7) < 0.007);
+    /* a low temperature sharpens towards the argmax */
+    SampleConfig cold = {0.05f, 0, 0};
+    int hits = 0;
+    for (int i = 0; i < 1000; i++) hits += sample_token(three, 3, &cold, &rng, scratch) == 2;
+    EXPECT(hits == 1000);
+}
+
+static void test_eval_matches_pytorch_model(void) {
+    char err[256];
+    CkptMeta meta;
+    GPT *m = ckpt_load("tests/fixtures/torch_chars.safetensors", pool, &meta, NULL, NULL, err, sizeof err);
+    EXPECT(m != NULL);
+    if (!m) {
+        printf("    %s\n", err);
+        return;
+    }
+    Vocab v;
+    EXPECT(vocab_from_string(&v, meta.vocab, meta.vocab_len, 0) == 0 && v.size == 11);
+    unsigned char *bytes;
+    size_t nb, n, bad;
+    uint32_t *text;
+    CHECK(read_whole_file("tests/fixtures/torch_chars.txt", &bytes, &nb) == 0);
+    CHECK(text_decode(bytes, nb, 0, &text, &n, &bad) == 0);
+    int *tokens = xmalloc(n * sizeof(int));
+    for (size_t i = 0; i < n; i++) tokens[i] = vocab_index(&v, text[i]);
+    StFile f;
+    CHECK(st_open(&f, "tests/fixtures/torch_chars.safetensors", err, sizeof err) == 0);
+    float want = strtof(st_meta(&f, "expected_eval_loss"), NULL);
+    size_t want_count = (size_t)atol(st_meta(&f, "expected_eval_count"));
+    st_close(&f);
+    for (int batch = 1; batch <= 3; batch += 2) { /* batching must not change the answer */
+        size_t count;
+        float got = (float)chars_eval_loss(m, tokens, n, batch, 0, &count);
+        EXPECT(count == want_count);
+        expect_close("eval loss", &got, &want, 1, 1e-5, 1e-5);
+    }
+    free(tokens);
+    free(text);
+    free(bytes);
+    vocab_free(&v);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+}
+
+int main(void) {
+    pool = pool_create(2);
+    CHECK(mkdtemp(tmpdir) != NULL);
+    RUN(test_utf8_decoder_is_strict);
+    RUN(test_vocabulary);
+    RUN(test_json_parser);
+    RUN(test_safetensors_round_trip_and_validation);
+    RUN(test_checkpoint_round_trip_is_bit_exact);
+    RUN(test_sampler);
+    RUN(test_eval_matches_pytorch_model);
+    pool_free(pool);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) printf("could not remove %s\n", tmpdir);
+    return harness_finish();
+}
