@@ -21,7 +21,7 @@ APP_OBJ := $(TASK_OBJ) $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test clean
+.PHONY: all test bench clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -38,6 +38,13 @@ $(BUILD) $(BUILD)/tests:
 
 test: mingpt $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN)
+
+$(BUILD)/bench: bench/bench.c $(CORE_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+# Speed figures for this machine (about a minute; run nothing else meanwhile).
+bench: $(BUILD)/bench
+	@$(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD) mingpt

@@ -46,20 +46,16 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
                         const float *att, size_t B, size_t T, size_t C, size_t NH, float p,
                         uint32_t key);
 
-/* tanh to within 2e-7 absolute, branch-free so that loops over it vectorize. */
-static inline float tanh_fast(float x) {
-    /* tanh(x) = (e - 1) / (e + 1) with e = exp(2x), exp by range reduction and a polynomial.
-     * Branch-free, so GCC vectorizes the GELU loops; glibc's tanhf is a call per element and took
-     * half the time of a small model's step. Absolute error below 2e-7 (tests/test_ops.c checks);
-     * GELU only uses 1 + tanh and 1 - tanh², so absolute error is what matters. */
-    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x; /* tanh(9) rounds to 1 */
-    float y = 2.0f * x;
-    /* y = n·ln2 + r with n = round(y·log2(e)), |r| <= ln2/2; adding and removing 1.5·2²³ rounds
+/* exp(x) for x in [-87, 88] (clamped outside) to within 2 ulp: range reduction and a polynomial,
+ * branch-free so that loops over it vectorize (libm's expf is a call per element). */
+static inline float exp_fast(float x) {
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    /* x = n·ln2 + r with n = round(x·log2(e)), |r| <= ln2/2; adding and removing 1.5·2²³ rounds
      * to the nearest integer without floorf, which GCC will not vectorize */
-    float n = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
-    float r = y - n * 0.693359375f;           /* ln2 split in two for an exact product */
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f; /* ln2 split in two for an exact product */
     r = r + n * 2.12194440e-4f;
-    float p = 1.98756912e-4f;                 /* exp(r) - 1 - r, minimax on [-ln2/2, ln2/2] */
+    float p = 1.98756912e-4f;       /* Cephes' expf polynomial on [-ln2/2, ln2/2] */
     p = p * r + 1.39819994e-3f;
     p = p * r + 8.33345205e-3f;
     p = p * r + 4.16657962e-2f;
@@ -70,7 +66,15 @@ static inline float tanh_fast(float x) {
         float f;
         int32_t i;
     } scale = {.i = ((int32_t)n + 127) << 23}; /* 2^n */
-    float e = p * scale.f;
+    return p * scale.f;
+}
+
+/* tanh to within 2e-7 absolute, as (e - 1) / (e + 1) with e = exp(2x). GELU only uses 1 + tanh
+ * and 1 - tanh², so absolute error is what matters; glibc's tanhf took half of a small model's
+ * step. */
+static inline float tanh_fast(float x) {
+    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x; /* tanh(9) rounds to 1 */
+    float e = exp_fast(2.0f * x);
     return (e - 1.0f) / (e + 1.0f);
 }
 

@@ -9,6 +9,8 @@
 #ifndef MINGPT_THREADS_H
 #define MINGPT_THREADS_H
 
+#include <stddef.h>
+
 typedef void (*pool_fn)(void *ctx, int ith, int nth);
 typedef struct Pool Pool;
 
@@ -19,6 +21,10 @@ void pool_free(Pool *pool);
 int pool_size(const Pool *pool);
 /* Runs fn on every thread; not reentrant (fn must not call pool_run on the same pool). */
 void pool_run(Pool *pool, pool_fn fn, void *ctx);
+/* A 64-byte aligned scratch buffer of at least `bytes`, owned by the pool and reused: it only
+ * grows, so after the first training step no call allocates. For kernels' per-thread workspaces;
+ * call it before pool_run, never from inside a job. */
+void *pool_workspace(Pool *pool, size_t bytes);
 /* Number of CPUs the process may use, at least 1. */
 int cpu_count(void);
 

@@ -127,60 +127,68 @@ void residual_dropout_forward(float *out, const float *residual, const float *in
 
 /* ---------------------------------------------------------------- attention */
 
+/* Each (batch, head) unit is one thread's, done in full. Per unit, keys and values are first
+ * transposed to (hs, T) in the thread's workspace, so that every inner loop runs along t2 or
+ * along the head dimension as an axpy — loops GCC vectorizes without reordering any sum. */
+
 typedef struct {
     float *out, *att, *dqkv;
     const float *qkv, *dout, *att_in;
     size_t B, T, C, NH;
     float p;
     uint32_t key;
+    float *workspace; /* (nth, 3·hs·T + 2·T) */
 } AttnJob;
 
-/* Attention-dropout multiplier for element (unit, t, t2): 0 or 1/(1-p). */
-static inline float attn_drop(const AttnJob *job, size_t unit, size_t t, size_t t2,
-                              uint32_t threshold, float scale) {
-    if (job->p <= 0.0f) return 1.0f;
-    uint32_t index = (uint32_t)((unit * job->T + t) * job->T + t2);
-    return drop_hash(job->key, index) >= threshold ? scale : 0.0f;
+static size_t attn_workspace_floats(size_t T, size_t hs) { return 3 * hs * T + 2 * T; }
+
+/* mask_t (t+1) = attention-dropout multipliers 0 or 1/(1-p) for query row t of a unit */
+static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask_t) {
+    uint32_t threshold = drop_threshold(job->p);
+    float scale = 1.0f / (1.0f - job->p);
+    uint32_t base = (uint32_t)((unit * job->T + t) * job->T);
+    for (size_t t2 = 0; t2 <= t; t2++)
+        mask_t[t2] = drop_hash(job->key, base + (uint32_t)t2) >= threshold ? scale : 0.0f;
 }
 
 static void attention_forward_worker(void *ctx, int ith, int nth) {
     const AttnJob *job = ctx;
     size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
     float qk_scale = (float)(1.0 / sqrt((double)hs));
-    uint32_t threshold = drop_threshold(job->p);
-    float drop_scale = job->p > 0.0f ? 1.0f / (1.0f - job->p) : 1.0f;
+    float *keyT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, T) */
+    float *mask_t = keyT + 3 * hs * T;                                        /* (T) */
     size_t lo, hi;
     split_range(job->B * NH, ith, nth, &lo, &hi);
     for (size_t unit = lo; unit < hi; unit++) {
         size_t b = unit / NH, h = unit % NH;
+        const float *qkv_b = job->qkv + b * T * C3;
+        for (size_t t2 = 0; t2 < T; t2++)
+            for (size_t i = 0; i < hs; i++) keyT[i * T + t2] = qkv_b[t2 * C3 + C + h * hs + i];
         for (size_t t = 0; t < T; t++) {
-            const float *query_t = job->qkv + (b * T + t) * C3 + h * hs;
+            const float *query_t = qkv_b + t * C3 + h * hs;
             float *att_t = job->att + (unit * T + t) * T;
-            /* preatt = q·kᵀ / sqrt(hs), causal: only t2 <= t */
+            /* preatt[t2] = (q · k_t2) / sqrt(hs), causal: t2 <= t */
+            for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] = 0.0f;
+            for (size_t i = 0; i < hs; i++) {
+                float q = query_t[i] * qk_scale;
+                const float *key_i = keyT + i * T;
+                for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] += q * key_i[t2];
+            }
             float maxval = -INFINITY;
-            for (size_t t2 = 0; t2 <= t; t2++) {
-                const float *key_t2 = job->qkv + (b * T + t2) * C3 + C + h * hs;
-                float dot = 0.0f;
-                for (size_t i = 0; i < hs; i++) dot += query_t[i] * key_t2[i];
-                dot *= qk_scale;
-                att_t[t2] = dot;
-                if (dot > maxval) maxval = dot;
-            }
+            for (size_t t2 = 0; t2 <= t; t2++) maxval = att_t[t2] > maxval ? att_t[t2] : maxval;
+            for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] = exp_fast(att_t[t2] - maxval);
             float sum = 0.0f;
-            for (size_t t2 = 0; t2 <= t; t2++) {
-                float e = expf(att_t[t2] - maxval);
-                att_t[t2] = e;
-                sum += e;
-            }
+            for (size_t t2 = 0; t2 <= t; t2++) sum += att_t[t2];
             float inv = 1.0f / sum;
             for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] *= inv;
             for (size_t t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
             /* y = dropout(att) · v */
+            if (job->p > 0.0f) attn_drop_row(job, unit, t, mask_t);
             float *out_t = job->out + (b * T + t) * C + h * hs;
             for (size_t i = 0; i < hs; i++) out_t[i] = 0.0f;
             for (size_t t2 = 0; t2 <= t; t2++) {
-                float a = att_t[t2] * attn_drop(job, unit, t, t2, threshold, drop_scale);
-                const float *value_t2 = job->qkv + (b * T + t2) * C3 + 2 * C + h * hs;
+                float a = job->p > 0.0f ? att_t[t2] * mask_t[t2] : att_t[t2];
+                const float *value_t2 = qkv_b + t2 * C3 + 2 * C + h * hs;
                 for (size_t i = 0; i < hs; i++) out_t[i] += a * value_t2[i];
             }
         }
@@ -191,7 +199,9 @@ void attention_forward(Pool *pool, float *out, float *att, const float *qkv, siz
                        size_t C, size_t NH, float p, uint32_t key) {
     CHECK(C % NH == 0);
     CHECK(p <= 0.0f || B * NH * T * T <= UINT32_MAX);
-    AttnJob job = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, p, key};
+    size_t per_thread = attn_workspace_floats(T, C / NH);
+    float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
+    AttnJob job = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, p, key, ws};
     pool_run(pool, attention_forward_worker, &job);
 }
 
@@ -199,42 +209,61 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
     const AttnJob *job = ctx;
     size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
     float qk_scale = (float)(1.0 / sqrt((double)hs));
-    uint32_t threshold = drop_threshold(job->p);
-    float drop_scale = job->p > 0.0f ? 1.0f / (1.0f - job->p) : 1.0f;
-    float datt[T]; /* d loss / d att for one query row */
+    float *valueT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, T) */
+    float *dkeyT = valueT + hs * T;                                            /* (hs, T) */
+    float *dvalueT = dkeyT + hs * T;                                           /* (hs, T) */
+    float *datt = dvalueT + hs * T;                                            /* (T) */
+    float *mask_t = datt + T;                                                  /* (T) */
     size_t lo, hi;
     split_range(job->B * NH, ith, nth, &lo, &hi);
     for (size_t unit = lo; unit < hi; unit++) {
         size_t b = unit / NH, h = unit % NH;
+        const float *qkv_b = job->qkv + b * T * C3;
+        float *dqkv_b = job->dqkv + b * T * C3;
+        for (size_t t2 = 0; t2 < T; t2++)
+            for (size_t i = 0; i < hs; i++) valueT[i * T + t2] = qkv_b[t2 * C3 + 2 * C + h * hs + i];
+        memset(dkeyT, 0, 2 * hs * T * sizeof(float)); /* dkeyT and dvalueT */
         for (size_t t = 0; t < T; t++) {
             const float *att_t = job->att_in + (unit * T + t) * T;
             const float *dout_t = job->dout + (b * T + t) * C + h * hs;
-            const float *query_t = job->qkv + (b * T + t) * C3 + h * hs;
-            float *dquery_t = job->dqkv + (b * T + t) * C3 + h * hs;
-            /* out_t = Σ_t2 att_t[t2]·mask·value_t2 */
-            for (size_t t2 = 0; t2 <= t; t2++) {
-                const float *value_t2 = job->qkv + (b * T + t2) * C3 + 2 * C + h * hs;
-                float *dvalue_t2 = job->dqkv + (b * T + t2) * C3 + 2 * C + h * hs;
-                float m = attn_drop(job, unit, t, t2, threshold, drop_scale);
-                float dot = 0.0f;
-                for (size_t i = 0; i < hs; i++) dot += dout_t[i] * value_t2[i];
-                datt[t2] = dot * m;
-                float a = att_t[t2] * m;
-                for (size_t i = 0; i < hs; i++) dvalue_t2[i] += a * dout_t[i];
-            }
-            /* softmax: dpreatt = att · (datt - Σ att·datt) */
-            float s = 0.0f;
-            for (size_t t2 = 0; t2 <= t; t2++) s += att_t[t2] * datt[t2];
-            for (size_t t2 = 0; t2 <= t; t2++) {
-                float dpre = att_t[t2] * (datt[t2] - s) * qk_scale;
-                const float *key_t2 = job->qkv + (b * T + t2) * C3 + C + h * hs;
-                float *dkey_t2 = job->dqkv + (b * T + t2) * C3 + C + h * hs;
-                for (size_t i = 0; i < hs; i++) {
-                    dquery_t[i] += dpre * key_t2[i];
-                    dkey_t2[i] += dpre * query_t[i];
+            const float *query_t = qkv_b + t * C3 + h * hs;
+            float *dquery_t = dqkv_b + t * C3 + h * hs;
+            if (job->p > 0.0f) attn_drop_row(job, unit, t, mask_t);
+            else
+                for (size_t t2 = 0; t2 <= t; t2++) mask_t[t2] = 1.0f;
+            /* out_t = Σ_t2 att_t[t2]·mask[t2]·value_t2:
+             * d att (after dropout) = dout_t · value_t2, d value_t2 += att·mask · dout_t */
+            for (size_t t2 = 0; t2 <= t; t2++) datt[t2] = 0.0f;
+            for (size_t i = 0; i < hs; i++) {
+                float g = dout_t[i];
+                const float *value_i = valueT + i * T;
+                float *dvalue_i = dvalueT + i * T;
+                for (size_t t2 = 0; t2 <= t; t2++) {
+                    datt[t2] += g * value_i[t2];
+                    dvalue_i[t2] += g * (att_t[t2] * mask_t[t2]);
                 }
             }
+            for (size_t t2 = 0; t2 <= t; t2++) datt[t2] *= mask_t[t2];
+            /* softmax: dpreatt = att · (datt - Σ att·datt), then the 1/sqrt(hs) of preatt */
+            float s = 0.0f;
+            for (size_t t2 = 0; t2 <= t; t2++) s += att_t[t2] * datt[t2];
+            for (size_t t2 = 0; t2 <= t; t2++) datt[t2] = att_t[t2] * (datt[t2] - s) * qk_scale;
+            /* preatt[t2] = q · k_t2: d query_t += Σ_t2 dpre[t2]·k_t2, d key_t2 += dpre[t2]·query_t */
+            for (size_t t2 = 0; t2 <= t; t2++) {
+                const float *key_t2 = qkv_b + t2 * C3 + C + h * hs;
+                for (size_t i = 0; i < hs; i++) dquery_t[i] += datt[t2] * key_t2[i];
+            }
+            for (size_t i = 0; i < hs; i++) {
+                float q = query_t[i];
+                float *dkey_i = dkeyT + i * T;
+                for (size_t t2 = 0; t2 <= t; t2++) dkey_i[t2] += q * datt[t2];
+            }
         }
+        for (size_t t2 = 0; t2 < T; t2++)
+            for (size_t i = 0; i < hs; i++) {
+                dqkv_b[t2 * C3 + C + h * hs + i] += dkeyT[i * T + t2];
+                dqkv_b[t2 * C3 + 2 * C + h * hs + i] += dvalueT[i * T + t2];
+            }
     }
 }
 
@@ -242,7 +271,9 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
                         const float *att, size_t B, size_t T, size_t C, size_t NH, float p,
                         uint32_t key) {
     CHECK(C % NH == 0);
-    AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key};
+    size_t per_thread = attn_workspace_floats(T, C / NH);
+    float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
+    AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key, ws};
     pool_run(pool, attention_backward_worker, &job);
 }
 

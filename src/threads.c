@@ -25,6 +25,8 @@ struct Pool {
     pthread_mutex_t mutex;
     pthread_cond_t job_cond;    /* workers sleep here */
     pthread_cond_t done_cond;   /* the caller sleeps here */
+    void *workspace;            /* see pool_workspace */
+    size_t workspace_bytes;
 };
 
 typedef struct {
@@ -102,7 +104,18 @@ void pool_free(Pool *pool) {
     pthread_cond_destroy(&pool->job_cond);
     pthread_cond_destroy(&pool->done_cond);
     free(pool->threads);
+    free(pool->workspace);
     free(pool);
+}
+
+void *pool_workspace(Pool *pool, size_t bytes) {
+    CHECK(pool != NULL);
+    if (bytes > pool->workspace_bytes) {
+        free(pool->workspace);
+        pool->workspace = xmalloc_aligned(bytes);
+        pool->workspace_bytes = bytes;
+    }
+    return pool->workspace;
 }
 
 int pool_size(const Pool *pool) { return pool ? pool->n : 1; }

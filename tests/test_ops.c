@@ -229,6 +229,17 @@ static void test_tanh_fast_is_accurate(void) {
     EXPECT(tanh_fast(0.0f) == 0.0f && tanh_fast(100.0f) == 1.0f && tanh_fast(-100.0f) == -1.0f);
 }
 
+static void test_exp_fast_is_accurate(void) {
+    double worst = 0.0;
+    for (double x = -87.0; x <= 88.0; x += 1e-4) {
+        double want = exp((double)(float)x), rel = fabs((double)exp_fast((float)x) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    if (!(worst < 3e-7)) printf("    max relative error %.3g\n", worst);
+    EXPECT(worst < 3e-7); /* about 2 ulp */
+    EXPECT(exp_fast(0.0f) == 1.0f && exp_fast(-1000.0f) > 0.0f && exp_fast(-1000.0f) < 1e-37f);
+}
+
 /* ---------------------------------------------------------------- dropout */
 
 static double dropout_loss(void *p) {
@@ -331,6 +342,7 @@ int main(void) {
     RUN(test_attention_gradients);
     RUN(test_attention_gradients_with_dropout);
     RUN(test_tanh_fast_is_accurate);
+    RUN(test_exp_fast_is_accurate);
     RUN(test_gelu_gradients);
     RUN(test_dropout_gradients_with_fixed_mask);
     RUN(test_dropout_statistics);

@@ -1,0 +1,198 @@
+/* bench.c — `make bench`: how fast mingpt trains on this machine, and how close to the CPU's peak.
+ *
+ * Prints the FMA peak (a short loop of independent vector FMAs), the GEMM's GFLOP/s on every
+ * Linear shape of gpt-mini at batch 64 x block 128 beside the scalar reference, the median time
+ * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; the adder's gpt-nano at batch
+ * 64, ndigit 2) on 1 and on all threads, and the peak resident memory. A benchmark, not a test:
+ * it asserts nothing, and every figure is measured in this same run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "common.h"
+#include "matmul.h"
+#include "model.h"
+#include "rng.h"
+#include "threads.h"
+#include "trainer.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+/* ---------------------------------------------------------------- FMA peak */
+
+typedef float v8 __attribute__((vector_size(32)));
+#define FMA_CHAINS 12
+#define FMA_ITERS 20000000L
+
+typedef struct {
+    double flops;
+    float sink;
+} PeakJob;
+
+static void fma_worker(void *ctx, int ith, int nth) {
+    PeakJob *job = ctx;
+    (void)nth;
+    v8 acc[FMA_CHAINS], a = {1.0f, 1, 1, 1, 1, 1, 1, 1}, b = {0.999999f, 0.999999f, 0.999999f, 0.999999f,
+                                                               0.999999f, 0.999999f, 0.999999f, 0.999999f};
+    for (int c = 0; c < FMA_CHAINS; c++) acc[c] = a * (float)(c + ith);
+    for (long i = 0; i < FMA_ITERS / FMA_CHAINS; i++)
+        for (int c = 0; c < FMA_CHAINS; c++) acc[c] = acc[c] * b + a;
+    float s = 0.0f;
+    for (int c = 0; c < FMA_CHAINS; c++)
+        for (int k = 0; k < 8; k++) s += acc[c][k];
+    if (ith == 0) job->sink = s;
+}
+
+static double fma_peak(Pool *pool) {
+    PeakJob job = {0};
+    pool_run(pool, fma_worker, &job); /* warm up the clocks */
+    double t = now();
+    pool_run(pool, fma_worker, &job);
+    t = now() - t;
+    double flops = 2.0 * 8 * (double)(FMA_ITERS / FMA_CHAINS) * FMA_CHAINS * pool_size(pool);
+    if (job.sink == 12345.0f) printf(" ");
+    return flops / t / 1e9;
+}
+
+/* ---------------------------------------------------------------- GEMM shapes */
+
+typedef enum { FWD, BWD_INPUT, BWD_WEIGHT } Product;
+
+static double time_product(Pool *pool, Product p, size_t N, size_t C, size_t OC, float *inp,
+                           float *w, float *b, float *out, float *dinp, float *dw, int ref) {
+    double best = 1e30;
+    for (int rep = 0; rep < (ref ? 1 : 5); rep++) {
+        double t = now();
+        if (p == FWD) ref ? linear_forward_ref(out, inp, w, b, N, C, OC) : linear_forward(pool, out, inp, w, b, N, C, OC);
+        if (p == BWD_INPUT)
+            ref ? linear_backward_ref(dinp, NULL, NULL, out, inp, w, N, C, OC)
+                : linear_backward(pool, dinp, NULL, NULL, out, inp, w, N, C, OC);
+        if (p == BWD_WEIGHT)
+            ref ? linear_backward_ref(NULL, dw, NULL, out, inp, w, N, C, OC)
+                : linear_backward(pool, NULL, dw, NULL, out, inp, w, N, C, OC);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    return 2.0 * (double)N * C * OC / best / 1e9;
+}
+
+static void bench_gemm(Pool *pool) {
+    const size_t N = 64 * 128, REF_N = 256; /* the reference runs on fewer rows, then scales */
+    const struct {
+        const char *name;
+        size_t C, OC;
+    } shapes[] = {{"c_attn", 192, 576}, {"attn.c_proj", 192, 192}, {"mlp.c_fc", 192, 768},
+                  {"mlp.c_proj", 768, 192}, {"lm_head", 192, 65}};
+    printf("\nGEMM, gpt-mini shapes at B*T = %zu rows, GFLOP/s (%d threads; scalar reference on 1 thread)\n",
+           N, pool_size(pool));
+    printf("  %-12s %-16s %9s %9s %9s %9s\n", "layer", "(N x C)·(C x OC)", "forward", "d input", "d weight", "reference");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t C = shapes[s].C, OC = shapes[s].OC;
+        float *inp = xmalloc_aligned(N * C * 4), *w = xmalloc_aligned(OC * C * 4), *b = xmalloc_aligned(OC * 4);
+        float *out = xmalloc_aligned(N * OC * 4), *dinp = xmalloc_aligned(N * C * 4), *dw = xmalloc_aligned(OC * C * 4);
+        for (size_t i = 0; i < N * C; i++) inp[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+        for (size_t i = 0; i < OC * C; i++) w[i] = (float)((i * 53) % 97) / 97.0f - 0.5f;
+        for (size_t i = 0; i < OC; i++) b[i] = 0.1f;
+        memset(dinp, 0, N * C * 4);
+        memset(dw, 0, OC * C * 4);
+        double f = time_product(pool, FWD, N, C, OC, inp, w, b, out, dinp, dw, 0);
+        double di = time_product(pool, BWD_INPUT, N, C, OC, inp, w, b, out, dinp, dw, 0);
+        double dwt = time_product(pool, BWD_WEIGHT, N, C, OC, inp, w, b, out, dinp, dw, 0);
+        double ref = time_product(pool, FWD, REF_N, C, OC, inp, w, b, out, dinp, dw, 1);
+        char shape[32];
+        snprintf(shape, sizeof shape, "(%zux%zu)·(%zux%zu)", N, C, C, OC);
+        printf("  %-12s %-16s %9.1f %9.1f %9.1f %9.2f\n", shapes[s].name, shape, f, di, dwt, ref);
+        free(inp), free(w), free(b), free(out), free(dinp), free(dw);
+    }
+}
+
+/* ---------------------------------------------------------------- training steps */
+
+typedef struct {
+    double ms, tokens_per_s, gflops;
+} StepResult;
+
+static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int steps, double flops_per_token) {
+    GPT *m = gpt_create(c, pool);
+    gpt_init(m, 1);
+    int *idx = xmalloc((size_t)B * T * sizeof(int)), *targets = xmalloc((size_t)B * T * sizeof(int));
+    Rng rng;
+    rng_seed(&rng, 7);
+    for (int i = 0; i < B * T; i++) {
+        idx[i] = (int)rng_below(&rng, (uint64_t)c->vocab_size);
+        targets[i] = (int)rng_below(&rng, (uint64_t)c->vocab_size);
+    }
+    TrainConfig tc = train_config_default();
+    Trainer tr;
+    trainer_init(&tr, m, &tc);
+    for (int s = 0; s < 3; s++) trainer_step(&tr, m, idx, targets, B, T); /* warm-up */
+    double *times = xmalloc((size_t)steps * sizeof(double));
+    for (int s = 0; s < steps; s++) {
+        double t = now();
+        trainer_step(&tr, m, idx, targets, B, T);
+        times[s] = now() - t;
+    }
+    double sec = median(times, steps);
+    StepResult r = {sec * 1e3, B * T / sec, flops_per_token * B * T / sec / 1e9};
+    free(times);
+    free(idx);
+    free(targets);
+    trainer_free(&tr);
+    gpt_free(m);
+    return r;
+}
+
+/* FLOPs per token of a training step: 6 per weight (forward 2, backward 4) — position embeddings
+ * excluded, as nanoGPT's estimate — plus attention's 12·n_layer·T·n_embd. */
+static double step_flops_per_token(const GPTConfig *c, int T) {
+    size_t params = gpt_count_params(c) - (size_t)c->block_size * c->n_embd;
+    return 6.0 * (double)params + 12.0 * c->n_layer * T * c->n_embd;
+}
+
+static void bench_model(const char *name, const GPTConfig *c, int B, int T, int steps, Pool *pool1,
+                        Pool *pool_all, double peak_all) {
+    double fpt = step_flops_per_token(c, T);
+    printf("\n%s: batch %d x block %d, dropout %.1f, %.2f MFLOP per token, median of %d steps\n", name, B, T,
+           c->attn_pdrop, fpt / 1e6, steps);
+    StepResult one = bench_step(pool1, c, B, T, steps, fpt);
+    StepResult all = bench_step(pool_all, c, B, T, steps, fpt);
+    printf("  %d thread : %8.2f ms/iter %9.0f tokens/s %6.1f GFLOP/s\n", 1, one.ms, one.tokens_per_s, one.gflops);
+    printf("  %d threads: %8.2f ms/iter %9.0f tokens/s %6.1f GFLOP/s = %.0f%% of the FMA peak; %.2fx 1 thread\n",
+           pool_size(pool_all), all.ms, all.tokens_per_s, all.gflops, 100.0 * all.gflops / peak_all,
+           one.ms / all.ms);
+}
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
+    double peak1 = fma_peak(pool1), peak_all = fma_peak(pool_all);
+    printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peak_all, pool_size(pool_all));
+    if (!quick) bench_gemm(pool_all);
+    GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
+    bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
+    GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
+    bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\npeak resident memory: %.0f MiB\n", ru.ru_maxrss / 1024.0);
+    pool_free(pool1);
+    pool_free(pool_all);
+    return 0;
+}
