@@ -10,7 +10,8 @@ endif
 # -ffp-contract=fast lets the compiler fuse a*b+c into FMA even in ISO C mode; -ffast-math is
 # deliberately absent (it changes tanh, exp and NaN handling).
 CFLAGS ?= $(OPT) $(ARCH)
-CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -Iinclude -MMD -MP
+# flags the code needs, kept even when CFLAGS is given on the command line
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -Iinclude -MMD -MP
 LDLIBS = -lm -pthread
 
 BUILD := build
@@ -25,13 +26,13 @@ TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
@@ -40,7 +41,7 @@ test: mingpt $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN)
 
 $(BUILD)/bench: bench/bench.c $(CORE_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 # Speed figures for this machine (about a minute; run nothing else meanwhile).
 bench: $(BUILD)/bench

@@ -180,11 +180,14 @@ static void bench_model(const char *name, const GPTConfig *c, int B, int T, int 
 }
 
 int main(int argc, char **argv) {
+    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm: only the GEMM table */
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int gemm_only = argc > 1 && strcmp(argv[1], "--gemm") == 0;
     Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
     double peak1 = fma_peak(pool1), peak_all = fma_peak(pool_all);
     printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peak_all, pool_size(pool_all));
     if (!quick) bench_gemm(pool_all);
+    if (gemm_only) return 0;
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};

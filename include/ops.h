@@ -3,8 +3,9 @@
  * Each comment lists the buffers with their shapes; "->" separates inputs from outputs, and every
  * output is either written (=) or accumulated (+=) as said. Backward kernels take their gradient
  * outputs first. N is the number of rows (B·T). None of these know about GPT as a whole: model.c
- * wires them together. Kernels that take a Pool split their outputs across its threads; the rest
- * are single-threaded for now.
+ * wires them together. Every kernel splits its outputs (rows, columns or elements) across the
+ * pool's threads; sums over rows are taken by threads that own columns, in row order, so results
+ * never depend on the thread count.
  *
  * Dropout is inverted dropout with probability p: an element is kept when
  * drop_hash(key, index) >= p·2³², and kept elements are scaled by 1/(1-p). The mask is never stored:
@@ -20,18 +21,18 @@
 #include "threads.h"
 
 /* idx (B,T), wte (V,C), wpe (block_size,C) -> out (B,T,C) = wte[idx] + wpe[t] (written) */
-void encoder_forward(float *out, const int *idx, const float *wte, const float *wpe, size_t B,
+void encoder_forward(Pool *pool, float *out, const int *idx, const float *wte, const float *wpe, size_t B,
                      size_t T, size_t C);
 /* dout (B,T,C), idx (B,T) -> dwte (V,C) +=, dwpe (block_size,C) += */
-void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *idx, size_t B,
+void encoder_backward(Pool *pool, float *dwte, float *dwpe, const float *dout, const int *idx, size_t B,
                       size_t T, size_t C);
 
 /* inp (N,C), weight (C), bias (C) -> out (N,C), mean (N), rstd (N) (all written); eps 1e-5 */
-void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+void layernorm_forward(Pool *pool, float *out, float *mean, float *rstd, const float *inp,
                        const float *weight, const float *bias, size_t N, size_t C);
 /* dout (N,C), inp (N,C), weight (C), mean (N), rstd (N) -> dinp (N,C) +=, dweight (C) +=,
  * dbias (C) += */
-void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, const float *mean,
                         const float *rstd, size_t N, size_t C);
 
@@ -79,26 +80,26 @@ static inline float tanh_fast(float x) {
 }
 
 /* tanh approximation, as minGPT's NewGELU. inp (n) -> out (n) (written) */
-void gelu_forward(float *out, const float *inp, size_t n);
+void gelu_forward(Pool *pool, float *out, const float *inp, size_t n);
 /* dout (n), inp (n) -> dinp (n) (written) */
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n);
 
 /* inp (n) -> out (n) = dropout(inp) (written; out may equal inp) */
-void dropout_forward(float *out, const float *inp, size_t n, float p, uint32_t key);
+void dropout_forward(Pool *pool, float *out, const float *inp, size_t n, float p, uint32_t key);
 /* dout (n) -> dinp (n) = dout · mask / (1-p) (written; dinp may equal dout) */
-void dropout_backward(float *dinp, const float *dout, size_t n, float p, uint32_t key);
+void dropout_backward(Pool *pool, float *dinp, const float *dout, size_t n, float p, uint32_t key);
 /* residual (n), inp (n) -> out (n) = residual + dropout(inp) (written) */
-void residual_dropout_forward(float *out, const float *residual, const float *inp, size_t n,
+void residual_dropout_forward(Pool *pool, float *out, const float *residual, const float *inp, size_t n,
                               float p, uint32_t key);
 
 /* logits (N,V), targets (N) with -1 = ignored -> probs (N,V) softmax (written).
  * Returns the mean of -log probs[target] over the targets that are not -1, and their number in
  * *count (0 gives a loss of 0). */
-double crossentropy_forward(float *probs, const float *logits, const int *targets, size_t N,
+double crossentropy_forward(Pool *pool, float *probs, const float *logits, const int *targets, size_t N,
                             size_t V, size_t *count);
 /* probs (N,V), targets (N) -> dlogits (N,V) = (probs - onehot) / count for counted rows, 0 for
  * ignored rows (written; dlogits may equal probs). */
-void crossentropy_backward(float *dlogits, const float *probs, const int *targets, size_t N,
+void crossentropy_backward(Pool *pool, float *dlogits, const float *probs, const int *targets, size_t N,
                            size_t V, size_t count);
 
 #endif

@@ -21,6 +21,11 @@ void pool_free(Pool *pool);
 int pool_size(const Pool *pool);
 /* Runs fn on every thread; not reentrant (fn must not call pool_run on the same pool). */
 void pool_run(Pool *pool, pool_fn fn, void *ctx);
+/* Calls fn(ctx, lo, hi) on every thread for its share [lo, hi) of [0, n) (split_range). For
+ * kernels whose outputs are independent rows or columns. */
+typedef void (*pool_range_fn)(void *ctx, size_t lo, size_t hi);
+void pool_for(Pool *pool, size_t n, pool_range_fn fn, void *ctx);
+
 /* A 64-byte aligned scratch buffer of at least `bytes`, owned by the pool and reused: it only
  * grows, so after the first training step no call allocates. For kernels' per-thread workspaces;
  * call it before pool_run, never from inside a job. */

@@ -299,35 +299,35 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     GPTWeights *w = &m->w;
     GPTActs *a = &m->a;
 
-    encoder_forward(a->x0, m->idx, w->wte, w->wpe, (size_t)B, (size_t)T, C);
-    dropout_forward(a->x0, a->x0, BT * C, pe, site_key(m, 0));
+    encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, (size_t)B, (size_t)T, C);
+    dropout_forward(m->pool, a->x0, a->x0, BT * C, pe, site_key(m, 0));
     const float *x = a->x0;
     for (int l = 0; l < c->n_layer; l++) {
         BlockWeights *bw = &w->h[l];
         BlockActs *h = &a->h[l];
         /* x = x + attn(ln_1(x)) */
-        layernorm_forward(h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
+        layernorm_forward(m->pool, h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
         linear_forward(m->pool, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
         attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
                           site_key(m, 1 + 3 * l));
         linear_forward(m->pool, m->d.proj, h->atty, bw->attn_proj_w, bw->attn_proj_b, BT, C, C);
-        residual_dropout_forward(h->res_1, x, m->d.proj, BT * C, pr, site_key(m, 2 + 3 * l));
+        residual_dropout_forward(m->pool, h->res_1, x, m->d.proj, BT * C, pr, site_key(m, 2 + 3 * l));
         /* x = x + mlp(ln_2(x)) */
-        layernorm_forward(h->ln_2, h->ln_2_mean, h->ln_2_rstd, h->res_1, bw->ln_2_w, bw->ln_2_b,
+        layernorm_forward(m->pool, h->ln_2, h->ln_2_mean, h->ln_2_rstd, h->res_1, bw->ln_2_w, bw->ln_2_b,
                           BT, C);
         linear_forward(m->pool, h->fc, h->ln_2, bw->c_fc_w, bw->c_fc_b, BT, C, 4 * C);
-        gelu_forward(h->fc_gelu, h->fc, BT * 4 * C);
+        gelu_forward(m->pool, h->fc_gelu, h->fc, BT * 4 * C);
         linear_forward(m->pool, m->d.proj, h->fc_gelu, bw->mlp_proj_w, bw->mlp_proj_b, BT, 4 * C, C);
-        residual_dropout_forward(h->res_2, h->res_1, m->d.proj, BT * C, pr, site_key(m, 3 + 3 * l));
+        residual_dropout_forward(m->pool, h->res_2, h->res_1, m->d.proj, BT * C, pr, site_key(m, 3 + 3 * l));
         x = h->res_2;
     }
-    layernorm_forward(a->ln_f, a->ln_f_mean, a->ln_f_rstd, x, w->ln_f_w, w->ln_f_b, BT, C);
+    layernorm_forward(m->pool, a->ln_f, a->ln_f_mean, a->ln_f_rstd, x, w->ln_f_w, w->ln_f_b, BT, C);
     linear_forward(m->pool, a->logits, a->ln_f, w->lm_head_w, NULL, BT, C, V);
 
     m->loss = 0.0;
     m->n_targets = 0;
     if (targets)
-        m->loss = crossentropy_forward(m->d.dlogits, a->logits, m->targets, BT, V, &m->n_targets);
+        m->loss = crossentropy_forward(m->pool, m->d.dlogits, a->logits, m->targets, BT, V, &m->n_targets);
     return (float)m->loss;
 }
 
@@ -347,13 +347,13 @@ void gpt_backward(GPT *m) {
     size_t BTC = BT * C;
 
     /* loss = cross_entropy(lm_head(ln_f(x)), targets) */
-    crossentropy_backward(d->dlogits, d->dlogits, m->targets, BT, V, m->n_targets);
+    crossentropy_backward(m->pool, d->dlogits, d->dlogits, m->targets, BT, V, m->n_targets);
     memset(d->dln, 0, BTC * sizeof(float));
     linear_backward(m->pool, d->dln, g->lm_head_w, NULL, d->dlogits, a->ln_f, w->lm_head_w, BT, C,
                     V);
     const float *x_last = c->n_layer ? a->h[c->n_layer - 1].res_2 : a->x0;
     memset(d->dres, 0, BTC * sizeof(float));
-    layernorm_backward(d->dres, g->ln_f_w, g->ln_f_b, d->dln, x_last, w->ln_f_w, a->ln_f_mean,
+    layernorm_backward(m->pool, d->dres, g->ln_f_w, g->ln_f_b, d->dln, x_last, w->ln_f_w, a->ln_f_mean,
                        a->ln_f_rstd, BT, C);
 
     for (int l = c->n_layer - 1; l >= 0; l--) {
@@ -362,18 +362,18 @@ void gpt_backward(GPT *m) {
         const float *x_in = l ? a->h[l - 1].res_2 : a->x0;
         /* res_2 = res_1 + dropout(mlp_proj(gelu(c_fc(ln_2(res_1))))); dres already carries the
          * identity path, the MLP path is added to it below. */
-        dropout_backward(d->proj, d->dres, BTC, pr, site_key(m, 3 + 3 * l));
+        dropout_backward(m->pool, d->proj, d->dres, BTC, pr, site_key(m, 3 + 3 * l));
         memset(d->dfc, 0, BT * 4 * C * sizeof(float));
         linear_backward(m->pool, d->dfc, bg->mlp_proj_w, bg->mlp_proj_b, d->proj, h->fc_gelu,
                         bw->mlp_proj_w, BT, 4 * C, C);
-        gelu_backward(d->dfc, d->dfc, h->fc, BT * 4 * C);
+        gelu_backward(m->pool, d->dfc, d->dfc, h->fc, BT * 4 * C);
         memset(d->dln, 0, BTC * sizeof(float));
         linear_backward(m->pool, d->dln, bg->c_fc_w, bg->c_fc_b, d->dfc, h->ln_2, bw->c_fc_w, BT,
                         C, 4 * C);
-        layernorm_backward(d->dres, bg->ln_2_w, bg->ln_2_b, d->dln, h->res_1, bw->ln_2_w,
+        layernorm_backward(m->pool, d->dres, bg->ln_2_w, bg->ln_2_b, d->dln, h->res_1, bw->ln_2_w,
                            h->ln_2_mean, h->ln_2_rstd, BT, C);
         /* res_1 = x_in + dropout(attn_proj(attention(c_attn(ln_1(x_in))))) */
-        dropout_backward(d->proj, d->dres, BTC, pr, site_key(m, 2 + 3 * l));
+        dropout_backward(m->pool, d->proj, d->dres, BTC, pr, site_key(m, 2 + 3 * l));
         memset(d->datty, 0, BTC * sizeof(float));
         linear_backward(m->pool, d->datty, bg->attn_proj_w, bg->attn_proj_b, d->proj, h->atty,
                         bw->attn_proj_w, BT, C, C);
@@ -383,10 +383,10 @@ void gpt_backward(GPT *m) {
         memset(d->dln, 0, BTC * sizeof(float));
         linear_backward(m->pool, d->dln, bg->c_attn_w, bg->c_attn_b, d->dqkv, h->ln_1,
                         bw->c_attn_w, BT, C, 3 * C);
-        layernorm_backward(d->dres, bg->ln_1_w, bg->ln_1_b, d->dln, x_in, bw->ln_1_w,
+        layernorm_backward(m->pool, d->dres, bg->ln_1_w, bg->ln_1_b, d->dln, x_in, bw->ln_1_w,
                            h->ln_1_mean, h->ln_1_rstd, BT, C);
     }
     /* x0 = dropout(wte[idx] + wpe[t]) */
-    dropout_backward(d->dres, d->dres, BTC, pe, site_key(m, 0));
-    encoder_backward(g->wte, g->wpe, d->dres, m->idx, B, T, C);
+    dropout_backward(m->pool, d->dres, d->dres, BTC, pe, site_key(m, 0));
+    encoder_backward(m->pool, g->wte, g->wpe, d->dres, m->idx, B, T, C);
 }

@@ -16,37 +16,62 @@
 
 /* ---------------------------------------------------------------- embeddings */
 
-void encoder_forward(float *out, const int *idx, const float *wte, const float *wpe, size_t B,
-                     size_t T, size_t C) {
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < T; t++) {
-            float *out_bt = out + (b * T + t) * C;
-            const float *wte_ix = wte + (size_t)idx[b * T + t] * C;
-            const float *wpe_t = wpe + t * C;
-            for (size_t c = 0; c < C; c++) out_bt[c] = wte_ix[c] + wpe_t[c];
-        }
+typedef struct {
+    float *out, *dwte, *dwpe;
+    const float *dout, *wte, *wpe;
+    const int *idx;
+    size_t B, T, C;
+} EncoderJob;
+
+static void encoder_forward_rows(void *ctx, size_t lo, size_t hi) {
+    const EncoderJob *j = ctx;
+    for (size_t bt = lo; bt < hi; bt++) {
+        float *out_bt = j->out + bt * j->C;
+        const float *wte_ix = j->wte + (size_t)j->idx[bt] * j->C;
+        const float *wpe_t = j->wpe + (bt % j->T) * j->C;
+        for (size_t c = 0; c < j->C; c++) out_bt[c] = wte_ix[c] + wpe_t[c];
+    }
 }
 
-void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *idx, size_t B,
-                      size_t T, size_t C) {
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < T; t++) {
-            const float *dout_bt = dout + (b * T + t) * C;
-            float *dwte_ix = dwte + (size_t)idx[b * T + t] * C;
-            float *dwpe_t = dwpe + t * C;
-            for (size_t c = 0; c < C; c++) {
-                dwte_ix[c] += dout_bt[c];
-                dwpe_t[c] += dout_bt[c];
-            }
+void encoder_forward(Pool *pool, float *out, const int *idx, const float *wte, const float *wpe,
+                     size_t B, size_t T, size_t C) {
+    EncoderJob j = {out, NULL, NULL, NULL, wte, wpe, idx, B, T, C};
+    pool_for(pool, B * T, encoder_forward_rows, &j);
+}
+
+/* Threads own columns: a token may appear in many rows, so rows cannot be split. */
+static void encoder_backward_cols(void *ctx, size_t lo, size_t hi) {
+    const EncoderJob *j = ctx;
+    for (size_t bt = 0; bt < j->B * j->T; bt++) {
+        const float *dout_bt = j->dout + bt * j->C;
+        float *dwte_ix = j->dwte + (size_t)j->idx[bt] * j->C;
+        float *dwpe_t = j->dwpe + (bt % j->T) * j->C;
+        for (size_t c = lo; c < hi; c++) {
+            dwte_ix[c] += dout_bt[c];
+            dwpe_t[c] += dout_bt[c];
         }
+    }
+}
+
+void encoder_backward(Pool *pool, float *dwte, float *dwpe, const float *dout, const int *idx,
+                      size_t B, size_t T, size_t C) {
+    EncoderJob j = {NULL, dwte, dwpe, dout, NULL, NULL, idx, B, T, C};
+    pool_for(pool, C, encoder_backward_cols, &j);
 }
 
 /* ---------------------------------------------------------------- layernorm */
 
-void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                       const float *weight, const float *bias, size_t N, size_t C) {
-    for (size_t n = 0; n < N; n++) {
-        const float *x = inp + n * C;
+typedef struct {
+    float *out, *mean, *rstd, *dinp, *dweight, *dbias;
+    const float *inp, *weight, *bias, *dout, *mean_in, *rstd_in;
+    size_t N, C;
+} LnJob;
+
+static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
+    const LnJob *j = ctx;
+    size_t C = j->C;
+    for (size_t n = lo; n < hi; n++) {
+        const float *x = j->inp + n * C;
         /* Two passes in double: the variance of a row with a large mean stays accurate. */
         double sum = 0.0;
         for (size_t c = 0; c < C; c++) sum += x[c];
@@ -56,26 +81,32 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
         var /= (double)C; /* biased, as torch.nn.LayerNorm */
         float s = (float)(1.0 / sqrt(var + LN_EPS));
         float mf = (float)m;
-        float *out_n = out + n * C;
-        for (size_t c = 0; c < C; c++) out_n[c] = (x[c] - mf) * s * weight[c] + bias[c];
-        mean[n] = mf;
-        rstd[n] = s;
+        float *out_n = j->out + n * C;
+        for (size_t c = 0; c < C; c++) out_n[c] = (x[c] - mf) * s * j->weight[c] + j->bias[c];
+        j->mean[n] = mf;
+        j->rstd[n] = s;
     }
 }
 
-void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, const float *mean,
-                        const float *rstd, size_t N, size_t C) {
-    for (size_t n = 0; n < N; n++) {
-        const float *dout_n = dout + n * C, *inp_n = inp + n * C;
-        float *dinp_n = dinp + n * C;
-        float m = mean[n], s = rstd[n];
+void layernorm_forward(Pool *pool, float *out, float *mean, float *rstd, const float *inp,
+                       const float *weight, const float *bias, size_t N, size_t C) {
+    LnJob j = {out, mean, rstd, NULL, NULL, NULL, inp, weight, bias, NULL, NULL, NULL, N, C};
+    pool_for(pool, N, layernorm_forward_rows, &j);
+}
+
+static void layernorm_backward_rows(void *ctx, size_t lo, size_t hi) {
+    const LnJob *j = ctx;
+    size_t C = j->C;
+    for (size_t n = lo; n < hi; n++) {
+        const float *dout_n = j->dout + n * C, *inp_n = j->inp + n * C;
+        float *dinp_n = j->dinp + n * C;
+        float m = j->mean_in[n], s = j->rstd_in[n];
         /* With norm = (x - mean)·rstd and dnorm = dout·weight:
          * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
         double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
         for (size_t c = 0; c < C; c++) {
             float norm = (inp_n[c] - m) * s;
-            float dnorm = dout_n[c] * weight[c];
+            float dnorm = dout_n[c] * j->weight[c];
             dnorm_sum += dnorm;
             dnorm_norm_sum += (double)dnorm * norm;
         }
@@ -83,46 +114,75 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
         float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
         for (size_t c = 0; c < C; c++) {
             float norm = (inp_n[c] - m) * s;
-            float dnorm = dout_n[c] * weight[c];
-            dbias[c] += dout_n[c];
-            dweight[c] += norm * dout_n[c];
+            float dnorm = dout_n[c] * j->weight[c];
             dinp_n[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
         }
     }
+}
+
+/* dweight and dbias sum over rows: threads own columns and add the rows in order. */
+static void layernorm_backward_cols(void *ctx, size_t lo, size_t hi) {
+    const LnJob *j = ctx;
+    size_t C = j->C;
+    for (size_t n = 0; n < j->N; n++) {
+        const float *dout_n = j->dout + n * C, *inp_n = j->inp + n * C;
+        float m = j->mean_in[n], s = j->rstd_in[n];
+        for (size_t c = lo; c < hi; c++) {
+            float norm = (inp_n[c] - m) * s;
+            j->dbias[c] += dout_n[c];
+            j->dweight[c] += norm * dout_n[c];
+        }
+    }
+}
+
+void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean,
+                        const float *rstd, size_t N, size_t C) {
+    LnJob j = {NULL, NULL, NULL, dinp, dweight, dbias, inp, weight, NULL, dout, mean, rstd, N, C};
+    pool_for(pool, N, layernorm_backward_rows, &j);
+    pool_for(pool, C, layernorm_backward_cols, &j);
 }
 
 /* ---------------------------------------------------------------- dropout */
 
 static inline uint32_t drop_threshold(float p) { return (uint32_t)((double)p * 4294967296.0); }
 
-void dropout_forward(float *out, const float *inp, size_t n, float p, uint32_t key) {
-    if (p <= 0.0f) {
-        if (out != inp) memmove(out, inp, n * sizeof(float));
-        return;
+typedef struct {
+    float *out;
+    const float *inp, *residual;
+    float p;
+    uint32_t key;
+} DropJob;
+
+/* out[i] = residual[i] (or 0) + inp[i]·mask[i]/(1-p) */
+static void dropout_elems(void *ctx, size_t lo, size_t hi) {
+    const DropJob *j = ctx;
+    uint32_t threshold = drop_threshold(j->p);
+    float scale = 1.0f / (1.0f - j->p);
+    for (size_t i = lo; i < hi; i++) {
+        float kept = j->p <= 0.0f ? j->inp[i]
+                                  : (drop_hash(j->key, (uint32_t)i) >= threshold ? j->inp[i] * scale : 0.0f);
+        j->out[i] = (j->residual ? j->residual[i] : 0.0f) + kept;
     }
-    CHECK(n <= UINT32_MAX);
-    uint32_t threshold = drop_threshold(p);
-    float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        out[i] = drop_hash(key, (uint32_t)i) >= threshold ? inp[i] * scale : 0.0f;
 }
 
-void dropout_backward(float *dinp, const float *dout, size_t n, float p, uint32_t key) {
+void dropout_forward(Pool *pool, float *out, const float *inp, size_t n, float p, uint32_t key) {
+    if (p <= 0.0f && out == inp) return;
+    CHECK(n <= UINT32_MAX);
+    DropJob j = {out, inp, NULL, p, key};
+    pool_for(pool, n, dropout_elems, &j);
+}
+
+void dropout_backward(Pool *pool, float *dinp, const float *dout, size_t n, float p, uint32_t key) {
     /* The same mask and scale as forward: d(x·mask·scale)/dx = mask·scale. */
-    dropout_forward(dinp, dout, n, p, key);
+    dropout_forward(pool, dinp, dout, n, p, key);
 }
 
-void residual_dropout_forward(float *out, const float *residual, const float *inp, size_t n,
-                              float p, uint32_t key) {
-    if (p <= 0.0f) {
-        for (size_t i = 0; i < n; i++) out[i] = residual[i] + inp[i];
-        return;
-    }
+void residual_dropout_forward(Pool *pool, float *out, const float *residual, const float *inp,
+                              size_t n, float p, uint32_t key) {
     CHECK(n <= UINT32_MAX);
-    uint32_t threshold = drop_threshold(p);
-    float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        out[i] = residual[i] + (drop_hash(key, (uint32_t)i) >= threshold ? inp[i] * scale : 0.0f);
+    DropJob j = {out, inp, residual, p, key};
+    pool_for(pool, n, dropout_elems, &j);
 }
 
 /* ---------------------------------------------------------------- attention */
@@ -281,37 +341,61 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
 
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
 
-void gelu_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
+typedef struct {
+    float *out;
+    const float *inp, *dout;
+} GeluJob;
+
+static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
+    const GeluJob *j = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        out[i] = 0.5f * x * (1.0f + tanh_fast(u));
+        j->out[i] = 0.5f * x * (1.0f + tanh_fast(u));
     }
 }
 
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
+void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
+    GeluJob j = {out, inp, NULL};
+    pool_for(pool, n, gelu_forward_elems, &j);
+}
+
+static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
+    const GeluJob *j = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         float th = tanh_fast(u);
         float sech2 = 1.0f - th * th;
         float local = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] = local * dout[i];
+        j->out[i] = local * j->dout[i];
     }
+}
+
+void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n) {
+    GeluJob j = {dinp, inp, dout};
+    pool_for(pool, n, gelu_backward_elems, &j);
 }
 
 /* ---------------------------------------------------------------- cross-entropy */
 
-double crossentropy_forward(float *probs, const float *logits, const int *targets, size_t N,
-                            size_t V, size_t *count) {
-    double total = 0.0;
-    size_t counted = 0;
-    for (size_t n = 0; n < N; n++) {
-        const float *logits_n = logits + n * V;
-        float *probs_n = probs + n * V;
+typedef struct {
+    float *probs, *dlogits;
+    const float *logits;
+    const int *targets;
+    double *row_loss; /* (N) */
+    size_t V;
+    float inv_count;
+} CeJob;
+
+static void crossentropy_forward_rows(void *ctx, size_t lo, size_t hi) {
+    const CeJob *j = ctx;
+    size_t V = j->V;
+    for (size_t n = lo; n < hi; n++) {
+        const float *logits_n = j->logits + n * V;
+        float *probs_n = j->probs + n * V;
         float maxval = -INFINITY;
-        for (size_t v = 0; v < V; v++)
-            if (logits_n[v] > maxval) maxval = logits_n[v];
+        for (size_t v = 0; v < V; v++) maxval = logits_n[v] > maxval ? logits_n[v] : maxval;
         double sum = 0.0;
         for (size_t v = 0; v < V; v++) {
             float e = expf(logits_n[v] - maxval);
@@ -320,29 +404,48 @@ double crossentropy_forward(float *probs, const float *logits, const int *target
         }
         float inv = (float)(1.0 / sum);
         for (size_t v = 0; v < V; v++) probs_n[v] *= inv;
-        int target = targets[n];
-        if (target < 0) continue;
-        CHECK((size_t)target < V);
+        int target = j->targets[n];
+        CHECK(target < (int)V);
         /* log-softmax from the logits, not log(prob): exact even when the prob underflows */
-        total += -((double)logits_n[target] - maxval - log(sum));
-        counted++;
+        j->row_loss[n] = target < 0 ? 0.0 : -((double)logits_n[target] - maxval - log(sum));
     }
+}
+
+double crossentropy_forward(Pool *pool, float *probs, const float *logits, const int *targets,
+                            size_t N, size_t V, size_t *count) {
+    double *row_loss = pool_workspace(pool, N * sizeof(double));
+    CeJob j = {probs, NULL, logits, targets, row_loss, V, 0.0f};
+    pool_for(pool, N, crossentropy_forward_rows, &j);
+    double total = 0.0;
+    size_t counted = 0;
+    for (size_t n = 0; n < N; n++) /* in row order, whatever the thread count */
+        if (targets[n] >= 0) {
+            total += row_loss[n];
+            counted++;
+        }
     *count = counted;
     return counted ? total / (double)counted : 0.0;
 }
 
-void crossentropy_backward(float *dlogits, const float *probs, const int *targets, size_t N,
-                           size_t V, size_t count) {
-    float inv = count ? 1.0f / (float)count : 0.0f;
-    for (size_t n = 0; n < N; n++) {
-        float *dlogits_n = dlogits + n * V;
-        const float *probs_n = probs + n * V;
-        int target = targets[n];
+static void crossentropy_backward_rows(void *ctx, size_t lo, size_t hi) {
+    const CeJob *j = ctx;
+    size_t V = j->V;
+    for (size_t n = lo; n < hi; n++) {
+        float *dlogits_n = j->dlogits + n * V;
+        const float *probs_n = j->probs + n * V;
+        int target = j->targets[n];
         if (target < 0) {
             for (size_t v = 0; v < V; v++) dlogits_n[v] = 0.0f;
             continue;
         }
-        for (size_t v = 0; v < V; v++)
-            dlogits_n[v] = (probs_n[v] - ((int)v == target ? 1.0f : 0.0f)) * inv;
+        float p_target = probs_n[target]; /* read before dlogits (maybe the same row) is written */
+        for (size_t v = 0; v < V; v++) dlogits_n[v] = probs_n[v] * j->inv_count;
+        dlogits_n[target] = (p_target - 1.0f) * j->inv_count;
     }
+}
+
+void crossentropy_backward(Pool *pool, float *dlogits, const float *probs, const int *targets,
+                           size_t N, size_t V, size_t count) {
+    CeJob j = {(float *)probs, dlogits, NULL, targets, NULL, V, count ? 1.0f / (float)count : 0.0f};
+    pool_for(pool, N, crossentropy_backward_rows, &j);
 }

@@ -108,6 +108,24 @@ void pool_free(Pool *pool) {
     free(pool);
 }
 
+typedef struct {
+    size_t n;
+    pool_range_fn fn;
+    void *ctx;
+} ForJob;
+
+static void for_worker(void *ctx, int ith, int nth) {
+    const ForJob *job = ctx;
+    size_t lo, hi;
+    split_range(job->n, ith, nth, &lo, &hi);
+    if (lo < hi) job->fn(job->ctx, lo, hi);
+}
+
+void pool_for(Pool *pool, size_t n, pool_range_fn fn, void *ctx) {
+    ForJob job = {n, fn, ctx};
+    pool_run(pool, for_worker, &job);
+}
+
 void *pool_workspace(Pool *pool, size_t bytes) {
     CHECK(pool != NULL);
     if (bytes > pool->workspace_bytes) {

@@ -78,7 +78,7 @@ typedef struct {
 
 static double encoder_loss(void *p) {
     EncCtx *c = p;
-    encoder_forward(c->out, c->idx, c->wte, c->wpe, c->B, c->T, c->C);
+    encoder_forward(pool, c->out, c->idx, c->wte, c->wpe, c->B, c->T, c->C);
     return dot(c->out, c->r, c->B * c->T * c->C);
 }
 
@@ -94,7 +94,7 @@ static void test_encoder_gradients(void) {
     fill_uniform(c.wpe, block * c.C, 2, 1.0f);
     fill_uniform(c.r, c.B * c.T * c.C, 3, 1.0f);
     float *dwte = xcalloc(V * c.C, 4), *dwpe = xcalloc(block * c.C, 4);
-    encoder_backward(dwte, dwpe, c.r, c.idx, c.B, c.T, c.C);
+    encoder_backward(pool, dwte, dwpe, c.r, c.idx, c.B, c.T, c.C);
     fd_check("dwte", c.wte, V * c.C, dwte, encoder_loss, &c, 1e-2f);
     fd_check("dwpe", c.wpe, block * c.C, dwpe, encoder_loss, &c, 1e-2f);
     free(c.out), free(c.r), free(c.wte), free(c.wpe), free(dwte), free(dwpe);
@@ -109,7 +109,7 @@ typedef struct {
 
 static double layernorm_loss(void *p) {
     LnCtx *c = p;
-    layernorm_forward(c->out, c->mean, c->rstd, c->inp, c->w, c->b, c->N, c->C);
+    layernorm_forward(pool, c->out, c->mean, c->rstd, c->inp, c->w, c->b, c->N, c->C);
     return dot(c->out, c->r, c->N * c->C);
 }
 
@@ -135,7 +135,7 @@ static void test_layernorm_gradients(void) {
         EXPECT(fabs(s / c.C) < 1e-5 && fabs(s2 / c.C - 1.0) < 1e-3);
     }
     float *dinp = xcalloc(c.N * c.C, 4), *dw = xcalloc(c.C, 4), *db = xcalloc(c.C, 4);
-    layernorm_backward(dinp, dw, db, c.r, c.inp, c.w, c.mean, c.rstd, c.N, c.C);
+    layernorm_backward(pool, dinp, dw, db, c.r, c.inp, c.w, c.mean, c.rstd, c.N, c.C);
     fd_check("layernorm dinp", c.inp, c.N * c.C, dinp, layernorm_loss, &c, 1e-2f);
     fd_check("layernorm dweight", c.w, c.C, dw, layernorm_loss, &c, 1e-2f);
     fd_check("layernorm dbias", c.b, c.C, db, layernorm_loss, &c, 1e-2f);
@@ -197,7 +197,7 @@ typedef struct {
 
 static double gelu_loss(void *p) {
     EltCtx *c = p;
-    gelu_forward(c->out, c->inp, c->n);
+    gelu_forward(pool, c->out, c->inp, c->n);
     return dot(c->out, c->r, c->n);
 }
 
@@ -210,10 +210,10 @@ static void test_gelu_gradients(void) {
     gelu_loss(&c);
     /* known values of the tanh GELU */
     float x[3] = {-1.0f, 0.5f, 2.0f}, y[3], want[3] = {-0.158808f, 0.345714f, 1.954597f};
-    gelu_forward(y, x, 3);
+    gelu_forward(pool, y, x, 3);
     expect_close("gelu values", y, want, 3, 1e-5, 0);
     float *dinp = xmalloc(c.n * 4);
-    gelu_backward(dinp, c.r, c.inp, c.n);
+    gelu_backward(pool, dinp, c.r, c.inp, c.n);
     fd_check("gelu dinp", c.inp, c.n, dinp, gelu_loss, &c, 1e-3f);
     free(c.out), free(c.inp), free(c.r), free(dinp);
 }
@@ -244,7 +244,7 @@ static void test_exp_fast_is_accurate(void) {
 
 static double dropout_loss(void *p) {
     EltCtx *c = p;
-    dropout_forward(c->out, c->inp, c->n, 0.4f, 777);
+    dropout_forward(pool, c->out, c->inp, c->n, 0.4f, 777);
     return dot(c->out, c->r, c->n);
 }
 
@@ -255,7 +255,7 @@ static void test_dropout_gradients_with_fixed_mask(void) {
     fill_uniform(c.inp, c.n, 1, 1.0f);
     fill_uniform(c.r, c.n, 2, 1.0f);
     float *dinp = xmalloc(c.n * 4);
-    dropout_backward(dinp, c.r, c.n, 0.4f, 777);
+    dropout_backward(pool, dinp, c.r, c.n, 0.4f, 777);
     fd_check("dropout dinp", c.inp, c.n, dinp, dropout_loss, &c, 1e-2f);
     free(c.out), free(c.inp), free(c.r), free(dinp);
 }
@@ -265,7 +265,7 @@ static void test_dropout_statistics(void) {
     size_t n = 200000;
     float *x = xmalloc(n * 4), *y = xmalloc(n * 4), *z = xmalloc(n * 4);
     for (size_t i = 0; i < n; i++) x[i] = 1.0f;
-    dropout_forward(y, x, n, 0.1f, 42);
+    dropout_forward(pool, y, x, n, 0.1f, 42);
     size_t kept = 0;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -278,12 +278,12 @@ static void test_dropout_statistics(void) {
     EXPECT(fabs((double)kept / n - 0.9) < 0.005);
     EXPECT(fabs(sum / n - 1.0) < 0.01);
     /* another key gives another mask; the same key the same one */
-    dropout_forward(z, x, n, 0.1f, 43);
+    dropout_forward(pool, z, x, n, 0.1f, 43);
     EXPECT(memcmp(y, z, n * 4) != 0);
-    dropout_forward(z, x, n, 0.1f, 42);
+    dropout_forward(pool, z, x, n, 0.1f, 42);
     EXPECT(memcmp(y, z, n * 4) == 0);
     /* residual + dropout equals its two parts */
-    residual_dropout_forward(z, x, x, n, 0.1f, 42);
+    residual_dropout_forward(pool, z, x, x, n, 0.1f, 42);
     for (size_t i = 0; i < n; i++) y[i] += 1.0f;
     expect_same_bits("residual_dropout", z, y, n);
     free(x), free(y), free(z);
@@ -300,7 +300,7 @@ typedef struct {
 static double ce_loss(void *p) {
     CeCtx *c = p;
     size_t count;
-    return crossentropy_forward(c->probs, c->logits, c->targets, c->N, c->V, &count);
+    return crossentropy_forward(pool, c->probs, c->logits, c->targets, c->N, c->V, &count);
 }
 
 static void test_crossentropy_gradients(void) {
@@ -311,7 +311,7 @@ static void test_crossentropy_gradients(void) {
     c.probs = xmalloc(c.N * c.V * 4), c.logits = xmalloc(c.N * c.V * 4);
     fill_uniform(c.logits, c.N * c.V, 1, 3.0f);
     size_t count;
-    double loss = crossentropy_forward(c.probs, c.logits, c.targets, c.N, c.V, &count);
+    double loss = crossentropy_forward(pool, c.probs, c.logits, c.targets, c.N, c.V, &count);
     EXPECT(count == 4);
     /* the mean of -log softmax over counted rows, computed here directly */
     double want = 0.0;
@@ -323,13 +323,20 @@ static void test_crossentropy_gradients(void) {
     }
     EXPECT(fabs(loss - want / 4) < 1e-6);
     float *dlogits = xmalloc(c.N * c.V * 4);
-    crossentropy_backward(dlogits, c.probs, c.targets, c.N, c.V, count);
+    crossentropy_backward(pool, dlogits, c.probs, c.targets, c.N, c.V, count);
     fd_check("crossentropy dlogits", c.logits, c.N * c.V, dlogits, ce_loss, &c, 1e-2f);
+    /* the model runs it in place, turning probs into dlogits */
+    float *in_place = xmalloc(c.N * c.V * 4);
+    ce_loss(&c);
+    memcpy(in_place, c.probs, c.N * c.V * 4);
+    crossentropy_backward(pool, in_place, in_place, c.targets, c.N, c.V, count);
+    expect_same_bits("crossentropy in place", in_place, dlogits, c.N * c.V);
+    free(in_place);
     /* no counted target: loss 0 and no gradient, instead of a division by zero */
     int none[6] = {-1, -1, -1, -1, -1, -1};
     c.targets = none;
     EXPECT(ce_loss(&c) == 0.0);
-    crossentropy_backward(dlogits, c.probs, none, c.N, c.V, 0);
+    crossentropy_backward(pool, dlogits, c.probs, none, c.N, c.V, 0);
     for (size_t i = 0; i < c.N * c.V; i++) EXPECT(dlogits[i] == 0.0f);
     free(c.probs), free(c.logits), free(dlogits);
 }
