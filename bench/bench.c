@@ -86,10 +86,10 @@ static double time_product(Pool *pool, Product p, size_t N, size_t C, size_t OC,
         if (p == FWD) ref ? linear_forward_ref(out, inp, w, b, N, C, OC) : linear_forward(pool, out, inp, w, b, N, C, OC);
         if (p == BWD_INPUT)
             ref ? linear_backward_ref(dinp, NULL, NULL, out, inp, w, N, C, OC)
-                : linear_backward(pool, dinp, NULL, NULL, out, inp, w, N, C, OC);
+                : linear_backward(pool, dinp, 1, NULL, NULL, out, inp, w, N, C, OC);
         if (p == BWD_WEIGHT)
             ref ? linear_backward_ref(NULL, dw, NULL, out, inp, w, N, C, OC)
-                : linear_backward(pool, NULL, dw, NULL, out, inp, w, N, C, OC);
+                : linear_backward(pool, NULL, 1, dw, NULL, out, inp, w, N, C, OC);
         t = now() - t;
         if (t < best) best = t;
     }

@@ -17,10 +17,12 @@
 void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
                     const float *bias, size_t N, size_t C, size_t OC);
 
-/* dout (N,OC), inp (N,C), weight (OC,C) -> dinp (N,C) += dout · weight,
- * dweight (OC,C) += doutᵀ · inp, dbias (OC) += Σ_rows dout. Any output may be NULL to skip it. */
-void linear_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, size_t N, size_t C, size_t OC);
+/* dout (N,OC), inp (N,C), weight (OC,C) -> dinp (N,C) = dout · weight (or += if
+ * accumulate_dinp), dweight (OC,C) += doutᵀ · inp, dbias (OC) += Σ_rows dout. Any output may be
+ * NULL to skip it. */
+void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweight, float *dbias,
+                     const float *dout, const float *inp, const float *weight, size_t N, size_t C,
+                     size_t OC);
 
 /* General product on the same kernel: C (M,N) += A (M,K) · B (K,N), where element (i,k) of A is
  * A[i*rsa + k*csa], element (k,j) of B is B[k*rsb + j*csb] and C has row stride ldc. */

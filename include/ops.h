@@ -42,7 +42,7 @@ void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, c
  * above the diagonal are 0). Attention dropout with probability p and key `key`. */
 void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,
                        size_t C, size_t NH, float p, uint32_t key);
-/* dout (B,T,C), qkv (B,T,3C), att (B,NH,T,T) from forward -> dqkv (B,T,3C) += */
+/* dout (B,T,C), qkv (B,T,3C), att (B,NH,T,T) from forward -> dqkv (B,T,3C) (written) */
 void attention_backward(Pool *pool, float *dqkv, const float *dout, const float *qkv,
                         const float *att, size_t B, size_t T, size_t C, size_t NH, float p,
                         uint32_t key);

@@ -163,8 +163,8 @@ static void gemm_worker(void *ctx, int ith, int nth) {
     }
 }
 
-static void gemm_run(Pool *pool, GemmJob *g) {
-    if (g->M == 0 || g->N == 0) return;
+/* Chooses the tiling of g for the pool's thread count. */
+static void gemm_plan(Pool *pool, GemmJob *g) {
     /* Smaller tiles when there are too few to keep every thread busy; this changes who computes
      * a tile, never the arithmetic inside it. */
     size_t nth = (size_t)pool_size(pool);
@@ -176,6 +176,11 @@ static void gemm_run(Pool *pool, GemmJob *g) {
     size_t tiles_m = (panels + MC_MAX / MR - 1) / (MC_MAX / MR);
     while ((tiles_m * tiles_n) % nth != 0 && tiles_m < panels) tiles_m++;
     g->mc = (panels + tiles_m - 1) / tiles_m * MR;
+}
+
+static void gemm_run(Pool *pool, GemmJob *g) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_plan(pool, g);
     pool_run(pool, gemm_worker, g);
 }
 
@@ -193,31 +198,40 @@ void linear_forward(Pool *pool, float *out, const float *inp, const float *weigh
 }
 
 typedef struct {
+    GemmJob dinp, dweight;
     float *dbias;
     const float *dout;
     size_t N, OC;
-} BiasJob;
+} BackwardJob;
 
-static void dbias_worker(void *ctx, int ith, int nth) {
-    const BiasJob *job = ctx;
-    size_t lo, hi;
-    split_range(job->OC, ith, nth, &lo, &hi);
-    for (size_t n = 0; n < job->N; n++) {
-        const float *dout_n = job->dout + n * job->OC;
-        for (size_t o = lo; o < hi; o++) job->dbias[o] += dout_n[o];
+/* The three products are independent outputs, so one dispatch runs them all: each thread does
+ * its share of the dinp tiles, of the dweight tiles, then of the dbias columns. */
+static void linear_backward_worker(void *ctx, int ith, int nth) {
+    BackwardJob *job = ctx;
+    if (job->dinp.C && job->dinp.M && job->dinp.N) gemm_worker(&job->dinp, ith, nth);
+    if (job->dweight.C && job->dweight.M && job->dweight.N) gemm_worker(&job->dweight, ith, nth);
+    if (job->dbias) {
+        size_t lo, hi;
+        split_range(job->OC, ith, nth, &lo, &hi);
+        for (size_t n = 0; n < job->N; n++) {
+            const float *dout_n = job->dout + n * job->OC;
+            for (size_t o = lo; o < hi; o++) job->dbias[o] += dout_n[o];
+        }
     }
 }
 
-void linear_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, size_t N, size_t C, size_t OC) {
-    /* dinp (N,C) += dout (N,OC) · W (OC,C) */
-    if (dinp) gemm_acc(pool, N, C, OC, dout, OC, 1, weight, C, 1, dinp, C);
-    /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC. */
-    if (dweight) gemm_acc(pool, OC, C, N, dout, 1, OC, inp, C, 1, dweight, C);
-    if (dbias) {
-        BiasJob job = {dbias, dout, N, OC};
-        pool_run(pool, dbias_worker, &job);
-    }
+void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweight, float *dbias,
+                     const float *dout, const float *inp, const float *weight, size_t N, size_t C,
+                     size_t OC) {
+    BackwardJob job = {
+        /* dinp (N,C) (+)= dout (N,OC) · W (OC,C) */
+        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0},
+        /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC */
+        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0},
+        dbias, dout, N, OC};
+    if (dinp) gemm_plan(pool, &job.dinp);
+    if (dweight) gemm_plan(pool, &job.dweight);
+    pool_run(pool, linear_backward_worker, &job);
 }
 
 void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,

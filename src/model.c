@@ -348,8 +348,7 @@ void gpt_backward(GPT *m) {
 
     /* loss = cross_entropy(lm_head(ln_f(x)), targets) */
     crossentropy_backward(m->pool, d->dlogits, d->dlogits, m->targets, BT, V, m->n_targets);
-    memset(d->dln, 0, BTC * sizeof(float));
-    linear_backward(m->pool, d->dln, g->lm_head_w, NULL, d->dlogits, a->ln_f, w->lm_head_w, BT, C,
+    linear_backward(m->pool, d->dln, 0, g->lm_head_w, NULL, d->dlogits, a->ln_f, w->lm_head_w, BT, C,
                     V);
     const float *x_last = c->n_layer ? a->h[c->n_layer - 1].res_2 : a->x0;
     memset(d->dres, 0, BTC * sizeof(float));
@@ -363,25 +362,20 @@ void gpt_backward(GPT *m) {
         /* res_2 = res_1 + dropout(mlp_proj(gelu(c_fc(ln_2(res_1))))); dres already carries the
          * identity path, the MLP path is added to it below. */
         dropout_backward(m->pool, d->proj, d->dres, BTC, pr, site_key(m, 3 + 3 * l));
-        memset(d->dfc, 0, BT * 4 * C * sizeof(float));
-        linear_backward(m->pool, d->dfc, bg->mlp_proj_w, bg->mlp_proj_b, d->proj, h->fc_gelu,
+        linear_backward(m->pool, d->dfc, 0, bg->mlp_proj_w, bg->mlp_proj_b, d->proj, h->fc_gelu,
                         bw->mlp_proj_w, BT, 4 * C, C);
         gelu_backward(m->pool, d->dfc, d->dfc, h->fc, BT * 4 * C);
-        memset(d->dln, 0, BTC * sizeof(float));
-        linear_backward(m->pool, d->dln, bg->c_fc_w, bg->c_fc_b, d->dfc, h->ln_2, bw->c_fc_w, BT,
+        linear_backward(m->pool, d->dln, 0, bg->c_fc_w, bg->c_fc_b, d->dfc, h->ln_2, bw->c_fc_w, BT,
                         C, 4 * C);
         layernorm_backward(m->pool, d->dres, bg->ln_2_w, bg->ln_2_b, d->dln, h->res_1, bw->ln_2_w,
                            h->ln_2_mean, h->ln_2_rstd, BT, C);
         /* res_1 = x_in + dropout(attn_proj(attention(c_attn(ln_1(x_in))))) */
         dropout_backward(m->pool, d->proj, d->dres, BTC, pr, site_key(m, 2 + 3 * l));
-        memset(d->datty, 0, BTC * sizeof(float));
-        linear_backward(m->pool, d->datty, bg->attn_proj_w, bg->attn_proj_b, d->proj, h->atty,
+        linear_backward(m->pool, d->datty, 0, bg->attn_proj_w, bg->attn_proj_b, d->proj, h->atty,
                         bw->attn_proj_w, BT, C, C);
-        memset(d->dqkv, 0, BT * 3 * C * sizeof(float));
         attention_backward(m->pool, d->dqkv, d->datty, h->qkv, h->att, B, T, C, NH, pa,
                            site_key(m, 1 + 3 * l));
-        memset(d->dln, 0, BTC * sizeof(float));
-        linear_backward(m->pool, d->dln, bg->c_attn_w, bg->c_attn_b, d->dqkv, h->ln_1,
+        linear_backward(m->pool, d->dln, 0, bg->c_attn_w, bg->c_attn_b, d->dqkv, h->ln_1,
                         bw->c_attn_w, BT, C, 3 * C);
         layernorm_backward(m->pool, d->dres, bg->ln_1_w, bg->ln_1_b, d->dln, x_in, bw->ln_1_w,
                            h->ln_1_mean, h->ln_1_rstd, BT, C);

@@ -357,10 +357,10 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             }
             p_att = att_drop;
         }
-        /* y = P·v with P = dropout(att): dP = dy·vᵀ, dv += Pᵀ·dy */
+        /* y = P·v with P = dropout(att): dP = dy·vᵀ, dv = Pᵀ·dy */
         transpose_head(valueT, value, T, hs, C3);
         small_gemm(T, T, hs, dout, C, 1, valueT, T, datt, T, 0, COLS_LE);
-        small_gemm(T, hs, T, p_att, 1, T, dout, C, dvalue, C3, 1, K_GE);
+        small_gemm(T, hs, T, p_att, 1, T, dout, C, dvalue, C3, 0, K_GE);
         /* through dropout and softmax: dpreatt = att·(datt - Σ att·datt), times 1/sqrt(hs) */
         for (size_t t = 0; t < T; t++) {
             const float *att_t = att + t * T;
@@ -374,9 +374,9 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] = att_t[t2] * (datt_t[t2] - s) * qk_scale;
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
         }
-        /* preatt = q·kᵀ: dq += dpre·k, dk += dpreᵀ·q */
-        small_gemm(T, hs, T, datt, T, 1, key, C3, dquery, C3, 1, K_LE);
-        small_gemm(T, hs, T, datt, 1, T, query, C3, dkey, C3, 1, K_GE);
+        /* preatt = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q */
+        small_gemm(T, hs, T, datt, T, 1, key, C3, dquery, C3, 0, K_LE);
+        small_gemm(T, hs, T, datt, 1, T, query, C3, dkey, C3, 0, K_GE);
     }
 }
 

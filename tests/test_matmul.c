@@ -49,10 +49,16 @@ static void test_linear_backward_matches_loops(void) {
         memcpy(rinp, dinp, N * C * 4);
         memcpy(rw, dw, OC * C * 4);
         memcpy(rb, db, OC * 4);
-        linear_backward(pool2, dinp, dw, db, dout, inp, w, N, C, OC);
+        linear_backward(pool2, dinp, 1, dw, db, dout, inp, w, N, C, OC);
         linear_backward_ref(rinp, rw, rb, dout, inp, w, N, C, OC);
         char what[64];
         snprintf(what, sizeof what, "dinp N=%zu C=%zu OC=%zu", N, C, OC);
+        expect_close(what, dinp, rinp, N * C, 1e-5 * OC, 1e-5);
+        /* without accumulate_dinp, dinp is overwritten with dout · W */
+        memset(rinp, 0, N * C * 4);
+        linear_backward_ref(rinp, NULL, NULL, dout, inp, w, N, C, OC);
+        linear_backward(pool2, dinp, 0, NULL, NULL, dout, inp, w, N, C, OC);
+        snprintf(what, sizeof what, "dinp written N=%zu C=%zu OC=%zu", N, C, OC);
         expect_close(what, dinp, rinp, N * C, 1e-5 * OC, 1e-5);
         snprintf(what, sizeof what, "dweight N=%zu C=%zu OC=%zu", N, C, OC);
         expect_close(what, dw, rw, OC * C, 1e-5 * N, 1e-5);
@@ -96,7 +102,7 @@ static void test_results_identical_for_any_thread_count(void) {
         dw[p] = xcalloc(OC * C, 4);
         db[p] = xcalloc(OC, 4);
         linear_forward(pools[p], out[p], inp, w, b, N, C, OC);
-        linear_backward(pools[p], dinp[p], dw[p], db[p], dout, inp, w, N, C, OC);
+        linear_backward(pools[p], dinp[p], 1, dw[p], db[p], dout, inp, w, N, C, OC);
     }
     for (int p = 1; p < 3; p++) {
         expect_same_bits("out", out[p], out[0], N * OC);

@@ -61,7 +61,7 @@ static void test_linear_gradients(void) {
     fill_uniform(c.b, c.OC, 3, 1.0f);
     fill_uniform(c.r, c.N * c.OC, 4, 1.0f);
     float *dinp = xcalloc(c.N * c.C, 4), *dw = xcalloc(c.OC * c.C, 4), *db = xcalloc(c.OC, 4);
-    linear_backward(pool, dinp, dw, db, c.r, c.inp, c.w, c.N, c.C, c.OC);
+    linear_backward(pool, dinp, 1, dw, db, c.r, c.inp, c.w, c.N, c.C, c.OC);
     fd_check("linear dinp", c.inp, c.N * c.C, dinp, linear_loss, &c, 1e-2f);
     fd_check("linear dweight", c.w, c.OC * c.C, dw, linear_loss, &c, 1e-2f);
     fd_check("linear dbias", c.b, c.OC, db, linear_loss, &c, 1e-2f);
@@ -178,7 +178,8 @@ static void attention_case(float p) {
             }
             EXPECT(fabs(s - 1.0) < 1e-5);
         }
-    float *dqkv = xcalloc(n_qkv, 4);
+    float *dqkv = xmalloc(n_qkv * 4);
+    fill_uniform(dqkv, n_qkv, 99, 100.0f); /* backward writes every element */
     attention_backward(pool, dqkv, c.r, c.qkv, c.att, c.B, c.T, c.C, c.NH, c.p, c.key);
     fd_check(p > 0 ? "attention dqkv (dropout 0.3)" : "attention dqkv", c.qkv, n_qkv, dqkv,
              attention_loss, &c, 1e-2f);
