@@ -16,6 +16,7 @@
 #include "matmul.h"
 #include "model.h"
 #include "rng.h"
+#include "sample.h"
 #include "threads.h"
 #include "trainer.h"
 
@@ -182,19 +183,63 @@ static void bench_model(const char *name, const GPTConfig *c, int B, int T, int 
            one.ms / all.ms);
 }
 
+/* ---------------------------------------------------------------- generation */
+
+static void bench_generate(Pool *pool) {
+    GPTConfig c = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 1);
+    const size_t n_new = 2000;
+    int *tokens = xmalloc((n_new + 1) * sizeof(int));
+    SampleConfig sc = {1.0f, 10, 1.0f, 0}; /* chargpt's top-k 10 */
+    printf("\ngeneration, gpt-mini (block 128), batch 1, top-k 10, %zu new characters, %d threads\n", n_new,
+           pool_size(pool));
+    for (int mode = 0; mode < 2; mode++) {
+        Rng rng;
+        rng_seed(&rng, 3);
+        tokens[0] = 0;
+        double t = now();
+        generate(m, tokens, 1, n_new, &sc, mode ? GEN_EXACT : GEN_SLIDING, &rng, NULL, NULL);
+        t = now() - t;
+        printf("  %-8s %8.0f characters/s\n", mode ? "--exact" : "default", n_new / t);
+    }
+    /* one cached step at a given position: the cache filled to pos, then timed steps from there */
+    int prompt[128] = {0}, next = 1;
+    printf("  time per token with the cache:");
+    const int positions[3] = {1, 64, 127};
+    for (int k = 0; k < 3; k++) {
+        double best = 1e30;
+        for (int rep = 0; rep < 20; rep++) {
+            gpt_cache_start(m, prompt, 1, positions[k]);
+            double t = now();
+            gpt_cache_step(m, &next);
+            t = now() - t;
+            if (t < best) best = t;
+        }
+        printf(" %.3f ms at position %d%s", best * 1e3, positions[k], k < 2 ? "," : "\n");
+    }
+    free(tokens);
+    gpt_free(m);
+}
+
 int main(int argc, char **argv) {
-    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm: only the GEMM table */
+    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --generate: only that part */
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int gemm_only = argc > 1 && strcmp(argv[1], "--gemm") == 0;
     Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
     double peak1 = fma_peak(pool1), peak_all = fma_peak(pool_all);
     printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peak_all, pool_size(pool_all));
+    if (argc > 1 && strcmp(argv[1], "--generate") == 0) {
+        bench_generate(pool_all);
+        return 0;
+    }
     if (!quick) bench_gemm(pool_all);
     if (gemm_only) return 0;
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
+    bench_generate(pool_all);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\npeak resident memory: %.0f MiB\n", ru.ru_maxrss / 1024.0);

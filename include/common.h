@@ -8,6 +8,7 @@
 #ifndef MINGPT_COMMON_H
 #define MINGPT_COMMON_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -41,6 +42,15 @@ MG_PRINTF(3, 4) int error_text(char *err, size_t err_size, const char *fmt, ...)
 
 /* Multiplies two sizes, exiting with a message instead of wrapping around. */
 size_t xmul_size(size_t a, size_t b);
+
+/* a·b + c as the vector kernels compute it (GCC fuses their a*b+c into one FMA where the CPU has
+ * FMA): scalar loops that must give the same bits as a vector lane use this, instead of leaving
+ * the fusing to the compiler, which does not always fuse scalar code. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define MULADD(a, b, c) fmaf((a), (b), (c))
+#else
+#define MULADD(a, b, c) ((a) * (b) + (c))
+#endif
 
 #define MG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MG_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -29,6 +29,13 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
               const float *B, size_t rsb, size_t csb, float *C, size_t ldc);
 
+/* One row of linear_forward, from a transposed weight: inp (C), weight_t (C,OC) = weightᵀ,
+ * bias (OC) or NULL -> out (OC) (written). Each output sums its products in the same order as
+ * linear_forward (KC-blocks from zero, each added to bias + the previous blocks), so both give the
+ * same bits; this is the fast path for generating one token at a time. */
+void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *weight_t,
+                        const float *bias, size_t C, size_t OC);
+
 void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         size_t N, size_t C, size_t OC);
 void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -99,6 +99,12 @@ typedef struct {
 
     uint64_t dropout_seed;      /* dropout masks are a function of (seed, pass, site, index) */
     uint64_t pass;              /* training forward passes so far */
+
+    /* generation: a key/value cache (see gpt_cache_start) */
+    int cache_B, cache_len;     /* rows, positions held */
+    float *cache_key_t;         /* (n_layer, cache_B, NH, hs, block_size) keys, transposed */
+    float *cache_value;         /* (n_layer, cache_B, block_size, C) */
+    float *weight_t;            /* (params.numel) Linear weights transposed, at their params offsets */
 } GPT;
 
 /* Allocates the parameters and gradients (zeroed) for a valid config; init with gpt_init. */
@@ -121,5 +127,15 @@ float gpt_forward(GPT *model, const int *idx, const int *targets, int B, int T, 
 void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
 void gpt_backward(GPT *model);
+
+/* Generation with a key/value cache: gpt_cache_start(model, B, idx, T) runs the prompts
+ * idx (B,T) through the model in one batched pass and keeps every layer's keys and values;
+ * gpt_cache_step(model, tokens) then runs one new token per row (tokens (B)) against the cache,
+ * O(T·C) work per token. Both return the next-token logits (B,V) of the last position (valid until
+ * the next call). Positions are absolute, as minGPT's: at most block_size fit, after which the
+ * caller starts again from a shorter context. The logits are bitwise those of gpt_forward on the
+ * same tokens. Call gpt_cache_start again after the weights change. */
+const float *gpt_cache_start(GPT *model, const int *idx, int B, int T);
+const float *gpt_cache_step(GPT *model, const int *tokens);
 
 #endif

@@ -79,6 +79,13 @@ static inline float tanh_fast(float x) {
     return (e - 1.0f) / (e + 1.0f);
 }
 
+/* Attention of one new position per row against cached keys and values (generation).
+ * qkv (B,3C) of the new position (only q is read), key_t (B,NH,hs,T_max) keys transposed, value
+ * (B,T_max,C), both holding positions 0..len-1 (the new one included) -> out (B,C) (written).
+ * Sums run in the same order as attention_forward's, so a position gets the same bits either way. */
+void attention_decode(Pool *pool, float *out, const float *qkv, const float *key_t,
+                      const float *value, size_t B, size_t len, size_t T_max, size_t C, size_t NH);
+
 /* tanh approximation, as minGPT's NewGELU. inp (n) -> out (n) (written) */
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n);
 /* dout (n), inp (n) -> dinp (n) (written) */

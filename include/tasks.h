@@ -40,8 +40,10 @@ typedef struct {
     Pool *pool;
     const char *ckpt, *prompt;   /* prompt NULL: a newline if in the vocabulary, else token 0 */
     long len;
-    float temperature;
+    float temperature, top_p;
     int top_k, greedy;
+    int exact;                   /* minGPT's full recompute per token instead of the cache */
+    long num_samples;
     uint64_t seed;
 } SampleOptions;
 

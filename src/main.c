@@ -48,7 +48,7 @@ static const char *USAGE_TRAIN =
     "training:\n"
     "  --batch-size N        windows per step (64)\n"
     "  --lr X                AdamW learning rate (5e-4)\n"
-    "  --max-iters N         optimizer steps in all, counting resumed ones (2000)\n"
+    "  --max-iters N         optimizer steps in all, counting resumed ones (1000)\n"
     "  --weight-decay X      on Linear weights only (0.1)\n"
     "  --grad-clip X         max gradient L2 norm, 0 = off (1.0)\n"
     "  --warmup-iters N      linear learning-rate warmup (0)\n"
@@ -68,17 +68,26 @@ static const char *USAGE_TRAIN =
 static const char *USAGE_SAMPLE =
     "usage: mingpt sample [options]\n"
     "\n"
-    "Generates text from a character model, streaming it to stdout. The context is cropped to the\n"
-    "last block_size characters, as minGPT's generate.\n"
+    "Generates text from a character model, streaming it to stdout.\n"
     "\n"
     "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
     "  --prompt TEXT         text to continue (a newline)\n"
     "  --len N               characters to generate (500)\n"
     "  --temperature T       divide the logits by T > 0 (1.0)\n"
     "  --top-k K             sample from the K most likely characters, 0 = all (10)\n"
+    "  --top-p P             then from the fewest whose probability reaches P, 1 = all (1.0)\n"
     "  --greedy              always take the most likely character\n"
+    "  --num-samples N       samples from the same prompt, separated by a dashed line (1)\n"
     "  --seed N              random seed (3407)\n"
-    "  --threads N           worker threads (all cores)\n";
+    "  --exact               minGPT's generate: run the whole context (the last block_size\n"
+    "                        characters) for every new character\n"
+    "  --threads N           worker threads (all cores)\n"
+    "\n"
+    "By default a key/value cache runs one position per new character. That is exactly\n"
+    "minGPT's generate while the text fits in block_size; past it, where minGPT re-reads the last\n"
+    "block_size characters at new positions for every character, the cache drops the oldest half\n"
+    "and rebuilds once, so the context stays between block_size/2 and block_size characters and\n"
+    "every character costs the same. --exact keeps minGPT's behaviour at any length.\n";
 
 static const char *USAGE_EVAL =
     "usage: mingpt eval FILE [options]\n"
@@ -171,7 +180,7 @@ enum {
     OPT_BATCH_SIZE, OPT_LR, OPT_MAX_ITERS, OPT_WEIGHT_DECAY, OPT_GRAD_CLIP, OPT_WARMUP,
     OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
-    OPT_NDIGIT, OPT_EVAL, OPT_HELP,
+    OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT,
 };
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
@@ -202,6 +211,7 @@ static const struct option ADD_OPTIONS[] = {
 static const struct option SAMPLE_OPTIONS[] = {
     LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("prompt", OPT_PROMPT), LONG_OPT("len", OPT_LEN),
     LONG_OPT("temperature", OPT_TEMPERATURE), LONG_OPT("top-k", OPT_TOP_K), FLAG_OPT("greedy", OPT_GREEDY),
+    LONG_OPT("top-p", OPT_TOP_P), LONG_OPT("num-samples", OPT_NUM_SAMPLES), FLAG_OPT("exact", OPT_EXACT),
     LONG_OPT("seed", OPT_SEED), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
@@ -267,6 +277,14 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     }
     case OPT_TOP_K: o->sample.top_k = (int)parse_long("--top-k", arg, 0, 1 << 22); break;
     case OPT_GREEDY: o->sample.greedy = 1; break;
+    case OPT_TOP_P: {
+        float v = parse_float("--top-p", arg, 0.0, 1.0, 0);
+        if (v <= 0.0f) usage_error("--top-p must be greater than 0, got '%s'%s", arg, "");
+        o->sample.top_p = v;
+        break;
+    }
+    case OPT_NUM_SAMPLES: o->sample.num_samples = parse_long("--num-samples", arg, 1, 1000000); break;
+    case OPT_EXACT: o->sample.exact = 1; break;
     case OPT_NDIGIT: t->ndigit = (int)parse_long("--ndigit", arg, 1, 9); break;
     case OPT_EVAL: t->eval_only = 1; break;
     case OPT_HELP: fputs(usage, stdout); exit(0);
@@ -319,7 +337,7 @@ static void defaults(Options *o) {
     t->dropout = 0.1f;
     t->batch_size = 64;
     t->lr = 5e-4f;
-    t->max_iters = 2000;
+    t->max_iters = 1000;
     t->weight_decay = 0.1f;
     t->grad_clip = 1.0f;
     t->val_frac = 0.1f;
@@ -333,6 +351,8 @@ static void defaults(Options *o) {
     o->sample.len = 500;
     o->sample.temperature = 1.0f;
     o->sample.top_k = 10;
+    o->sample.top_p = 1.0f;
+    o->sample.num_samples = 1;
     o->sample.seed = 3407;
     o->eval.ckpt = "out/chargpt/model.safetensors";
     o->eval.batch_size = 64;

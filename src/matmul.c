@@ -234,6 +234,64 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
     pool_run(pool, linear_backward_worker, &job);
 }
 
+typedef struct {
+    float *out;
+    const float *inp, *weight_t, *bias;
+    size_t C, OC;
+} VecJob;
+
+static void linear_forward_vec_worker(void *ctx, int ith, int nth) {
+    const VecJob *job = ctx;
+    size_t C = job->C, OC = job->OC, chunks = (OC + NR - 1) / NR, lo, hi;
+    split_range(chunks, ith, nth, &lo, &hi);
+    for (size_t chunk = lo; chunk < hi; chunk++) {
+        size_t o0 = chunk * NR;
+        if (o0 + NR <= OC) {
+            v8 out0 = {0}, out1 = {0};
+            for (size_t k0 = 0; k0 < C; k0 += KC) {
+                size_t k_end = MG_MIN(C, k0 + KC);
+                v8 acc0 = {0}, acc1 = {0};
+                for (size_t k = k0; k < k_end; k++) {
+                    const float *w = job->weight_t + k * OC + o0;
+                    acc0 += job->inp[k] * *(const v8u *)w;
+                    acc1 += job->inp[k] * *(const v8u *)(w + 8);
+                }
+                if (k0 == 0) { /* as the micro-kernel's init store: bias + the first block */
+                    v8 bias0 = {0}, bias1 = {0};
+                    if (job->bias) {
+                        bias0 = *(const v8u *)(job->bias + o0);
+                        bias1 = *(const v8u *)(job->bias + o0 + 8);
+                    }
+                    out0 = bias0 + acc0;
+                    out1 = bias1 + acc1;
+                } else {
+                    out0 += acc0;
+                    out1 += acc1;
+                }
+            }
+            *(v8u *)(job->out + o0) = out0;
+            *(v8u *)(job->out + o0 + 8) = out1;
+            continue;
+        }
+        for (size_t o = o0; o < OC; o++) { /* the last outputs, one at a time */
+            float out = 0.0f;
+            for (size_t k0 = 0; k0 < C; k0 += KC) {
+                size_t k_end = MG_MIN(C, k0 + KC);
+                float acc = 0.0f;
+                for (size_t k = k0; k < k_end; k++) acc = MULADD(job->inp[k], job->weight_t[k * OC + o], acc);
+                out = k0 == 0 ? (job->bias ? job->bias[o] : 0.0f) + acc : out + acc;
+            }
+            job->out[o] = out;
+        }
+    }
+}
+
+void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *weight_t,
+                        const float *bias, size_t C, size_t OC) {
+    VecJob job = {out, inp, weight_t, bias, C, OC};
+    pool_run(pool, linear_forward_vec_worker, &job);
+}
+
 void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         size_t N, size_t C, size_t OC) {
     for (size_t n = 0; n < N; n++)

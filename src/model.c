@@ -193,9 +193,18 @@ static void free_acts(GPT *m) {
     m->act_B = m->act_T = 0;
 }
 
+static void free_cache(GPT *m) {
+    free(m->cache_key_t);
+    free(m->cache_value);
+    free(m->weight_t);
+    m->cache_key_t = m->cache_value = m->weight_t = NULL;
+    m->cache_B = m->cache_len = 0;
+}
+
 void gpt_free(GPT *m) {
     if (!m) return;
     free_acts(m);
+    free_cache(m);
     free(m->param_mem);
     free(m->grad_mem);
     free(m->w.h);
@@ -329,6 +338,102 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     if (targets)
         m->loss = crossentropy_forward(m->pool, m->d.dlogits, a->logits, m->targets, BT, V, &m->n_targets);
     return (float)m->loss;
+}
+
+/* ---------------------------------------------------------------- generation with a cache */
+
+/* Copies positions [t0, t0+T) of every row's keys and values out of a layer's qkv (B,T,3C). */
+static void cache_store(GPT *m, int l, const float *qkv, int B, int T, int t0) {
+    size_t C = (size_t)m->config.n_embd, NH = (size_t)m->config.n_head, hs = C / NH;
+    size_t Tm = (size_t)m->config.block_size, Bc = (size_t)m->cache_B;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *qkv_bt = qkv + ((size_t)b * T + t) * 3 * C;
+            size_t pos = (size_t)(t0 + t);
+            float *key_t = m->cache_key_t + ((size_t)l * Bc + b) * C * Tm; /* (NH, hs, Tm) */
+            for (size_t c = 0; c < C; c++) key_t[c * Tm + pos] = qkv_bt[C + c]; /* c = h·hs + i */
+            memcpy(m->cache_value + (((size_t)l * Bc + b) * Tm + pos) * C, qkv_bt + 2 * C, C * sizeof(float));
+        }
+    (void)hs;
+}
+
+const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
+    const GPTConfig *c = &m->config;
+    CHECK(B > 0 && T > 0 && T <= c->block_size);
+    size_t C = (size_t)c->n_embd, Tm = (size_t)c->block_size, L = (size_t)c->n_layer;
+    if (B != m->cache_B || !m->weight_t) {
+        free_cache(m);
+        size_t floats = xmul_size(xmul_size(L * (size_t)B, Tm), C);
+        m->cache_key_t = xmalloc_aligned(floats * sizeof(float));
+        m->cache_value = xmalloc_aligned(floats * sizeof(float));
+        m->weight_t = table_alloc(&m->params);
+        m->cache_B = B;
+    }
+    /* Linear weights transposed for the one-row products (the weights may have been trained
+     * since the last start) */
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        if (!t->decay) continue;
+        size_t out = t->shape[0], in = t->shape[1];
+        const float *w = m->param_mem + t->offset;
+        float *wt = m->weight_t + t->offset;
+        for (size_t o = 0; o < out; o++)
+            for (size_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
+    }
+    gpt_forward(m, idx, NULL, B, T, 0);
+    for (int l = 0; l < c->n_layer; l++) cache_store(m, l, m->a.h[l].qkv, B, T, 0);
+    m->cache_len = T;
+    /* the last position's logits, packed as (B,V) */
+    size_t V = (size_t)c->vocab_size;
+    float *out = m->d.dlogits;
+    for (int b = 0; b < B; b++)
+        memmove(out + (size_t)b * V, m->a.logits + ((size_t)b * T + T - 1) * V, V * sizeof(float));
+    return out;
+}
+
+/* inp (B,C) -> out (B,OC) through a Linear: one row from the transposed weight, several through
+ * the GEMM; the same bits either way. */
+static void decode_linear(GPT *m, float *out, const float *inp, const float *weight, const float *bias,
+                          size_t B, size_t C, size_t OC) {
+    if (B == 1) linear_forward_vec(m->pool, out, inp, m->weight_t + (weight - m->param_mem), bias, C, OC);
+    else linear_forward(m->pool, out, inp, weight, bias, B, C, OC);
+}
+
+const float *gpt_cache_step(GPT *m, const int *tokens) {
+    const GPTConfig *c = &m->config;
+    CHECK(m->cache_len >= 1 && m->cache_len < c->block_size);
+    size_t B = (size_t)m->cache_B, C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
+    size_t NH = (size_t)c->n_head, Tm = (size_t)c->block_size, pos = (size_t)m->cache_len;
+    ensure_acts(m, (int)B, 1);
+    /* one position per row: layer 0's activation buffers serve as scratch for every layer */
+    BlockActs *s = &m->a.h[0];
+    GPTWeights *w = &m->w;
+    float *x = m->a.x0;
+    for (size_t b = 0; b < B; b++) {
+        CHECK(tokens[b] >= 0 && tokens[b] < c->vocab_size);
+        const float *wte_ix = w->wte + (size_t)tokens[b] * C, *wpe_t = w->wpe + pos * C;
+        for (size_t i = 0; i < C; i++) x[b * C + i] = wte_ix[i] + wpe_t[i];
+    }
+    for (int l = 0; l < c->n_layer; l++) {
+        BlockWeights *bw = &w->h[l];
+        layernorm_forward(m->pool, s->ln_1, s->ln_1_mean, s->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, B, C);
+        decode_linear(m, s->qkv, s->ln_1, bw->c_attn_w, bw->c_attn_b, B, C, 3 * C);
+        cache_store(m, l, s->qkv, (int)B, 1, (int)pos);
+        attention_decode(m->pool, s->atty, s->qkv, m->cache_key_t + (size_t)l * B * C * Tm,
+                         m->cache_value + (size_t)l * B * Tm * C, B, pos + 1, Tm, C, NH);
+        decode_linear(m, m->d.proj, s->atty, bw->attn_proj_w, bw->attn_proj_b, B, C, C);
+        residual_dropout_forward(m->pool, s->res_1, x, m->d.proj, B * C, 0.0f, 0);
+        layernorm_forward(m->pool, s->ln_2, s->ln_2_mean, s->ln_2_rstd, s->res_1, bw->ln_2_w, bw->ln_2_b, B, C);
+        decode_linear(m, s->fc, s->ln_2, bw->c_fc_w, bw->c_fc_b, B, C, 4 * C);
+        gelu_forward(m->pool, s->fc_gelu, s->fc, B * 4 * C);
+        decode_linear(m, m->d.proj, s->fc_gelu, bw->mlp_proj_w, bw->mlp_proj_b, B, 4 * C, C);
+        residual_dropout_forward(m->pool, x, s->res_1, m->d.proj, B * C, 0.0f, 0);
+    }
+    layernorm_forward(m->pool, m->a.ln_f, m->a.ln_f_mean, m->a.ln_f_rstd, x, w->ln_f_w, w->ln_f_b, B, C);
+    decode_linear(m, m->a.logits, m->a.ln_f, w->lm_head_w, NULL, B, C, V);
+    m->cache_len++;
+    m->has_targets = 0;
+    return m->a.logits;
 }
 
 void gpt_zero_grad(GPT *m) { memset(m->grad_mem, 0, m->params.numel * sizeof(float)); }

@@ -247,7 +247,7 @@ static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars,
         for (; j0 < n_end; j0++) /* the last columns, one at a time */
             for (size_t r = 0; r < mr; r++) {
                 float sum = 0.0f;
-                for (size_t p = p_lo; p < p_hi; p++) sum += A_i[r * ars + p * acs] * B[p * ldb + j0];
+                for (size_t p = p_lo; p < p_hi; p++) sum = MULADD(A_i[r * ars + p * acs], B[p * ldb + j0], sum);
                 float *c = C + (i0 + r) * ldc + j0;
                 *c = accumulate ? *c + sum : sum;
             }
@@ -388,6 +388,60 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
     float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
     AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key, ws};
     pool_run(pool, attention_backward_worker, &job);
+}
+
+typedef struct {
+    float *out;
+    const float *qkv, *key_t, *value;
+    size_t B, len, T_max, C, NH;
+    float *workspace; /* (nth, T_max) */
+} DecodeJob;
+
+static void attention_decode_worker(void *ctx, int ith, int nth) {
+    const DecodeJob *job = ctx;
+    size_t C = job->C, NH = job->NH, hs = C / NH, len = job->len, T_max = job->T_max;
+    float qk_scale = (float)(1.0 / sqrt((double)hs));
+    float *att = job->workspace + (size_t)ith * T_max;
+    size_t lo, hi;
+    split_range(job->B * NH, ith, nth, &lo, &hi);
+    for (size_t unit = lo; unit < hi; unit++) {
+        size_t b = unit / NH, h = unit % NH;
+        const float *query = job->qkv + b * 3 * C + h * hs;
+        const float *key_t = job->key_t + unit * hs * T_max;       /* (hs, T_max) */
+        const float *value = job->value + b * T_max * C + h * hs; /* rows of stride C */
+        /* the steps of attention_forward's row, in its order */
+        for (size_t t2 = 0; t2 < len; t2++) att[t2] = 0.0f;
+        for (size_t i = 0; i < hs; i++) {
+            float q = query[i];
+            const float *key_i = key_t + i * T_max;
+            for (size_t t2 = 0; t2 < len; t2++) att[t2] = MULADD(q, key_i[t2], att[t2]);
+        }
+        float maxval = -INFINITY;
+        for (size_t t2 = 0; t2 < len; t2++) {
+            att[t2] *= qk_scale;
+            maxval = att[t2] > maxval ? att[t2] : maxval;
+        }
+        for (size_t t2 = 0; t2 < len; t2++) att[t2] = exp_fast(att[t2] - maxval);
+        float sum = 0.0f;
+        for (size_t t2 = 0; t2 < len; t2++) sum += att[t2];
+        float inv = 1.0f / sum;
+        for (size_t t2 = 0; t2 < len; t2++) att[t2] *= inv;
+        float *out = job->out + b * C + h * hs;
+        for (size_t i = 0; i < hs; i++) out[i] = 0.0f;
+        for (size_t t2 = 0; t2 < len; t2++) {
+            float a = att[t2];
+            const float *value_t2 = value + t2 * C;
+            for (size_t i = 0; i < hs; i++) out[i] = MULADD(a, value_t2[i], out[i]);
+        }
+    }
+}
+
+void attention_decode(Pool *pool, float *out, const float *qkv, const float *key_t,
+                      const float *value, size_t B, size_t len, size_t T_max, size_t C, size_t NH) {
+    CHECK(C % NH == 0 && len >= 1 && len <= T_max);
+    float *ws = pool_workspace(pool, (size_t)pool_size(pool) * T_max * sizeof(float));
+    DecodeJob job = {out, qkv, key_t, value, B, len, T_max, C, NH, ws};
+    pool_run(pool, attention_decode_worker, &job);
 }
 
 /* ---------------------------------------------------------------- GELU */

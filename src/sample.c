@@ -1,5 +1,4 @@
-/* sample.c — sampling and generation (see sample.h). No KV cache yet: every token re-runs the
- * cropped context, exactly like minGPT's generate. */
+/* sample.c — sampling and generation (see sample.h). */
 #include "sample.h"
 
 #include <math.h>
@@ -15,7 +14,7 @@ static int argmax(const float *x, int n) {
     return best;
 }
 
-/* The k-th largest value of x (1 <= k <= n). */
+/* The k-th largest value of x (1 <= k <= n); top (k) is workspace. */
 static float kth_largest(const float *x, int n, int k, float *top) {
     /* top[0..k) kept sorted in descending order; fine for the small k of sampling */
     int filled = 0;
@@ -32,23 +31,46 @@ static float kth_largest(const float *x, int n, int k, float *top) {
     return top[k - 1];
 }
 
+typedef struct {
+    float prob;
+    int token;
+} Ranked;
+
+/* by probability, descending; ties by token id */
+static int by_prob_desc(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    return x->prob > y->prob ? -1 : x->prob < y->prob ? 1 : (x->token > y->token) - (x->token < y->token);
+}
+
 int sample_token(const float *logits, int V, const SampleConfig *c, Rng *rng, float *scratch) {
     if (c->greedy) return argmax(logits, V);
+    float *probs = scratch, *work = scratch + V;
     float threshold = -INFINITY;
-    if (c->top_k > 0 && c->top_k < V) threshold = kth_largest(logits, V, c->top_k, scratch);
+    if (c->top_k > 0 && c->top_k < V) threshold = kth_largest(logits, V, c->top_k, work);
     float maxval = logits[argmax(logits, V)];
     double total = 0.0;
     for (int i = 0; i < V; i++) {
         /* softmax(logits / temperature) over the kept logits */
         float p = logits[i] < threshold ? 0.0f : expf((logits[i] - maxval) / c->temperature);
-        scratch[i] = p;
+        probs[i] = p;
         total += p;
+    }
+    if (c->top_p < 1.0f) {
+        /* nucleus: the most likely tokens until their mass reaches top_p; the rest are dropped */
+        Ranked *ranked = (Ranked *)work;
+        for (int i = 0; i < V; i++) ranked[i] = (Ranked){probs[i], i};
+        qsort(ranked, (size_t)V, sizeof(Ranked), by_prob_desc);
+        double cum = 0.0;
+        int i = 0;
+        for (; i < V && cum < c->top_p * total; i++) cum += ranked[i].prob;
+        for (; i < V; i++) probs[ranked[i].token] = 0.0f;
+        total = cum;
     }
     double u = (double)rng_uniform(rng) * total, cum = 0.0;
     int last_kept = 0;
     for (int i = 0; i < V; i++) {
-        if (scratch[i] <= 0.0f) continue;
-        cum += scratch[i];
+        if (probs[i] <= 0.0f) continue;
+        cum += probs[i];
         last_kept = i;
         if (u < cum) return i;
     }
@@ -56,37 +78,47 @@ int sample_token(const float *logits, int V, const SampleConfig *c, Rng *rng, fl
 }
 
 void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
-              Rng *rng, void (*on_token)(void *ctx, int token), void *ctx) {
+              GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx) {
     CHECK(n_prompt >= 1);
     int V = model->config.vocab_size;
-    size_t block = (size_t)model->config.block_size;
-    float *scratch = xmalloc((size_t)V * sizeof(float));
+    size_t block = (size_t)model->config.block_size, n = n_prompt;
+    float *scratch = xmalloc(3 * (size_t)V * sizeof(float));
+    const float *logits = NULL;
+    if (mode == GEN_SLIDING && n_new > 0) {
+        size_t T = MG_MIN(n, block);
+        logits = gpt_cache_start(model, tokens + n - T, 1, (int)T);
+    }
     for (size_t i = 0; i < n_new; i++) {
-        size_t n = n_prompt + i, T = MG_MIN(n, block);
-        gpt_forward(model, tokens + n - T, NULL, 1, (int)T, 0);
-        int next = sample_token(model->a.logits + (T - 1) * (size_t)V, V, config, rng, scratch);
-        tokens[n] = next;
+        if (mode == GEN_EXACT) {
+            size_t T = MG_MIN(n, block);
+            gpt_forward(model, tokens + n - T, NULL, 1, (int)T, 0);
+            logits = model->a.logits + (T - 1) * (size_t)V;
+        }
+        int next = sample_token(logits, V, config, rng, scratch);
+        tokens[n++] = next;
         if (on_token) on_token(ctx, next);
+        if (mode != GEN_SLIDING || i + 1 == n_new) continue;
+        if ((size_t)model->cache_len < block) {
+            logits = gpt_cache_step(model, &next);
+        } else { /* full: keep the newest half of the context, at positions from 0 again */
+            size_t keep = MG_MAX(block / 2, (size_t)1);
+            logits = gpt_cache_start(model, tokens + n - keep, 1, (int)keep);
+        }
     }
     free(scratch);
 }
 
 void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out) {
     CHECK(T0 >= 1 && T0 + n_new - 1 <= model->config.block_size);
-    int V = model->config.vocab_size, T_max = T0 + n_new - 1;
-    int *seq = xmalloc((size_t)B * T_max * sizeof(int));
-    int *batch = xmalloc((size_t)B * T_max * sizeof(int));
-    for (int b = 0; b < B; b++) memcpy(seq + (size_t)b * T_max, prompts + (size_t)b * T0, (size_t)T0 * sizeof(int));
+    int V = model->config.vocab_size;
+    int *next = xmalloc((size_t)B * sizeof(int));
+    const float *logits = gpt_cache_start(model, prompts, B, T0);
     for (int i = 0; i < n_new; i++) {
-        int T = T0 + i;
-        for (int b = 0; b < B; b++) memcpy(batch + (size_t)b * T, seq + (size_t)b * T_max, (size_t)T * sizeof(int));
-        gpt_forward(model, batch, NULL, B, T, 0);
         for (int b = 0; b < B; b++) {
-            int next = argmax(model->a.logits + ((size_t)b * T + T - 1) * V, V);
-            out[(size_t)b * n_new + i] = next;
-            if (T < T_max) seq[(size_t)b * T_max + T] = next;
+            next[b] = argmax(logits + (size_t)b * V, V);
+            out[(size_t)b * n_new + i] = next[b];
         }
+        if (i + 1 < n_new) logits = gpt_cache_step(model, next);
     }
-    free(seq);
-    free(batch);
+    free(next);
 }

@@ -249,13 +249,13 @@ static int chars_evaluate(TrainRun *run, int final, int *save) {
         /* its own RNG, so sampling never changes the training batches */
         Rng rng;
         rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
-        SampleConfig sc = {1.0f, 10, 0};
+        SampleConfig sc = {1.0f, 10, 1.0f, 0};
         int *tokens = xmalloc((task->n_prompt + TRAIN_SAMPLE_LEN) * sizeof(int));
         memcpy(tokens, task->prompt, task->n_prompt * sizeof(int));
         PrintCtx pc = {&task->vocab, task->as_bytes};
         fprintf(stderr, "sample at step %ld:\n", run->tr.step);
         fputs(TRAIN_PROMPT, stdout);
-        generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, &rng, print_token, &pc);
+        generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, GEN_SLIDING, &rng, print_token, &pc);
         fputs("\n", stdout);
         fflush(stdout);
         free(tokens);
@@ -421,16 +421,20 @@ int task_chars_sample(const SampleOptions *opt) {
         rc = 2;
         goto done;
     }
-    if (opt->prompt && opt->prompt[0]) {
-        for (size_t i = 0; i < n_prompt; i++) put_char(prompt[i], as_bytes);
-        fflush(stdout);
-    }
     Rng rng;
     rng_seed(&rng, opt->seed);
-    SampleConfig sc = {opt->temperature, opt->top_k, opt->greedy};
+    SampleConfig sc = {opt->temperature, opt->top_k, opt->top_p, opt->greedy};
     PrintCtx pc = {&vocab, as_bytes};
-    generate(m, tokens, n_prompt, (size_t)opt->len, &sc, &rng, print_token, &pc);
-    putchar('\n');
+    for (long s = 0; s < opt->num_samples; s++) { /* one RNG stream through all samples */
+        if (s > 0) fputs("---------------\n", stdout);
+        if (opt->prompt && opt->prompt[0]) {
+            for (size_t i = 0; i < n_prompt; i++) put_char(prompt[i], as_bytes);
+            fflush(stdout);
+        }
+        generate(m, tokens, n_prompt, (size_t)opt->len, &sc, opt->exact ? GEN_EXACT : GEN_SLIDING, &rng,
+                 print_token, &pc);
+        putchar('\n');
+    }
     free(tokens);
 done:
     free(prompt);

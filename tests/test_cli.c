@@ -97,7 +97,7 @@ static void test_usage_errors_exit_2(void) {
     EXPECT_RUN("eval", 2, "expects exactly one FILE");
     EXPECT_RUN("train $D/tiny.txt --threads 0", 2, "--threads expects an integer from 1");
     /* help goes to stdout and succeeds */
-    EXPECT(run("train --help") == 0 && strstr(out_text, "--max-iters N") && strstr(out_text, "(2000)"));
+    EXPECT(run("train --help") == 0 && strstr(out_text, "--max-iters N") && strstr(out_text, "(1000)"));
     EXPECT(run("--help") == 0 && strstr(out_text, "train FILE"));
     EXPECT(run("--version") == 0 && strncmp(out_text, "mingpt ", 7) == 0);
 }
@@ -168,6 +168,15 @@ static void test_train_lowers_val_loss_then_sample_and_eval(void) {
     }
     EXPECT(chars == 4 + 300 + 1); /* prompt, new characters, final newline */
     EXPECT_RUN("sample --ckpt $D/ck.safetensors --greedy --len 50", 0, "");
+    /* the cache and minGPT's full recompute agree while the text fits in block_size (32) */
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the ' --len 28 --seed 9", 0, "");
+    static char cached[sizeof out_text];
+    strcpy(cached, out_text);
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the ' --len 28 --seed 9 --exact", 0, "");
+    EXPECT(strcmp(cached, out_text) == 0);
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --len 40 --top-p 0.9 --num-samples 3", 0, "");
+    EXPECT(strstr(out_text, "---------------\n") && strstr(strstr(out_text, "---------------\n") + 1, "---------------\n"));
+    EXPECT_RUN("sample --ckpt $D/ck.safetensors --top-p 0", 2, "--top-p must be greater than 0");
     EXPECT_RUN("sample --ckpt $D/ck.safetensors --prompt 'the zebra'", 2, "'z' (U+007A) at position 4 is not in the vocabulary");
 
     /* eval: deterministic, in nats and bits */

@@ -203,6 +203,48 @@ static void test_dropout_only_in_training(void) {
     gpt_free(m);
 }
 
+static void test_cache_gives_the_bits_of_a_full_forward(void) {
+    /* hs 16 and odd sizes: V 37, block 23 (not a multiple of the 16-wide kernels), 2 layers */
+    GPTConfig config = {2, 3, 48, 37, 23, 0.1f, 0.1f, 0.1f};
+    GPT *m = gpt_create(&config, pool2), *ref = gpt_create(&config, pool2);
+    gpt_init(m, 21);
+    randomize(m, 22);
+    memcpy(ref->param_mem, m->param_mem, m->params.numel * sizeof(float));
+    int B = 3, T = 23, idx[69], targets[69];
+    make_batch(idx, targets, B, T, config.vocab_size, 23);
+    size_t V = (size_t)config.vocab_size;
+    for (int rows = 1; rows <= B; rows += 2) { /* one row (the vector path) and three (the GEMM) */
+        for (int start = 1; start <= 9; start += 8) {
+            int *prompt = xmalloc((size_t)rows * start * sizeof(int)), next[3];
+            for (int b = 0; b < rows; b++) memcpy(prompt + b * start, idx + b * T, (size_t)start * sizeof(int));
+            const float *logits = gpt_cache_start(m, prompt, rows, start);
+            for (int t = start; t <= T; t++) {
+                /* the reference: a full forward over positions 0..t-1 */
+                int *window = xmalloc((size_t)rows * t * sizeof(int));
+                for (int b = 0; b < rows; b++) memcpy(window + b * t, idx + b * T, (size_t)t * sizeof(int));
+                gpt_forward(ref, window, NULL, rows, t, 0);
+                for (int b = 0; b < rows; b++) {
+                    char what[64];
+                    snprintf(what, sizeof what, "rows %d, prompt %d, position %d, row %d", rows, start, t - 1, b);
+                    if (!expect_same_bits(what, logits + b * V, ref->a.logits + ((size_t)b * t + t - 1) * V, V)) {
+                        t = T + 1;
+                        break;
+                    }
+                }
+                free(window);
+                if (t < T) {
+                    for (int b = 0; b < rows; b++) next[b] = idx[b * T + t];
+                    logits = gpt_cache_step(m, next);
+                }
+            }
+            free(prompt);
+        }
+    }
+    EXPECT(m->cache_len == T);
+    gpt_free(m);
+    gpt_free(ref);
+}
+
 static void test_lr_schedule(void) {
     TrainConfig c = train_config_default();
     EXPECT(trainer_lr(&c, 0) == 5e-4f && trainer_lr(&c, 100000) == 5e-4f); /* minGPT: constant */
@@ -261,6 +303,7 @@ int main(void) {
     RUN(test_parameter_counts_match_mingpt);
     RUN(test_smaller_batches_reuse_activations_correctly);
     RUN(test_dropout_only_in_training);
+    RUN(test_cache_gives_the_bits_of_a_full_forward);
     RUN(test_lr_schedule);
     RUN(test_trainer_overfits_a_batch);
     pool_free(pool1);

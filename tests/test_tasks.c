@@ -245,10 +245,11 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
 }
 
 static void test_sampler(void) {
-    float logits[5] = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f}, scratch[5];
+    float logits[5] = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f}, scratch[15];
     Rng rng;
     rng_seed(&rng, 1);
-    SampleConfig greedy = {1.0f, 0, 1}, top1 = {1.0f, 1, 0}, top2 = {1.0f, 2, 0}, plain = {1.0f, 0, 0};
+    SampleConfig greedy = {1.0f, 0, 1.0f, 1}, top1 = {1.0f, 1, 1.0f, 0}, top2 = {1.0f, 2, 1.0f, 0},
+                 plain = {1.0f, 0, 1.0f, 0};
     EXPECT(sample_token(logits, 5, &greedy, &rng, scratch) == 1); /* first of the tied maxima */
     int seen[5] = {0};
     for (int i = 0; i < 2000; i++) seen[sample_token(logits, 5, &top2, &rng, scratch)]++;
@@ -263,10 +264,48 @@ static void test_sampler(void) {
     EXPECT(fabs(counts[0] / 1e5 - 0.1) < 0.005 && fabs(counts[1] / 1e5 - 0.2) < 0.006 &&
            fabs(counts[2] / 1e5 - 0.7) < 0.007);
     /* a low temperature sharpens towards the argmax */
-    SampleConfig cold = {0.05f, 0, 0};
+    SampleConfig cold = {0.05f, 0, 1.0f, 0};
     int hits = 0;
     for (int i = 0; i < 1000; i++) hits += sample_token(three, 3, &cold, &rng, scratch) == 2;
     EXPECT(hits == 1000);
+    /* top-p keeps the smallest set whose mass reaches p: of (0.15, 0.5, 0.05, 0.3), p = 0.7 keeps
+     * 0.5 and 0.3 (0.5 alone falls short), renormalised to 0.625 and 0.375; p = 0.5 keeps 0.5 */
+    float four[4] = {logf(0.15f), logf(0.5f), logf(0.05f), logf(0.3f)};
+    SampleConfig nucleus = {1.0f, 0, 0.7f, 0}, half = {1.0f, 0, 0.5f, 0};
+    int got[4] = {0};
+    for (int i = 0; i < 100000; i++) got[sample_token(four, 4, &nucleus, &rng, scratch)]++;
+    EXPECT(got[0] == 0 && got[2] == 0 && fabs(got[1] / 1e5 - 0.625) < 0.007 && fabs(got[3] / 1e5 - 0.375) < 0.007);
+    for (int i = 0; i < 1000; i++) EXPECT(sample_token(four, 4, &half, &rng, scratch) == 1);
+}
+
+static void test_cached_generation_equals_minGPT_generate(void) {
+    GPTConfig c = {2, 2, 32, 11, 32, 0.1f, 0.1f, 0.1f};
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 77);
+    Rng w;
+    rng_seed(&w, 78);
+    for (size_t i = 0; i < m->params.numel; i++) m->param_mem[i] += 0.2f * rng_normal(&w); /* opinions */
+    SampleConfig configs[3] = {{1.0f, 0, 1.0f, 1}, {1.0f, 10, 1.0f, 0}, {0.8f, 5, 0.9f, 0}};
+    for (int k = 0; k < 3; k++) {
+        /* prompt 5 + 27 new = block_size: the cache never has to slide */
+        int a[32] = {1, 4, 1, 5, 9}, b[32] = {1, 4, 1, 5, 9};
+        Rng ra, rb;
+        rng_seed(&ra, 5);
+        rng_seed(&rb, 5);
+        generate(m, a, 5, 27, &configs[k], GEN_EXACT, &ra, NULL, NULL);
+        generate(m, b, 5, 27, &configs[k], GEN_SLIDING, &rb, NULL, NULL);
+        EXPECT(memcmp(a, b, sizeof a) == 0);
+    }
+    /* past block_size the cache slides: the context stays within [block/2, block] */
+    int *long_text = xmalloc(300 * sizeof(int));
+    long_text[0] = 3;
+    Rng r;
+    rng_seed(&r, 6);
+    generate(m, long_text, 1, 299, &configs[1], GEN_SLIDING, &r, NULL, NULL);
+    EXPECT(m->cache_len >= 16 && m->cache_len <= 32);
+    for (int i = 0; i < 300; i++) EXPECT(long_text[i] >= 0 && long_text[i] < 11);
+    free(long_text);
+    gpt_free(m);
 }
 
 static void test_eval_matches_pytorch_model(void) {
@@ -315,6 +354,7 @@ int main(void) {
     RUN(test_safetensors_round_trip_and_validation);
     RUN(test_checkpoint_round_trip_is_bit_exact);
     RUN(test_sampler);
+    RUN(test_cached_generation_equals_minGPT_generate);
     RUN(test_eval_matches_pytorch_model);
     pool_free(pool);
     char cmd[300];
