@@ -12,7 +12,7 @@ endif
 # changes NaN handling and the order of sums).
 CFLAGS ?= $(OPT) $(ARCH)
 # flags the code needs, kept even when CFLAGS is given on the command line
-ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -fno-math-errno -Iinclude -MMD -MP
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -fexpensive-optimizations -fno-math-errno -Iinclude -MMD -MP
 LDLIBS = -lm -pthread
 
 BUILD := build

@@ -43,10 +43,11 @@ MG_PRINTF(3, 4) int error_text(char *err, size_t err_size, const char *fmt, ...)
 /* Multiplies two sizes, exiting with a message instead of wrapping around. */
 size_t xmul_size(size_t a, size_t b);
 
-/* a·b + c as the vector kernels compute it (GCC fuses their a*b+c into one FMA where the CPU has
- * FMA): scalar loops that must give the same bits as a vector lane use this, instead of leaving
- * the fusing to the compiler, which does not always fuse scalar code. */
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+/* a·b + c as the vector kernels compute it: GCC fuses their a*b+c into one FMA when the CPU has
+ * FMA and it optimises (the Makefile adds -fexpensive-optimizations so that -O1 fuses too; -O0
+ * fuses nothing). Scalar loops that must give the same bits as a vector lane use this instead of
+ * leaving the fusing to the compiler, which does not always fuse scalar code. */
+#if (defined(__FMA__) || defined(__ARM_FEATURE_FMA)) && defined(__OPTIMIZE__)
 #define MULADD(a, b, c) fmaf((a), (b), (c))
 #else
 #define MULADD(a, b, c) ((a) * (b) + (c))

@@ -100,8 +100,13 @@ typedef struct {
     uint64_t dropout_seed;      /* dropout masks are a function of (seed, pass, site, index) */
     uint64_t pass;              /* training forward passes so far */
 
+    uint64_t weights_version;   /* bumped whenever the weights change (gpt_weights_changed) */
+
     /* generation: a key/value cache (see gpt_cache_start) */
     int cache_B, cache_len;     /* rows, positions held */
+    int cache_capacity_B;       /* rows the cache buffers can hold */
+    uint64_t cache_version;     /* weights_version the cache was started with */
+    uint64_t weight_t_version;  /* weights_version weight_t was transposed from */
     float *cache_key_t;         /* (n_layer, cache_B, NH, hs, block_size) keys, transposed */
     float *cache_value;         /* (n_layer, cache_B, block_size, C) */
     float *weight_t;            /* (params.numel) Linear weights transposed, at their params offsets */
@@ -134,8 +139,12 @@ void gpt_backward(GPT *model);
  * O(T·C) work per token. Both return the next-token logits (B,V) of the last position (valid until
  * the next call). Positions are absolute, as minGPT's: at most block_size fit, after which the
  * caller starts again from a shorter context. The logits are bitwise those of gpt_forward on the
- * same tokens. Call gpt_cache_start again after the weights change. */
+ * same tokens (in the default optimised build; tests/test_model.c checks it). Stepping a cache
+ * started before the weights last changed is a CHECK failure. */
 const float *gpt_cache_start(GPT *model, const int *idx, int B, int T);
+/* Says the weights changed (the trainer calls it after every step; call it after writing
+ * param_mem directly), so that a cache started before cannot be stepped with. */
+void gpt_weights_changed(GPT *model);
 const float *gpt_cache_step(GPT *model, const int *tokens);
 
 #endif

@@ -198,8 +198,10 @@ static void free_cache(GPT *m) {
     free(m->cache_value);
     free(m->weight_t);
     m->cache_key_t = m->cache_value = m->weight_t = NULL;
-    m->cache_B = m->cache_len = 0;
+    m->cache_B = m->cache_len = m->cache_capacity_B = 0;
 }
+
+void gpt_weights_changed(GPT *m) { m->weights_version++; }
 
 void gpt_free(GPT *m) {
     if (!m) return;
@@ -361,24 +363,29 @@ const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
     const GPTConfig *c = &m->config;
     CHECK(B > 0 && T > 0 && T <= c->block_size);
     size_t C = (size_t)c->n_embd, Tm = (size_t)c->block_size, L = (size_t)c->n_layer;
-    if (B != m->cache_B || !m->weight_t) {
-        free_cache(m);
+    if (B > m->cache_capacity_B) { /* buffers only grow: a smaller last batch reuses them */
+        free(m->cache_key_t);
+        free(m->cache_value);
         size_t floats = xmul_size(xmul_size(L * (size_t)B, Tm), C);
         m->cache_key_t = xmalloc_aligned(floats * sizeof(float));
         m->cache_value = xmalloc_aligned(floats * sizeof(float));
-        m->weight_t = table_alloc(&m->params);
-        m->cache_B = B;
+        m->cache_capacity_B = B;
     }
-    /* Linear weights transposed for the one-row products (the weights may have been trained
-     * since the last start) */
-    for (int i = 0; i < m->params.n; i++) {
-        const Tensor *t = &m->params.t[i];
-        if (!t->decay) continue;
-        size_t out = t->shape[0], in = t->shape[1];
-        const float *w = m->param_mem + t->offset;
-        float *wt = m->weight_t + t->offset;
-        for (size_t o = 0; o < out; o++)
-            for (size_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
+    m->cache_B = B;
+    m->cache_version = m->weights_version;
+    /* one row steps on Linear weights transposed, redone only when the weights changed */
+    if (B == 1 && (!m->weight_t || m->weight_t_version != m->weights_version)) {
+        if (!m->weight_t) m->weight_t = table_alloc(&m->params);
+        for (int i = 0; i < m->params.n; i++) {
+            const Tensor *t = &m->params.t[i];
+            if (!t->decay) continue;
+            size_t out = t->shape[0], in = t->shape[1];
+            const float *w = m->param_mem + t->offset;
+            float *wt = m->weight_t + t->offset;
+            for (size_t o = 0; o < out; o++)
+                for (size_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
+        }
+        m->weight_t_version = m->weights_version;
     }
     gpt_forward(m, idx, NULL, B, T, 0);
     for (int l = 0; l < c->n_layer; l++) cache_store(m, l, m->a.h[l].qkv, B, T, 0);
@@ -402,6 +409,7 @@ static void decode_linear(GPT *m, float *out, const float *inp, const float *wei
 const float *gpt_cache_step(GPT *m, const int *tokens) {
     const GPTConfig *c = &m->config;
     CHECK(m->cache_len >= 1 && m->cache_len < c->block_size);
+    CHECK(m->cache_version == m->weights_version); /* restart the cache after the weights change */
     size_t B = (size_t)m->cache_B, C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
     size_t NH = (size_t)c->n_head, Tm = (size_t)c->block_size, pos = (size_t)m->cache_len;
     ensure_acts(m, (int)B, 1);

@@ -110,6 +110,7 @@ void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const Samp
 
 void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out) {
     CHECK(T0 >= 1 && T0 + n_new - 1 <= model->config.block_size);
+    if (n_new <= 0) return;
     int V = model->config.vocab_size;
     int *next = xmalloc((size_t)B * sizeof(int));
     const float *logits = gpt_cache_start(model, prompts, B, T0);

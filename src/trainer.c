@@ -141,6 +141,7 @@ float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, 
                    (float)(1.0 - pow(tr->config.beta1, (double)tr->step)),
                    (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step))};
     pool_run(model->pool, adamw_worker, &job);
+    gpt_weights_changed(model);
     tr->loss = loss;
     return loss;
 }

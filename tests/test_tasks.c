@@ -269,9 +269,9 @@ static void test_sampler(void) {
     for (int i = 0; i < 1000; i++) hits += sample_token(three, 3, &cold, &rng, scratch) == 2;
     EXPECT(hits == 1000);
     /* top-p keeps the smallest set whose mass reaches p: of (0.15, 0.5, 0.05, 0.3), p = 0.7 keeps
-     * 0.5 and 0.3 (0.5 alone falls short), renormalised to 0.625 and 0.375; p = 0.5 keeps 0.5 */
+     * 0.5 and 0.3 (0.5 alone falls short), renormalised to 0.625 and 0.375; p = 0.45 keeps 0.5 */
     float four[4] = {logf(0.15f), logf(0.5f), logf(0.05f), logf(0.3f)};
-    SampleConfig nucleus = {1.0f, 0, 0.7f, 0}, half = {1.0f, 0, 0.5f, 0};
+    SampleConfig nucleus = {1.0f, 0, 0.7f, 0}, half = {1.0f, 0, 0.45f, 0};
     int got[4] = {0};
     for (int i = 0; i < 100000; i++) got[sample_token(four, 4, &nucleus, &rng, scratch)]++;
     EXPECT(got[0] == 0 && got[2] == 0 && fabs(got[1] / 1e5 - 0.625) < 0.007 && fabs(got[3] / 1e5 - 0.375) < 0.007);
