@@ -128,6 +128,10 @@ typedef struct {
     int init;           /* the first K block sets C (to bias + product) instead of adding */
     const float *bias;  /* (N) or NULL, used with init */
     size_t mc, nc;      /* tile shape chosen for this call */
+    /* B packed once for all row tiles, or NULL for each tile to pack its own: panel j (of NR
+     * columns) of the K block at k0 is at Bpack + k0·npad + j·NR·kc */
+    float *Bpack;
+    size_t npad;        /* N rounded up to NR */
 } GemmJob;
 
 static void gemm_worker(void *ctx, int ith, int nth) {
@@ -148,12 +152,13 @@ static void gemm_worker(void *ctx, int ith, int nth) {
         for (size_t k0 = 0; k0 < g->K; k0 += KC) {
             size_t kc = MG_MIN((size_t)KC, g->K - k0);
             int init = g->init && k0 == 0;
-            pack_B(Bp, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb, kc, nc);
+            const float *Bk = g->Bpack ? g->Bpack + k0 * g->npad + j0 * kc : Bp;
+            if (!g->Bpack) pack_B(Bp, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb, kc, nc);
             pack_A(Ap, g->A + i0 * g->rsa + k0 * g->csa, g->rsa, g->csa, mc, kc);
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const float *bias = init && g->bias ? g->bias + j0 + jr : NULL;
                 for (size_t ir = 0; ir < mc; ir += MR) {
-                    micro_kernel(kc, Ap + ir * kc, Bp + jr * kc,
+                    micro_kernel(kc, Ap + ir * kc, Bk + jr * kc,
                                  g->C + (i0 + ir) * g->ldc + j0 + jr, g->ldc,
                                  (int)MG_MIN((size_t)MR, mc - ir), (int)MG_MIN((size_t)NR, nc - jr),
                                  init, bias);
@@ -178,22 +183,73 @@ static void gemm_plan(Pool *pool, GemmJob *g) {
     g->mc = (panels + tiles_m - 1) / tiles_m * MR;
 }
 
+/* Floats of shared packed B that g wants (0: its row tiles pack their own). Sharing pays when
+ * several row tiles would each pack the same B; past a size limit the tiles pack their own. */
+static size_t gemm_shared_floats(Pool *pool, const GemmJob *g) {
+    size_t npad = (g->N + NR - 1) / NR * NR;
+    if (pool_size(pool) < 2 || g->M <= g->mc || g->K == 0 || g->K * npad > ((size_t)8 << 20)) return 0;
+    /* below ~8M multiply-adds the extra dispatch costs more than the packing it saves */
+    if (g->M * g->N * g->K < ((size_t)8 << 20)) return 0;
+    return g->K * npad;
+}
+
+/* Packs the B of up to two jobs, each thread its share of (K block, panel) pairs. */
+typedef struct {
+    GemmJob *jobs[2];
+} PackJob;
+
+static void gemm_pack_worker(void *ctx, int ith, int nth) {
+    PackJob *pj = ctx;
+    for (int j = 0; j < 2; j++) {
+        GemmJob *g = pj->jobs[j];
+        if (!g || !g->Bpack) continue;
+        size_t panels = g->npad / NR, blocks = (g->K + KC - 1) / KC, lo, hi;
+        split_range(blocks * panels, ith, nth, &lo, &hi);
+        for (size_t task = lo; task < hi; task++) {
+            size_t k0 = (task / panels) * KC, j0 = (task % panels) * NR;
+            size_t kc = MG_MIN((size_t)KC, g->K - k0);
+            pack_B(g->Bpack + k0 * g->npad + j0 * kc, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb,
+                   kc, MG_MIN((size_t)NR, g->N - j0));
+        }
+    }
+}
+
+/* Plans up to two jobs, gives those that want it shared packed B in the pool's workspace, and
+ * packs it. Returns after the packing, so the jobs can run. */
+static void gemm_prepare(Pool *pool, GemmJob *a, GemmJob *b) {
+    GemmJob *jobs[2] = {a, b};
+    size_t floats[2] = {0, 0};
+    for (int j = 0; j < 2; j++)
+        if (jobs[j]) {
+            gemm_plan(pool, jobs[j]);
+            jobs[j]->Bpack = NULL;
+            jobs[j]->npad = (jobs[j]->N + NR - 1) / NR * NR;
+            floats[j] = gemm_shared_floats(pool, jobs[j]);
+        }
+    if (floats[0] + floats[1] == 0) return;
+    float *ws = pool_workspace(pool, (floats[0] + floats[1]) * sizeof(float));
+    if (floats[0]) jobs[0]->Bpack = ws;
+    if (floats[1]) jobs[1]->Bpack = ws + floats[0];
+    PackJob pj = {{floats[0] ? a : NULL, floats[1] ? b : NULL}};
+    pool_run(pool, gemm_pack_worker, &pj);
+}
+
 static void gemm_run(Pool *pool, GemmJob *g) {
     if (g->M == 0 || g->N == 0) return;
-    gemm_plan(pool, g);
+    gemm_prepare(pool, g, NULL);
     pool_run(pool, gemm_worker, g);
 }
 
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
               const float *B, size_t rsb, size_t csb, float *C, size_t ldc) {
-    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0};
+    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0};
     gemm_run(pool, &g);
 }
 
 void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
                     const float *bias, size_t N, size_t C, size_t OC) {
     /* out (N,OC) = inp (N,C) · Wᵀ: B[k][j] = W[j][k], so rsb = 1 and csb = C. */
-    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0};
+    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0};
     gemm_run(pool, &g);
 }
 
@@ -225,12 +281,11 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
                      size_t OC) {
     BackwardJob job = {
         /* dinp (N,C) (+)= dout (N,OC) · W (OC,C) */
-        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0},
+        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0},
         /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC */
-        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0},
+        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0},
         dbias, dout, N, OC};
-    if (dinp) gemm_plan(pool, &job.dinp);
-    if (dweight) gemm_plan(pool, &job.dweight);
+    gemm_prepare(pool, dinp && N && C ? &job.dinp : NULL, dweight && OC && C ? &job.dweight : NULL);
     pool_run(pool, linear_backward_worker, &job);
 }
 
