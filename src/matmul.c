@@ -173,8 +173,10 @@ static void gemm_plan(Pool *pool, GemmJob *g) {
     /* Smaller tiles when there are too few to keep every thread busy; this changes who computes
      * a tile, never the arithmetic inside it. */
     size_t nth = (size_t)pool_size(pool);
-    g->nc = MG_MIN((size_t)NC_MAX, (g->N + NR - 1) / NR * NR);
-    size_t tiles_n = (g->N + g->nc - 1) / g->nc;
+    /* as few column tiles as fit NC_MAX, of equal width (576 columns: 2 x 288, not 512 + 64) */
+    size_t col_panels = (g->N + NR - 1) / NR;
+    size_t tiles_n = (col_panels + NC_MAX / NR - 1) / (NC_MAX / NR);
+    g->nc = (col_panels + tiles_n - 1) / tiles_n * NR;
     /* As few row tiles as fit MC_MAX, rounded up so that every thread gets the same number of
      * tiles of nearly equal size. */
     size_t panels = (g->M + MR - 1) / MR;
