@@ -253,6 +253,11 @@ int task_add(const TrainOptions *opt) {
     add_task_init(&task, ndigit);
     fprintf(stderr, "adder: %d-digit problems, %s, %zu held out for test\n", ndigit,
             task.enumerated ? "all enumerated" : "drawn at random", task.n_test);
+    if (opt->resume) { /* a resumed run only saves models that beat the one it started from */
+        size_t n_test;
+        fprintf(stderr, "scoring the resumed model:\n");
+        task.best_correct = (int)evaluate_splits(run.model, &task, &n_test);
+    }
     rc = train_loop(&run);
     add_task_free(&task);
     return rc;

@@ -202,6 +202,11 @@ static void test_resume_continues_exactly(void) {
     char a[256], b[256];
     snprintf(a, sizeof a, "cmp -s %s/straight.safetensors %s/resumed.safetensors", dir, dir);
     EXPECT(system(a) == 0);
+    /* a resumed adder first scores the model it starts from, so it never saves a worse one */
+    EXPECT_RUN("add --max-iters 500 --out $D/add2.safetensors", 0, "new best test score");
+    EXPECT_RUN("add --max-iters 1000 --resume $D/add2.safetensors --out $D/add2.safetensors", 0,
+               "scoring the resumed model");
+    EXPECT(strstr(out_text, "test final score") != NULL);
     /* a text with characters outside the checkpoint's vocabulary is refused */
     write_file("zebra.txt", "zebras and zebus", 16);
     snprintf(b, sizeof b, "%s --max-iters 300 --val-frac 0 --resume $D/half.safetensors --out $D/z.safetensors",
