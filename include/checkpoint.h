@@ -38,6 +38,10 @@ void ckpt_meta_free(CkptMeta *meta);
 int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptMeta *meta,
               char *err, size_t err_size);
 
+/* Reads and checks a checkpoint's config and metadata without loading its weights. Returns 0, or
+ * -1 with a message naming the path in err. */
+int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size);
+
 /* Loads a checkpoint into a new GPT on `pool`. If tr is not NULL it is initialised with
  * train_config and, when the file has optimizer state, its moments and step are restored (the
  * model's dropout seed and pass too); otherwise it starts fresh at step 0. Returns NULL with a

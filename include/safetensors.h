@@ -42,6 +42,8 @@ typedef struct {
 /* Opens and validates a file. Returns 0, or -1 with a one-line message that names the path in err.
  * On success release with st_close. */
 int st_open(StFile *file, const char *path, char *err, size_t err_size);
+/* The same checks without reading the data (data stays NULL): for the metadata alone. */
+int st_open_header(StFile *file, const char *path, char *err, size_t err_size);
 void st_close(StFile *file);
 const StTensor *st_find(const StFile *file, const char *name);
 /* The metadata value for key (NUL-terminated), or NULL. */

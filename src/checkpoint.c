@@ -245,6 +245,16 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     return 0;
 }
 
+int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size) {
+    StFile f;
+    if (st_open_header(&f, path, err, err_size) != 0) return -1;
+    memset(config, 0, sizeof *config);
+    int rc = read_meta(&f, config, meta, err, err_size);
+    if (rc != 0) ckpt_meta_free(meta);
+    st_close(&f);
+    return rc;
+}
+
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size) {
     StFile f;

@@ -137,7 +137,8 @@ done:
     return rc;
 }
 
-int st_open(StFile *f, const char *path, char *err, size_t err_size) {
+/* st_open and st_open_header: the header is read and validated before any data is read. */
+static int open_file(StFile *f, const char *path, int read_data, char *err, size_t err_size) {
     memset(f, 0, sizeof *f);
     f->path = xmalloc(strlen(path) + 1);
     strcpy(f->path, path);
@@ -176,15 +177,19 @@ int st_open(StFile *f, const char *path, char *err, size_t err_size) {
     }
     header = xmalloc((size_t)header_size);
     f->data_size = file_size - 8 - (size_t)header_size;
-    f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
-    if (fread(header, 1, (size_t)header_size, fp) != header_size ||
-        fread(f->data, 1, f->data_size, fp) != f->data_size) {
+    if (fread(header, 1, (size_t)header_size, fp) != header_size) {
         error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
         goto fail;
     }
-    fclose(fp);
-    fp = NULL;
     if (parse_header(f, header, (size_t)header_size, err, err_size) != 0) goto fail;
+    if (read_data) {
+        f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
+        if (fread(f->data, 1, f->data_size, fp) != f->data_size) {
+            error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
+            goto fail;
+        }
+    }
+    fclose(fp);
     free(header);
     return 0;
 fail:
@@ -192,6 +197,14 @@ fail:
     free(header);
     st_close(f);
     return -1;
+}
+
+int st_open(StFile *f, const char *path, char *err, size_t err_size) {
+    return open_file(f, path, 1, err, err_size);
+}
+
+int st_open_header(StFile *f, const char *path, char *err, size_t err_size) {
+    return open_file(f, path, 0, err, err_size);
 }
 
 void st_close(StFile *f) {
@@ -230,6 +243,7 @@ const char *st_meta(const StFile *f, const char *key) {
 int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,
                 char *err, size_t err_size) {
     const StTensor *t = st_find(f, name);
+    CHECK(f->data != NULL); /* not opened with st_open_header */
     if (!t) return error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, name);
     if (strcmp(t->dtype, "F32") != 0)
         return error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,

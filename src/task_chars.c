@@ -286,14 +286,11 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     int as_bytes = opt->bytes;
     if (opt->resume) {
         char err[512];
-        GPT *m = ckpt_load(opt->resume, opt->pool, &peek, NULL, NULL, err, sizeof err);
-        if (!m) {
+        if (ckpt_peek(opt->resume, &config, &peek, err, sizeof err) != 0) {
             fprintf(stderr, "mingpt: %s\n", err);
             free(bytes);
             return 1;
         }
-        config = m->config;
-        gpt_free(m);
         if (strcmp(peek.task, "chars") != 0) {
             fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not a character model\n", opt->resume, peek.task);
             rc = 1;

@@ -209,6 +209,13 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
     EXPECT(loaded.has_data_rng && memcmp(&loaded.data_rng, &meta.data_rng, sizeof(Rng)) == 0);
     EXPECT(loaded.vocab_len == meta.vocab_len && strcmp(loaded.vocab, meta.vocab) == 0 && loaded.has_val_loss && loaded.val_loss == 1.25);
     EXPECT(memcmp(&m2->config, &m->config, sizeof c) == 0);
+    /* the metadata alone, without the weights */
+    GPTConfig peeked;
+    CkptMeta peek_meta;
+    EXPECT(ckpt_peek(path, &peeked, &peek_meta, err, sizeof err) == 0);
+    EXPECT(memcmp(&peeked, &m->config, sizeof c) == 0 && peek_meta.step == 2 &&
+           peek_meta.vocab_len == meta.vocab_len && strcmp(peek_meta.vocab, meta.vocab) == 0);
+    ckpt_meta_free(&peek_meta);
     /* saving what was loaded writes the same bytes */
     EXPECT(ckpt_save(path2, m2, &tr2, &loaded, err, sizeof err) == 0);
     EXPECT(file_equal(path, path2));
