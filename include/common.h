@@ -36,6 +36,9 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line);
 #define xcalloc(n, size) xcalloc_at((n), (size), __FILE__, __LINE__)
 #define xmalloc_aligned(size) xmalloc_aligned_at((size), __FILE__, __LINE__)
 
+/* Bytes of physical memory on this machine (0 if unknown). */
+size_t physical_memory_bytes(void);
+
 /* Writes a formatted one-line message into err[0..err_size) for the caller to report; returns -1
  * so that `return error_text(...)` reads as a failure. */
 MG_PRINTF(3, 4) int error_text(char *err, size_t err_size, const char *fmt, ...);

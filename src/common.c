@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 void die(int code, const char *fmt, ...) {
     va_list ap;
@@ -48,6 +49,12 @@ int error_text(char *err, size_t err_size, const char *fmt, ...) {
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+size_t physical_memory_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    return (size_t)pages * (size_t)page;
 }
 
 size_t xmul_size(size_t a, size_t b) {

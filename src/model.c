@@ -262,6 +262,11 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
 static void ensure_acts(GPT *m, int B, int T) {
     if (m->act_mem && B <= m->act_B && T <= m->act_T) return;
     int new_B = MG_MAX(B, m->act_B), new_T = MG_MAX(T, m->act_T);
+    /* refuse, with the size, before asking for more than the machine has */
+    size_t need = gpt_activation_bytes(&m->config, (size_t)new_B, (size_t)new_T), have = physical_memory_bytes();
+    if (have && need > have)
+        die(1, "a batch of %d x %d needs %.1f GiB of activations, more than this machine's %.1f GiB",
+            new_B, new_T, (double)need / (1 << 30), (double)have / (1 << 30));
     free_acts(m);
     Def da = {&m->act_table, NULL, 0}, ds = {&m->scratch_table, NULL, 0};
     define_acts(&m->config, (size_t)new_B, (size_t)new_T, &da, NULL);

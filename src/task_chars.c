@@ -346,8 +346,6 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
         rc = 1;
         goto done_text;
     }
-    fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
-            task.vocab.size, task.n_train, task.n_val);
     /* the chargpt prompt, if its characters are in the vocabulary */
     {
         uint32_t *p;
@@ -371,6 +369,8 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     strcpy(run.meta.task, "chars");
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
     if ((rc = train_setup(&run, &config, "chars")) != 0) goto done_text;
+    fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
+            task.vocab.size, task.n_train, task.n_val);
     free(run.meta.vocab);
     run.meta.vocab = vocab_to_string(&task.vocab, &run.meta.vocab_len);
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");

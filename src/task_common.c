@@ -131,6 +131,17 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         ckpt_meta_free(&run->meta);
         run->meta = loaded;
     } else {
+        /* weights, gradients and two AdamW moments, plus activations: refused before allocating */
+        size_t need = gpt_count_params(config) * 16 +
+                      gpt_activation_bytes(config, (size_t)run->B, (size_t)run->T),
+               have = physical_memory_bytes();
+        if (have && need > have) {
+            fprintf(stderr,
+                    "mingpt: this model needs %.1f GiB (weights, gradients, AdamW moments and "
+                    "activations at batch %d x %d), more than this machine's %.1f GiB\n",
+                    (double)need / (1 << 30), run->B, run->T, (double)have / (1 << 30));
+            return 1;
+        }
         run->model = gpt_create(config, opt->pool);
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);

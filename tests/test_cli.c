@@ -112,6 +112,8 @@ static void test_bad_input_exits_1_with_one_line(void) {
     EXPECT_RUN("train $D/one.txt --block-size 8", 1, "only one distinct character");
     EXPECT_RUN("train $D/bad.txt --block-size 8", 1, "bad.txt: invalid UTF-8 at byte offset 10");
     EXPECT_RUN("train $D/tiny.txt", 1, "too short: training needs at least block_size+1 = 129");
+    EXPECT_RUN("train $D/tiny.txt --block-size 8 --n-layer 256 --n-embd 16384 --n-head 128", 1,
+               "more than this machine's");
     EXPECT_RUN("sample --ckpt $D/missing.safetensors", 1, "missing.safetensors: cannot open");
     EXPECT_RUN("train $D/tiny.txt -x", 2, "unknown option '-x'");
     EXPECT_RUN("eval --ckpt $D/tiny.txt $D/tiny.txt", 1, "tiny.txt");
