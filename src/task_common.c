@@ -2,11 +2,14 @@
 #include "task_common.h"
 
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -174,11 +177,45 @@ static void trampoline_batch(void *ctx, int *idx, int *targets, int B, int T) {
     run->next_batch(run, idx, targets);
 }
 
+/* SIGINT/SIGTERM during training: the first lets the current step finish, saves and exits 130;
+ * a second exits at once, never touching the checkpoint (saves are atomic anyway). */
+static volatile sig_atomic_t g_interrupts;
+
+static void on_interrupt(int sig) {
+    (void)sig;
+    if (++g_interrupts >= 2) {
+        static const char msg[] = "\nmingpt: interrupted again, exiting without saving\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(130);
+    }
+}
+
 static int after_step(void *ctx, Trainer *tr, GPT *model) {
     LoopState *st = ctx;
     TrainRun *run = st->run;
     const TrainOptions *opt = run->opt;
     (void)model;
+    if (!isfinite(tr->loss) || !isfinite(tr->grad_norm)) {
+        /* the weights in memory are spoiled; the last checkpoint on disk is not */
+        char loss[32], norm[32];
+        snprintf(loss, sizeof loss, isnan(tr->loss) ? "NaN" : "%g", tr->loss);
+        snprintf(norm, sizeof norm, isnan(tr->grad_norm) ? "NaN" : "%g", tr->grad_norm);
+        fprintf(stderr, "mingpt: step %ld: the loss is %s and the gradient norm %s; training stopped, %s left as it was\n",
+                tr->step, loss, norm, opt->out);
+        st->rc = 1;
+        return 1;
+    }
+    if (g_interrupts) {
+        if (train_save(run) != 0) {
+            st->rc = 1;
+            return 1;
+        }
+        fprintf(stderr, "interrupted at step %ld: saved %s (continue with --resume %s)\n", tr->step, opt->out,
+                opt->out);
+        st->rc = 130;
+        return 1;
+    }
     run->loss_sum += tr->loss;
     run->loss_count++;
     long step = tr->step;
@@ -213,10 +250,19 @@ int train_loop(TrainRun *run) {
     LoopState st = {run, 0};
     run->t_start = run->t_log = now_seconds();
     run->step_log = run->tr.step;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    g_interrupts = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
         fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
     else
         trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (st.rc == 0)
         fprintf(stderr, "trained to step %ld in %.1f s\n", run->tr.step, now_seconds() - run->t_start);
     trainer_free(&run->tr);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "checkpoint.h"
 #include "common.h"
 #include "task_common.h"
 #include "utf8.h"
@@ -216,6 +217,48 @@ static void test_resume_continues_exactly(void) {
     EXPECT_RUN(b, 1, "is not in the vocabulary");
 }
 
+static void test_interrupt_saves_and_nan_stops(void) {
+    /* SIGINT: the step finishes, the model is saved, the exit status is 130 */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "D=%s; ./mingpt train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
+             "--max-iters 1000000 --eval-every 1000000 --log-every 1000000 --out $D/int.safetensors "
+             ">$D/stdout 2>$D/stderr & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $? >$D/rc",
+             dir);
+    CHECK(system(cmd) == 0);
+    char path[256], rc_text[16];
+    snprintf(path, sizeof path, "%s/rc", dir);
+    slurp(path, rc_text, sizeof rc_text);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    slurp(path, err_text, sizeof err_text);
+    EXPECT(atoi(rc_text) == 130 && strstr(err_text, "interrupted at step") != NULL);
+    EXPECT_RUN("eval --ckpt $D/int.safetensors $D/corpus.txt", 0, "");
+
+    /* a NaN stops training with a message, and the checkpoint on disk stays as it was */
+    char err[256];
+    CkptMeta meta;
+    Trainer tr;
+    TrainConfig tc = train_config_default();
+    snprintf(path, sizeof path, "%s/int.safetensors", dir);
+    GPT *m = ckpt_load(path, NULL, &meta, &tr, &tc, err, sizeof err);
+    EXPECT(m != NULL);
+    if (!m) return;
+    m->w.h[0].c_fc_w[3] = NAN;
+    snprintf(path, sizeof path, "%s/nan.safetensors", dir);
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
+    trainer_free(&tr);
+    gpt_free(m);
+    snprintf(cmd, sizeof cmd, "cp %s/nan.safetensors %s/nan.before", dir, dir);
+    CHECK(system(cmd) == 0);
+    /* (the resume and model lines come first: this is not an input error) */
+    EXPECT(run("train $D/corpus.txt --resume $D/nan.safetensors --out $D/nan.safetensors "
+               "--max-iters 1000000 --eval-every 5") == 1);
+    EXPECT(strstr(err_text, "the loss is NaN") != NULL);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/nan.safetensors %s/nan.before", dir, dir);
+    EXPECT(system(cmd) == 0);
+}
+
 static void test_binary_file_with_bytes(void) {
     /* every byte value, NUL included, is a token with --bytes */
     unsigned char data[3000];
@@ -256,6 +299,7 @@ int main(void) {
     RUN(test_bad_input_exits_1_with_one_line);
     RUN(test_train_lowers_val_loss_then_sample_and_eval);
     RUN(test_resume_continues_exactly);
+    RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_binary_file_with_bytes);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
     RUN(test_adder_learns_to_add);
