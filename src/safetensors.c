@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -379,6 +380,21 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
         error_text(err, err_size, "%s: cannot replace: %s", path, strerror(errno));
         unlink(tmp);
         goto done;
+    }
+    /* make the rename itself durable: flush the folder's entry too */
+    {
+        size_t n = strlen(path);
+        char *dir = xmalloc(n + 2);
+        memcpy(dir, path, n + 1);
+        char *slash = strrchr(dir, '/');
+        if (slash) slash[slash == dir ? 1 : 0] = '\0';
+        else strcpy(dir, ".");
+        int fd = open(dir, O_RDONLY);
+        if (fd >= 0) {
+            fsync(fd); /* best effort: some file systems refuse fsync on a folder */
+            close(fd);
+        }
+        free(dir);
     }
     rc = 0;
 done:

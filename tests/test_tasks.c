@@ -251,6 +251,50 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
     gpt_free(m);
 }
 
+static void test_truncated_checkpoints_are_refused(void) {
+    char path[256], cut[256], err[256];
+    tmp_path(path, sizeof path, "whole.safetensors");
+    tmp_path(cut, sizeof cut, "cut.safetensors");
+    GPTConfig c = {1, 1, 8, 5, 4, 0.1f, 0.1f, 0.1f};
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 1);
+    CkptMeta meta = {0};
+    strcpy(meta.task, "chars");
+    strcpy(meta.encoding, "utf-8");
+    meta.vocab = "abcde";
+    meta.vocab_len = 5;
+    CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    gpt_free(m);
+    unsigned char *bytes;
+    size_t n;
+    CHECK(read_whole_file(path, &bytes, &n) == 0);
+    /* every prefix of the file is refused with a message naming it, never a crash */
+    size_t refused = 0;
+    for (size_t len = 0; len < n; len++) {
+        FILE *fp = fopen(cut, "wb");
+        CHECK(fp && fwrite(bytes, 1, len, fp) == len);
+        fclose(fp);
+        CkptMeta got;
+        GPT *g = ckpt_load(cut, pool, &got, NULL, NULL, err, sizeof err);
+        if (g) {
+            printf("    a checkpoint cut at %zu of %zu bytes loaded\n", len, n);
+            gpt_free(g);
+            ckpt_meta_free(&got);
+        } else if (strstr(err, cut)) {
+            refused++;
+        }
+    }
+    EXPECT(refused == n);
+    /* a zero header size */
+    memset(bytes, 0, 8);
+    FILE *fp = fopen(cut, "wb");
+    fwrite(bytes, 1, n, fp);
+    fclose(fp);
+    CkptMeta got;
+    EXPECT(ckpt_load(cut, pool, &got, NULL, NULL, err, sizeof err) == NULL && strstr(err, "header size is 0"));
+    free(bytes);
+}
+
 static void test_sampler(void) {
     float logits[5] = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f}, scratch[15];
     Rng rng;
@@ -360,6 +404,7 @@ int main(void) {
     RUN(test_json_parser);
     RUN(test_safetensors_round_trip_and_validation);
     RUN(test_checkpoint_round_trip_is_bit_exact);
+    RUN(test_truncated_checkpoints_are_refused);
     RUN(test_sampler);
     RUN(test_cached_generation_equals_minGPT_generate);
     RUN(test_eval_matches_pytorch_model);
