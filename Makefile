@@ -23,7 +23,7 @@ APP_OBJ := $(TASK_OBJ) $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test bench clean
+.PHONY: all test bench asan clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -48,7 +48,18 @@ $(BUILD)/bench: bench/bench.c $(CORE_OBJ) | $(BUILD)
 bench: $(BUILD)/bench
 	@$(BUILD)/bench
 
+# The tests and the binary built with AddressSanitizer and UBSan in build/asan, then run; any
+# sanitizer report fails the run (the adder's minute-long training is left to make test).
+SAN_FLAGS := -O1 -g -march=native -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="$(SAN_FLAGS)" LDLIBS="-lm -pthread -fsanitize=address,undefined" \
+		build/asan/mingpt-asan $(TESTS:%=build/asan/tests/%)
+	@MINGPT=build/asan/mingpt-asan MINGPT_SANITIZED=1 sh tests/run.sh $(TESTS:%=build/asan/tests/%)
+
+$(BUILD)/mingpt-asan: $(CORE_OBJ) $(APP_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 clean:
-	rm -rf $(BUILD) mingpt
+	rm -rf build mingpt
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

@@ -63,10 +63,13 @@ static inline float exp_fast(float x) {
     p = p * r + 1.66666657e-1f;
     p = p * r + 5.00000001e-1f;
     p = p * r * r + r + 1.0f;
+    /* 2^n from the exponent bits; a NaN x gives a NaN p, and n is kept out of the int
+     * conversion so that a NaN stays a NaN instead of undefined behaviour */
+    float n_finite = n == n ? n : 0.0f;
     union {
         float f;
-        int32_t i;
-    } scale = {.i = ((int32_t)n + 127) << 23}; /* 2^n */
+        uint32_t u;
+    } scale = {.u = (uint32_t)((int32_t)n_finite + 127) << 23};
     return p * scale.f;
 }
 

@@ -239,6 +239,7 @@ static void test_exp_fast_is_accurate(void) {
     if (!(worst < 3e-7)) printf("    max relative error %.3g\n", worst);
     EXPECT(worst < 3e-7); /* about 2 ulp */
     EXPECT(exp_fast(0.0f) == 1.0f && exp_fast(-1000.0f) > 0.0f && exp_fast(-1000.0f) < 1e-37f);
+    EXPECT(isnan(exp_fast(NAN)) && isnan(tanh_fast(NAN))); /* a NaN is never hidden */
 }
 
 /* ---------------------------------------------------------------- dropout */
