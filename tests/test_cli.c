@@ -237,6 +237,17 @@ static void test_interrupt_saves_and_nan_stops(void) {
     EXPECT(atoi(rc_text) == 130 && strstr(err_text, "interrupted at step") != NULL);
     EXPECT_RUN("eval --ckpt $D/int.safetensors $D/corpus.txt", 0, "");
 
+    /* kill -9 at any moment, saving every step: the checkpoint that is there always loads */
+    for (int k = 0; k < 3; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
+                 "--max-iters 1000000 --eval-every 1 --val-frac 0 --log-every 1000000 "
+                 "--out $D/killed.safetensors >/dev/null 2>&1 & pid=$!; sleep 1.%d; kill -9 $pid; wait $pid",
+                 dir, binary, 3 + 3 * k);
+        if (system(cmd) == -1) harness_case_failed = 1;
+        EXPECT_RUN("eval --ckpt $D/killed.safetensors $D/corpus.txt", 0, "");
+    }
+
     /* a NaN stops training with a message, and the checkpoint on disk stays as it was */
     char err[256];
     CkptMeta meta;
