@@ -244,6 +244,11 @@ size_t gpt_num_params_mingpt(const GPT *m) {
     return m->num_params - m->params.t[lm_head].numel;
 }
 
+/* Activations, scratch and the copies of idx and targets for a (B,T) batch. */
+static size_t tables_bytes(const TensorTable *acts, const TensorTable *scratch, size_t B, size_t T) {
+    return xmul_size(acts->numel + scratch->numel, sizeof(float)) + xmul_size(2 * B * T, sizeof(int));
+}
+
 size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
     TensorTable acts, scratch;
     table_init(&acts);
@@ -251,10 +256,10 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
     Def da = {&acts, NULL, 0}, ds = {&scratch, NULL, 0};
     define_acts(config, B, T, &da, NULL);
     define_scratch(config, B, T, &ds, NULL);
-    size_t floats = acts.numel + scratch.numel;
+    size_t bytes = tables_bytes(&acts, &scratch, B, T);
     table_free(&acts);
     table_free(&scratch);
-    return xmul_size(floats, sizeof(float)) + xmul_size(2 * B * T, sizeof(int));
+    return bytes;
 }
 
 /* Makes sure the activation buffers hold a (B,T) batch. Views are laid out for the capacity, and
@@ -262,15 +267,16 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
 static void ensure_acts(GPT *m, int B, int T) {
     if (m->act_mem && B <= m->act_B && T <= m->act_T) return;
     int new_B = MG_MAX(B, m->act_B), new_T = MG_MAX(T, m->act_T);
-    /* refuse, with the size, before asking for more than the machine has */
-    size_t need = gpt_activation_bytes(&m->config, (size_t)new_B, (size_t)new_T), have = physical_memory_bytes();
-    if (have && need > have)
-        die(1, "a batch of %d x %d needs %.1f GiB of activations, more than this machine's %.1f GiB",
-            new_B, new_T, (double)need / (1 << 30), (double)have / (1 << 30));
     free_acts(m);
     Def da = {&m->act_table, NULL, 0}, ds = {&m->scratch_table, NULL, 0};
     define_acts(&m->config, (size_t)new_B, (size_t)new_T, &da, NULL);
     define_scratch(&m->config, (size_t)new_B, (size_t)new_T, &ds, NULL);
+    /* refuse, with the size, before asking for more than the machine has */
+    size_t need = tables_bytes(&m->act_table, &m->scratch_table, (size_t)new_B, (size_t)new_T);
+    size_t have = physical_memory_bytes();
+    if (have && need > have)
+        die(1, "a batch of %d x %d needs %.1f GiB of activations, more than this machine's %.1f GiB",
+            new_B, new_T, (double)need / (1 << 30), (double)have / (1 << 30));
     m->act_mem = table_alloc(&m->act_table);
     m->scratch_mem = table_alloc(&m->scratch_table);
     Def va = {&m->act_table, m->act_mem, 0}, vs = {&m->scratch_table, m->scratch_mem, 0};
@@ -351,7 +357,7 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
 
 /* Copies positions [t0, t0+T) of every row's keys and values out of a layer's qkv (B,T,3C). */
 static void cache_store(GPT *m, int l, const float *qkv, int B, int T, int t0) {
-    size_t C = (size_t)m->config.n_embd, NH = (size_t)m->config.n_head, hs = C / NH;
+    size_t C = (size_t)m->config.n_embd;
     size_t Tm = (size_t)m->config.block_size, Bc = (size_t)m->cache_B;
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -361,7 +367,6 @@ static void cache_store(GPT *m, int l, const float *qkv, int B, int T, int t0) {
             for (size_t c = 0; c < C; c++) key_t[c * Tm + pos] = qkv_bt[C + c]; /* c = h·hs + i */
             memcpy(m->cache_value + (((size_t)l * Bc + b) * Tm + pos) * C, qkv_bt + 2 * C, C * sizeof(float));
         }
-    (void)hs;
 }
 
 const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
