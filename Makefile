@@ -23,7 +23,7 @@ APP_OBJ := $(TASK_OBJ) $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test bench asan clean
+.PHONY: all test bench asan fuzz memcheck clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -58,6 +58,35 @@ asan:
 
 $(BUILD)/mingpt-asan: $(CORE_OBJ) $(APP_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# valgrind's memcheck on a short run of every command, with a build that has no -march=native
+# (valgrind does not know every instruction set extension).
+memcheck:
+	$(MAKE) BUILD=build/memcheck CFLAGS="-O1 -g" build/memcheck/mingpt-memcheck
+	@sh tests/memcheck.sh build/memcheck/mingpt-memcheck
+
+$(BUILD)/mingpt-memcheck: $(CORE_OBJ) $(APP_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer (clang) on the checkpoint reader and the UTF-8 decoder, FUZZ_SECONDS each, starting
+# from the seeds in tests/fuzz/seeds; a crash, a sanitizer report or a failed property fails the
+# run and leaves the input as build/fuzz/crash-*. New inputs go to build/fuzz/corpus-*, not to git.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_checkpoint fuzz_utf8
+FUZZ_FLAGS := -O1 -g -march=native -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t && \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s" && \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$t tests/fuzz/seeds/$${t#fuzz_} \
+			2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+		grep -E "^stat::number_of_executed_units|^Done" build/fuzz/$$t.log; \
+	done
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
 clean:
 	rm -rf build mingpt

@@ -38,6 +38,10 @@ void ckpt_meta_free(CkptMeta *meta);
 int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptMeta *meta,
               char *err, size_t err_size);
 
+/* Creates path's folder if missing and checks that a checkpoint can be created there, so a run
+ * fails at its start rather than at its first save. Returns 0, or -1 with a message in err. */
+int ckpt_check_writable(const char *path, char *err, size_t err_size);
+
 /* Reads and checks a checkpoint's config and metadata without loading its weights. Returns 0, or
  * -1 with a message naming the path in err. */
 int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size);

@@ -26,6 +26,7 @@ struct TrainRun {
      * now; returns non-zero to stop training. */
     int (*evaluate)(TrainRun *run, int final, int *save);
     int saved;          /* a checkpoint was written */
+    int save_failed;    /* the latest save failed: the file holds an older model */
     /* progress */
     double t_start, t_log;
     long step_log;
@@ -47,8 +48,9 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task);
 /* Trains until max_iters or until evaluate asks to stop, then frees the model and trainer.
  * Returns 0 or an exit code. */
 int train_loop(TrainRun *run);
-/* Writes run's model, optimizer and meta to opt->out; prints the problem and returns 1 on failure. */
-int train_save(TrainRun *run);
+/* Writes run's model, optimizer and meta to opt->out. On failure prints one line (the step, why,
+ * that the old file is intact, then `then`) and returns 1. */
+int train_save(TrainRun *run, const char *then);
 
 /* Reads a whole regular file. Returns 0, or prints "mingpt: PATH: what is wrong" and returns 1. */
 int read_whole_file(const char *path, unsigned char **data, size_t *size);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "safetensors.h"
@@ -39,6 +41,26 @@ static int make_parent_dirs(const char *path, char *err, size_t err_size) {
         }
     }
     free(dir);
+    return rc;
+}
+
+int ckpt_check_writable(const char *path, char *err, size_t err_size) {
+    if (make_parent_dirs(path, err, err_size) != 0) return -1;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return error_text(err, err_size, "%s: is a directory; --out needs a file name", path);
+    /* the same temporary name st_write uses, so what works here works there */
+    size_t n = strlen(path) + 32;
+    char *probe = xmalloc(n);
+    snprintf(probe, n, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666), rc = 0;
+    if (fd < 0) {
+        rc = error_text(err, err_size, "%s: cannot write a checkpoint there: %s", path, strerror(errno));
+    } else {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
     return rc;
 }
 

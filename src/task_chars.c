@@ -330,8 +330,11 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     }
     int block_size = opt->resume ? config.block_size : opt->block_size;
     if (opt->resume && opt->block_size_given && opt->block_size != block_size) {
-        fprintf(stderr, "mingpt: --resume: the checkpoint's block_size %d is kept (--block-size %d ignored)\n",
-                block_size, opt->block_size);
+        /* position embeddings are sized by block_size: a resumed model cannot change it */
+        fprintf(stderr, "mingpt: %s: has block_size %d; --resume cannot change it to --block-size %d\n",
+                opt->resume, block_size, opt->block_size);
+        rc = 1;
+        goto done_text;
     }
     run.T = block_size;
     task.n_val = (size_t)((double)n * opt->val_frac);

@@ -110,6 +110,11 @@ static void describe(const GPT *m, int B, int T) {
 
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     const TrainOptions *opt = run->opt;
+    char werr[512];
+    if (ckpt_check_writable(opt->out, werr, sizeof werr) != 0) {
+        fprintf(stderr, "mingpt: %s\n", werr);
+        return 1;
+    }
     TrainConfig tc = train_config_from_options(opt);
     rng_seed(&run->data_rng, opt->seed ^ 0x5EEDDA7Aull);
     if (opt->resume) {
@@ -153,16 +158,20 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     return 0;
 }
 
-int train_save(TrainRun *run) {
+int train_save(TrainRun *run, const char *then) {
     char err[512];
     run->meta.has_data_rng = 1;
     run->meta.data_rng = run->data_rng;
     run->meta.step = run->tr.step;
     if (ckpt_save(run->opt->out, run->model, &run->tr, &run->meta, err, sizeof err) != 0) {
-        fprintf(stderr, "mingpt: %s\n", err);
+        /* st_write never touches the old file, so it still holds the last good model */
+        fprintf(stderr, "mingpt: step %ld: could not save: %s; %s is left as it was%s\n", run->tr.step, err,
+                run->opt->out, then);
+        run->save_failed = 1;
         return 1;
     }
     run->saved = 1;
+    run->save_failed = 0;
     return 0;
 }
 
@@ -207,7 +216,7 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
         return 1;
     }
     if (g_interrupts) {
-        if (train_save(run) != 0) {
+        if (train_save(run, "") != 0) {
             st->rc = 1;
             return 1;
         }
@@ -235,7 +244,9 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
         int save = 0;
         double t0 = now_seconds();
         stop = run->evaluate(run, final, &save);
-        if (save && train_save(run) != 0) {
+        /* a failed save mid-run (a full disk, say) is not the end: the model is still in memory */
+        if (save && train_save(run, final || stop ? "" : "; training goes on and saves again at the next "
+                                                           "evaluation") != 0 && (final || stop)) {
             st->rc = 1;
             return 1;
         }
@@ -263,6 +274,11 @@ int train_loop(TrainRun *run) {
         trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (st.rc == 0 && run->save_failed) {
+        fprintf(stderr, "mingpt: training ended at step %ld, but the last save failed (see above); %s holds an older model\n",
+                run->tr.step, opt->out);
+        st.rc = 1;
+    }
     if (st.rc == 0)
         fprintf(stderr, "trained to step %ld in %.1f s\n", run->tr.step, now_seconds() - run->t_start);
     trainer_free(&run->tr);

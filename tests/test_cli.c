@@ -3,6 +3,10 @@
  * the repository root (as `make test` does), or the binary named by $MINGPT (`make asan` runs a
  * sanitizer build, where $MINGPT_SANITIZED leaves out the minute-long adder training), with its
  * output captured in a temporary folder. */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +18,7 @@
 
 static char dir[] = "/tmp/mingpt-cli-XXXXXX";
 static const char *binary = "./mingpt";
-static char out_text[1 << 16], err_text[1 << 16];
+static char out_text[1 << 16], err_text[1 << 16], path_buf[300];
 
 static void slurp(const char *path, char *buf, size_t size) {
     FILE *fp = fopen(path, "rb");
@@ -35,6 +39,51 @@ static int run(const char *args) {
     snprintf(path, sizeof path, "%s/stderr", dir);
     slurp(path, err_text, sizeof err_text);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* run() in a child process whose files may not grow past max_file_bytes (0: no limit; writes past
+ * it fail with EFBIG, as on a full disk) and, if as_nobody, without root's right to write
+ * anywhere (as user nobody when we are root). */
+static int run_limited(const char *args, long max_file_bytes, int as_nobody) {
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (max_file_bytes > 0) {
+            struct rlimit lim = {(rlim_t)max_file_bytes, (rlim_t)max_file_bytes};
+            signal(SIGXFSZ, SIG_IGN); /* inherited through exec: write() fails instead of killing */
+            if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(99);
+        }
+        /* the output files are opened before giving up root */
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "D=%s; exec >%s/stdout 2>%s/stderr </dev/null; ", dir, dir, dir);
+        if (as_nobody && geteuid() == 0) /* (a copy of the binary: its own folder may be closed to nobody) */
+            snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd),
+                     "cp %s $D/mingpt-nobody && exec setpriv --reuid=65534 --regid=65534 --clear-groups $D/mingpt-nobody %s",
+                     binary, args);
+        else
+            snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s %s", binary, args);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(97);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    char path[256];
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    slurp(path, out_text, sizeof out_text);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    slurp(path, err_text, sizeof err_text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Files in the temporary folder whose names contain `fragment`. */
+static int count_files(const char *fragment) {
+    DIR *d = opendir(dir);
+    CHECK(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, fragment) != NULL;
+    closedir(d);
+    return n;
 }
 
 static void write_file(const char *name, const void *data, size_t n) {
@@ -273,6 +322,42 @@ static void test_interrupt_saves_and_nan_stops(void) {
     EXPECT(system(cmd) == 0);
 }
 
+static void test_failed_saves_keep_the_old_checkpoint(void) {
+    char args[512], cmd[512];
+    snprintf(args, sizeof args, "%s --max-iters 20 --eval-every 10 --out $D/full.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    snprintf(cmd, sizeof cmd, "cp %s/full.safetensors %s/full.before", dir, dir);
+    CHECK(system(cmd) == 0);
+    /* a "full disk" (files capped at 64 KiB, the checkpoint needs more): both saves fail, training
+     * goes on after the first, the run fails after the last, and the old file is untouched */
+    snprintf(args, sizeof args,
+             "%s --max-iters 40 --eval-every 10 --resume $D/full.safetensors --out $D/full.safetensors", TRAIN_ARGS);
+    EXPECT(run_limited(args, 64 << 10, 0) == 1);
+    EXPECT(strstr(err_text, "step 30: could not save") && strstr(err_text, "training goes on"));
+    EXPECT(strstr(err_text, "step 40: could not save") && strstr(err_text, "File too large"));
+    EXPECT(strstr(err_text, "iter 40/40") != NULL);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/full.safetensors %s/full.before", dir, dir);
+    EXPECT(system(cmd) == 0);
+    EXPECT(count_files("full.safetensors.tmp") == 0); /* no temporary file is left behind */
+
+    /* a place that cannot hold a checkpoint is refused before training starts */
+    EXPECT_RUN("train $D/corpus.txt --out $D/corpus.txt/model.safetensors", 1,
+               "corpus.txt/model.safetensors: cannot write a checkpoint there: Not a directory");
+    EXPECT_RUN("train $D/corpus.txt --out $D", 1, "is a directory; --out needs a file name");
+    char ro[300];
+    snprintf(ro, sizeof ro, "%s/readonly", dir);
+    CHECK(mkdir(ro, 0555) == 0 && chmod(ro, 0555) == 0 && chmod(dir, 0755) == 0);
+    snprintf(path_buf, sizeof path_buf, "%s/corpus.txt", dir);
+    CHECK(chmod(path_buf, 0644) == 0);
+    EXPECT(run_limited("train $D/corpus.txt --out $D/readonly/model.safetensors", 0, 1) == 1);
+    EXPECT(strstr(err_text, "readonly/model.safetensors: cannot write a checkpoint there: Permission denied"));
+    EXPECT(strchr(err_text, '\n') == strrchr(err_text, '\n'));
+    CHECK(chmod(dir, 0700) == 0);
+    /* a resumed model keeps its block_size (the position embeddings are that long) */
+    EXPECT_RUN("train $D/corpus.txt --resume $D/full.safetensors --block-size 64", 1,
+               "full.safetensors: has block_size 32; --resume cannot change it to --block-size 64");
+}
+
 static void test_binary_file_with_bytes(void) {
     /* every byte value, NUL included, is a token with --bytes */
     unsigned char data[3000];
@@ -315,6 +400,7 @@ int main(void) {
     RUN(test_train_lowers_val_loss_then_sample_and_eval);
     RUN(test_resume_continues_exactly);
     RUN(test_interrupt_saves_and_nan_stops);
+    RUN(test_failed_saves_keep_the_old_checkpoint);
     RUN(test_binary_file_with_bytes);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
     if (getenv("MINGPT_SANITIZED"))
