@@ -18,12 +18,13 @@ LDLIBS = -lm -pthread
 BUILD := build
 CORE := common rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
-TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o
-APP_OBJ := $(TASK_OBJ) $(BUILD)/main.o
+TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o $(BUILD)/progress.o \
+	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o
+APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test bench asan fuzz memcheck clean
+.PHONY: all test bench asan fuzz memcheck install uninstall clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -87,6 +88,24 @@ fuzz:
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
+
+# make install PREFIX=~/.local (default /usr/local; DESTDIR for packaging): the binary and a man
+# page that the binary writes from its own --help screens.
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+$(BUILD)/mingpt.1: mingpt | $(BUILD)
+	./mingpt --man >$@
+
+install: mingpt $(BUILD)/mingpt.1
+	mkdir -p $(BINDIR) $(MANDIR)
+	cp mingpt $(BINDIR)/mingpt
+	chmod 755 $(BINDIR)/mingpt
+	cp $(BUILD)/mingpt.1 $(MANDIR)/mingpt.1
+	chmod 644 $(MANDIR)/mingpt.1
+
+uninstall:
+	rm -f $(BINDIR)/mingpt $(MANDIR)/mingpt.1
 
 clean:
 	rm -rf build mingpt

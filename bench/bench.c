@@ -163,16 +163,9 @@ static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int s
     return r;
 }
 
-/* FLOPs per token of a training step: 6 per weight (forward 2, backward 4) — position embeddings
- * excluded, as nanoGPT's estimate — plus attention's 12·n_layer·T·n_embd. */
-static double step_flops_per_token(const GPTConfig *c, int T) {
-    size_t params = gpt_count_params(c) - (size_t)c->block_size * c->n_embd;
-    return 6.0 * (double)params + 12.0 * c->n_layer * T * c->n_embd;
-}
-
 static void bench_model(const char *name, const GPTConfig *c, int B, int T, int steps, Pool *pool1,
                         Pool *pool_all, double peak_all) {
-    double fpt = step_flops_per_token(c, T);
+    double fpt = gpt_train_flops_per_token(c, T);
     printf("\n%s: batch %d x block %d, dropout %.1f, %.2f MFLOP per token, median of %d steps\n", name, B, T,
            c->attn_pdrop, fpt / 1e6, steps);
     StepResult one = bench_step(pool1, c, B, T, steps, fpt);

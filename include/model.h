@@ -124,6 +124,9 @@ size_t gpt_count_params(const GPTConfig *config);
 size_t gpt_num_params_mingpt(const GPT *model);
 /* Bytes of activations and scratch for a batch of (B,T). */
 size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T);
+/* FLOPs per token of one training step at sequence length T: 6 per weight (forward 2, backward
+ * 4; position embeddings left out, as nanoGPT's estimate) plus attention's 12·n_layer·T·n_embd. */
+double gpt_train_flops_per_token(const GPTConfig *config, int T);
 
 /* idx (B,T) tokens in [0,V), targets (B,T) in [0,V) or -1, or NULL -> model->a.logits (B,T,V).
  * T <= block_size. `training` turns dropout on. Returns the mean cross-entropy over targets that

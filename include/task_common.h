@@ -4,9 +4,13 @@
 #ifndef MINGPT_TASK_COMMON_H
 #define MINGPT_TASK_COMMON_H
 
+#include <stdio.h>
+
 #include "checkpoint.h"
 #include "model.h"
+#include "progress.h"
 #include "rng.h"
+#include "runlog.h"
 #include "tasks.h"
 #include "trainer.h"
 
@@ -23,15 +27,26 @@ struct TrainRun {
     void *task;
     void (*next_batch)(TrainRun *run, int *idx, int *targets);
     /* Runs at every eval_every-th step and after the last one. Sets *save to write a checkpoint
-     * now; returns non-zero to stop training. */
+     * now; returns non-zero to stop training. It may set eval_loss (a validation loss, NaN if it
+     * has none), eval_text (a few words for the status line) and best_text (for the summary). */
     int (*evaluate)(TrainRun *run, int final, int *save);
+    double eval_loss;
+    char eval_text[48], best_text[96];
+    char title[160];    /* the plot's title */
     int saved;          /* a checkpoint was written */
     int save_failed;    /* the latest save failed: the file holds an older model */
     /* progress */
-    double t_start, t_log;
-    long step_log;
-    double loss_sum;
+    Term term;
+    RunLog history;     /* every logged step, for --plot */
+    FILE *log_fp;       /* --log */
+    double flops_per_token;
+    double t_start, t_prev, t_draw, time_offset; /* time_offset: time_s of a resumed --log */
+    double train_time;  /* seconds inside steps (evaluations left out) in this process */
+    long step_start;    /* the step this process started from */
+    double loss_sum, time_sum; /* over the steps since the last logged one */
     long loss_count;
+    double ema_loss, ema_dt;   /* smoothed for the status line */
+    long ema_count;
 };
 
 /* Seconds on a monotonic clock. */

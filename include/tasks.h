@@ -34,6 +34,11 @@ typedef struct {
     int ndigit;                  /* add */
     int eval_only;               /* add: evaluate --ckpt and exit */
     const char *ckpt;            /* add --eval */
+    /* output */
+    int quiet;                   /* errors and the final summary only */
+    const char *log_csv;         /* --log: CSV rows (NULL: none) */
+    const char *plot_svg;        /* --plot: SVG redrawn at every evaluation (NULL: none) */
+    int log_scale;               /* --log-scale: the plot's loss axis */
 } TrainOptions;
 
 typedef struct {
@@ -57,6 +62,10 @@ int task_chars_train(const char *file, const TrainOptions *opt);
 int task_chars_sample(const SampleOptions *opt);
 int task_chars_eval(const EvalOptions *opt);
 int task_add(const TrainOptions *opt);
+/* mingpt info CKPT: describes a checkpoint without loading its weights. */
+int task_info(const char *ckpt);
+/* mingpt plot: the loss curves of a --log CSV file as an SVG. title NULL: the CSV's file name. */
+int task_plot(const char *csv, const char *svg, const char *title, int log_scale);
 
 /* ---- pieces of the chars task, exposed for tests ---- */
 

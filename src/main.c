@@ -9,122 +9,12 @@
 #include <string.h>
 
 #include "common.h"
+#include "help.h"
 #include "model.h"
 #include "tasks.h"
 #include "threads.h"
 
 #define MINGPT_VERSION "0.1.0"
-
-/* ---------------------------------------------------------------- usage screens */
-
-static const char *USAGE_MAIN =
-    "usage: mingpt <command> [options]\n"
-    "\n"
-    "Trains and samples minGPT's GPT, in one C binary.\n"
-    "\n"
-    "commands:\n"
-    "  train FILE   train a character-level language model on a UTF-8 text file (chargpt)\n"
-    "  sample       generate text from a trained character model\n"
-    "  eval FILE    mean cross-entropy of a text under a character model\n"
-    "  add          train a GPT to add n-digit numbers (minGPT's adder)\n"
-    "\n"
-    "  mingpt <command> --help   options of a command, with their defaults\n"
-    "  mingpt --version\n";
-
-static const char *USAGE_TRAIN =
-    "usage: mingpt train FILE [options]\n"
-    "\n"
-    "Trains a character-level GPT on FILE (chargpt). The vocabulary is the sorted set of characters\n"
-    "(Unicode code points) in FILE. Random windows of block_size+1 characters from the first part\n"
-    "of the text train the model; the last --val-frac is held out for validation.\n"
-    "\n"
-    "model:\n"
-    "  --model NAME          preset: gpt-nano, gpt-micro, gpt-mini, gopher-44m, gpt2, ... (gpt-mini)\n"
-    "  --n-layer N           override the preset's layers\n"
-    "  --n-head N            override the preset's heads\n"
-    "  --n-embd N            override the preset's embedding size (divisible by heads)\n"
-    "  --block-size N        context length in characters (128)\n"
-    "  --dropout P           embedding, attention and residual dropout (0.1)\n"
-    "training:\n"
-    "  --batch-size N        windows per step (64)\n"
-    "  --lr X                AdamW learning rate (5e-4)\n"
-    "  --max-iters N         optimizer steps in all, counting resumed ones (1000)\n"
-    "  --weight-decay X      on Linear weights only (0.1)\n"
-    "  --grad-clip X         max gradient L2 norm, 0 = off (1.0)\n"
-    "  --warmup-iters N      linear learning-rate warmup (0)\n"
-    "  --lr-decay KIND       none | cosine (to lr/10 at --max-iters) (none)\n"
-    "  --val-frac X          fraction of the text held out for validation, 0 = none (0.1)\n"
-    "  --eval-every N        validate, print a sample and save every N steps (250)\n"
-    "  --log-every N         progress line every N steps (10)\n"
-    "  --seed N              random seed for init, batches and dropout (3407)\n"
-    "  --threads N           worker threads (all cores)\n"
-    "  --bytes               train on raw bytes instead of UTF-8 characters\n"
-    "checkpoints:\n"
-    "  --out PATH            checkpoint written at every evaluation and at the end\n"
-    "                        (out/chargpt/model.safetensors)\n"
-    "  --resume PATH         continue from a checkpoint: weights, optimizer, step and RNG state;\n"
-    "                        its model shape and vocabulary are kept\n";
-
-static const char *USAGE_SAMPLE =
-    "usage: mingpt sample [options]\n"
-    "\n"
-    "Generates text from a character model, streaming it to stdout.\n"
-    "\n"
-    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
-    "  --prompt TEXT         text to continue (a newline)\n"
-    "  --len N               characters to generate (500)\n"
-    "  --temperature T       divide the logits by T > 0 (1.0)\n"
-    "  --top-k K             sample from the K most likely characters, 0 = all (10)\n"
-    "  --top-p P             then from the fewest whose probability reaches P, 1 = all (1.0)\n"
-    "  --greedy              always take the most likely character\n"
-    "  --num-samples N       samples from the same prompt, separated by a dashed line (1)\n"
-    "  --seed N              random seed (3407)\n"
-    "  --exact               minGPT's generate: run the whole context (the last block_size\n"
-    "                        characters) for every new character\n"
-    "  --threads N           worker threads (all cores)\n"
-    "\n"
-    "By default a key/value cache runs one position per new character. That is exactly\n"
-    "minGPT's generate while the text fits in block_size; past it, where minGPT re-reads the last\n"
-    "block_size characters at new positions for every character, the cache drops the oldest half\n"
-    "and rebuilds once, so the context stays between block_size/2 and block_size characters and\n"
-    "every character costs the same. --exact keeps minGPT's behaviour at any length.\n";
-
-static const char *USAGE_EVAL =
-    "usage: mingpt eval FILE [options]\n"
-    "\n"
-    "Prints the mean cross-entropy of FILE under a character model, in nats and bits per\n"
-    "character. Windows of block_size+1 characters start at 0, block_size, 2*block_size, ..., so\n"
-    "every character after the first is predicted exactly once.\n"
-    "\n"
-    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
-    "  --batch-size N        windows per forward pass (64)\n"
-    "  --threads N           worker threads (all cores)\n";
-
-static const char *USAGE_ADD =
-    "usage: mingpt add [options]\n"
-    "\n"
-    "Trains a GPT to add two n-digit numbers (minGPT's adder). Every --eval-every steps it scores\n"
-    "train and test problems by greedy generation, keeps the best model, and stops once every test\n"
-    "problem is solved.\n"
-    "\n"
-    "  --ndigit N            digits per operand, 1 to 9 (2)\n"
-    "  --model NAME          preset (gpt-nano); --n-layer, --n-head, --n-embd override it\n"
-    "  --dropout P           dropout (0.1)\n"
-    "  --batch-size N        problems per step (64)\n"
-    "  --lr X                AdamW learning rate (5e-4)\n"
-    "  --max-iters N         optimizer steps at most (10000)\n"
-    "  --weight-decay X      (0.1)\n"
-    "  --grad-clip X         (1.0)\n"
-    "  --warmup-iters N      (0)\n"
-    "  --lr-decay KIND       none | cosine (none)\n"
-    "  --eval-every N        score train and test every N steps (500)\n"
-    "  --log-every N         progress line every N steps (100)\n"
-    "  --seed N              (3407)\n"
-    "  --threads N           worker threads (all cores)\n"
-    "  --out PATH            best model (out/adder/model.safetensors)\n"
-    "  --resume PATH         continue from a checkpoint\n"
-    "  --eval                only score the model in --ckpt and exit\n"
-    "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n";
 
 /* ---------------------------------------------------------------- value parsing */
 
@@ -180,7 +70,8 @@ enum {
     OPT_BATCH_SIZE, OPT_LR, OPT_MAX_ITERS, OPT_WEIGHT_DECAY, OPT_GRAD_CLIP, OPT_WARMUP,
     OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
-    OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT,
+    OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
+    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT,
 };
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
@@ -194,7 +85,8 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
-    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 static const struct option ADD_OPTIONS[] = {
@@ -205,7 +97,8 @@ static const struct option ADD_OPTIONS[] = {
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
-    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 static const struct option SAMPLE_OPTIONS[] = {
@@ -214,6 +107,13 @@ static const struct option SAMPLE_OPTIONS[] = {
     LONG_OPT("top-p", OPT_TOP_P), LONG_OPT("num-samples", OPT_NUM_SAMPLES), FLAG_OPT("exact", OPT_EXACT),
     LONG_OPT("seed", OPT_SEED), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
+
+static const struct option PLOT_OPTIONS[] = {
+    LONG_OPT("out", OPT_PLOT_OUT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("title", OPT_TITLE),
+    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option INFO_OPTIONS[] = {FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
 
 static const struct option EVAL_OPTIONS[] = {
     LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS),
@@ -225,6 +125,7 @@ typedef struct {
     SampleOptions sample;
     EvalOptions eval;
     int threads;
+    const char *plot_out, *plot_title; /* plot */
 } Options;
 
 /* Applies one parsed option to whichever structs use it. */
@@ -287,6 +188,12 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_EXACT: o->sample.exact = 1; break;
     case OPT_NDIGIT: t->ndigit = (int)parse_long("--ndigit", arg, 1, 9); break;
     case OPT_EVAL: t->eval_only = 1; break;
+    case OPT_QUIET: t->quiet = 1; break;
+    case OPT_LOG: t->log_csv = arg; break;
+    case OPT_PLOT: t->plot_svg = arg; break;
+    case OPT_LOG_SCALE: t->log_scale = 1; break;
+    case OPT_TITLE: o->plot_title = arg; break;
+    case OPT_PLOT_OUT: o->plot_out = arg; break;
     case OPT_HELP: fputs(usage, stdout); exit(0);
     default: CHECK(0); /* every id in the option tables is handled above */
     }
@@ -295,18 +202,20 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
 /* Parses argv[1..] of a command; the non-option arguments are returned in *rest. */
 static int parse(Options *o, int argc, char **argv, const struct option *table, const char *usage,
                  char ***rest) {
+    /* short options: -h everywhere, and plot's -o */
+    const char *shortopts = table == PLOT_OPTIONS ? ":ho:" : ":h";
     opterr = 0; /* the messages below are ours, one line each */
     optind = 1;
     int id;
     /* options and FILE may come in any order; "-h" is --help; ':' reports a missing value */
-    while ((id = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
+    while ((id = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
         if (id == '?' || id == ':') {
             char short_opt[3] = {'-', (char)optopt, '\0'};
             const char *opt = optopt > 0 && optopt < 256 ? short_opt : argv[optind - 1];
             if (id == ':') usage_error("option '%s' needs a value%s", opt, "");
             usage_error("unknown option '%s'%s", opt, "");
         }
-        apply(o, id == 'h' ? OPT_HELP : id, optarg, usage);
+        apply(o, id == 'h' ? OPT_HELP : id == 'o' ? OPT_PLOT_OUT : id, optarg, usage);
     }
     *rest = argv + optind;
     return argc - optind;
@@ -358,6 +267,16 @@ static void defaults(Options *o) {
     o->eval.batch_size = 64;
 }
 
+/* The exit status of a command: results that never reached their destination (a full disk, a
+ * closed pipe) are a failure too. */
+static int finish(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mingpt: cannot write to standard output\n");
+        return 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
@@ -366,6 +285,20 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0) {
         printf("mingpt %s\n", MINGPT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--man") == 0) {
+        print_man(stdout, MINGPT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 && argc >= 3) {
+        /* mingpt help CMD is mingpt CMD --help */
+        const char *usage = usage_of(argv[2]);
+        if (!usage) {
+            fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", argv[2]);
+            return 2;
+        }
+        fputs(usage, stdout);
         return 0;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -396,6 +329,15 @@ int main(int argc, char **argv) {
     } else if (strcmp(cmd, "eval") == 0) {
         n_rest = parse(&o, argc - 1, argv + 1, EVAL_OPTIONS, USAGE_EVAL, &rest);
         if (n_rest != 1) usage_error("expects exactly one FILE to evaluate%s%s", "", "");
+    } else if (strcmp(cmd, "info") == 0) {
+        n_rest = parse(&o, argc - 1, argv + 1, INFO_OPTIONS, USAGE_INFO, &rest);
+        if (n_rest != 1) usage_error("expects exactly one checkpoint file%s%s", "", "");
+        return finish(task_info(rest[0]));
+    } else if (strcmp(cmd, "plot") == 0) {
+        n_rest = parse(&o, argc - 1, argv + 1, PLOT_OPTIONS, USAGE_PLOT, &rest);
+        if (n_rest != 1) usage_error("expects exactly one CSV log file%s%s", "", "");
+        if (!o.plot_out) usage_error("needs -o FILE.svg, the picture to write%s%s", "", "");
+        return finish(task_plot(rest[0], o.plot_out, o.plot_title, o.train.log_scale));
     } else {
         fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", cmd);
         return 2;
@@ -413,10 +355,5 @@ int main(int argc, char **argv) {
         rc = task_chars_eval(&o.eval);
     }
     pool_free(pool);
-    /* results that never reached their destination (a full disk, a closed pipe) are a failure */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mingpt: cannot write to standard output\n");
-        return 1;
-    }
-    return rc;
+    return finish(rc);
 }

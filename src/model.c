@@ -244,6 +244,11 @@ size_t gpt_num_params_mingpt(const GPT *m) {
     return m->num_params - m->params.t[lm_head].numel;
 }
 
+double gpt_train_flops_per_token(const GPTConfig *c, int T) {
+    size_t params = gpt_count_params(c) - (size_t)c->block_size * (size_t)c->n_embd;
+    return 6.0 * (double)params + 12.0 * c->n_layer * T * c->n_embd;
+}
+
 /* Activations, scratch and the copies of idx and targets for a (B,T) batch. */
 static size_t tables_bytes(const TensorTable *acts, const TensorTable *scratch, size_t B, size_t T) {
     return xmul_size(acts->numel + scratch->numel, sizeof(float)) + xmul_size(2 * B * T, sizeof(int));

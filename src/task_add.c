@@ -125,7 +125,7 @@ static void add_batch(TrainRun *run, int *idx, int *targets) {
 /* Scores a split by greedy generation, as adder.py's eval_split; prints up to `*mistakes_left`
  * mistakes. Returns the number correct. */
 static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count, const char *split,
-                    int *mistakes_left) {
+                    int *mistakes_left, int quiet) {
     int n = t->ndigit;
     int *prompts = xmalloc(EVAL_BATCH * 2 * n * sizeof(int)), *out = xmalloc(EVAL_BATCH * (n + 1) * sizeof(int));
     int digits[64];
@@ -142,14 +142,14 @@ static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count,
             for (int k = n; k >= 0; k--) claimed = claimed * 10 + (uint64_t)out[r * (n + 1) + k];
             if (claimed == a + b) {
                 correct++;
-            } else if (*mistakes_left > 0) {
+            } else if (*mistakes_left > 0 && !quiet) {
                 (*mistakes_left)--;
                 printf("GPT claims that %llu + %llu = %llu but gt is %llu\n", (unsigned long long)a,
                        (unsigned long long)b, (unsigned long long)claimed, (unsigned long long)(a + b));
             }
         }
     }
-    printf("%s final score: %zu/%zu = %.2f%% correct\n", split, correct, count, 100.0 * correct / count);
+    if (!quiet) printf("%s final score: %zu/%zu = %.2f%% correct\n", split, correct, count, 100.0 * correct / count);
     fflush(stdout);
     free(prompts);
     free(out);
@@ -157,7 +157,7 @@ static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count,
 }
 
 /* Scores train (at most 500) and test; returns the test score and its size in *n_test. */
-static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test) {
+static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test, int quiet) {
     int mistakes = 5;
     const uint64_t *train_ids, *test_ids;
     size_t n_train_eval;
@@ -174,8 +174,8 @@ static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test) {
         train_ids = t->train_eval;
         n_train_eval = t->n_train_eval;
     }
-    score(m, t, train_ids, n_train_eval, "train", &mistakes);
-    size_t correct = score(m, t, test_ids, t->n_test, "test", &mistakes);
+    score(m, t, train_ids, n_train_eval, "train", &mistakes, quiet);
+    size_t correct = score(m, t, test_ids, t->n_test, "test", &mistakes, quiet);
     free(tmp);
     *n_test = t->n_test;
     return correct;
@@ -183,19 +183,24 @@ static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test) {
 
 static int add_evaluate(TrainRun *run, int final, int *save) {
     AddTask *t = run->task;
+    int quiet = run->opt->quiet;
     (void)final;
     size_t n_test;
-    size_t correct = evaluate_splits(run->model, t, &n_test);
+    size_t correct = evaluate_splits(run->model, t, &n_test, quiet);
+    snprintf(run->eval_text, sizeof run->eval_text, "test %zu/%zu", correct, n_test);
     *save = 0;
     if ((int)correct > t->best_correct) {
         /* adder.py keeps the model with the best test score */
         t->best_correct = (int)correct;
         *save = 1;
-        fprintf(stderr, "step %ld: new best test score %zu/%zu, saving %s\n", run->tr.step, correct,
-                n_test, run->opt->out);
+        snprintf(run->best_text, sizeof run->best_text, "best test score %zu/%zu at step %ld", correct, n_test,
+                 run->tr.step);
+        if (!quiet)
+            fprintf(stderr, "step %ld: new best test score %zu/%zu, saving %s\n", run->tr.step, correct, n_test,
+                    run->opt->out);
     }
     if (correct == n_test) {
-        fprintf(stderr, "step %ld: every test problem is solved, stopping\n", run->tr.step);
+        if (!quiet) fprintf(stderr, "step %ld: every test problem is solved, stopping\n", run->tr.step);
         return 1;
     }
     return 0;
@@ -218,7 +223,7 @@ int task_add(const TrainOptions *opt) {
         } else {
             add_task_init(&task, meta.ndigit);
             size_t n_test;
-            evaluate_splits(m, &task, &n_test);
+            evaluate_splits(m, &task, &n_test, 0);
             add_task_free(&task);
         }
         ckpt_meta_free(&meta);
@@ -251,12 +256,16 @@ int task_add(const TrainOptions *opt) {
     }
     run.T = 3 * ndigit;
     add_task_init(&task, ndigit);
-    fprintf(stderr, "adder: %d-digit problems, %s, %zu held out for test\n", ndigit,
-            task.enumerated ? "all enumerated" : "drawn at random", task.n_test);
+    if (!opt->quiet)
+        fprintf(stderr, "adder: %d-digit problems, %s, %zu held out for test\n", ndigit,
+                task.enumerated ? "all enumerated" : "drawn at random", task.n_test);
+    snprintf(run.title, sizeof run.title, "mingpt add: %d-digit addition, %d layers, %d heads, n_embd %d", ndigit,
+             run.model->config.n_layer, run.model->config.n_head, run.model->config.n_embd);
     if (opt->resume) { /* a resumed run only saves models that beat the one it started from */
         size_t n_test;
-        fprintf(stderr, "scoring the resumed model:\n");
-        task.best_correct = (int)evaluate_splits(run.model, &task, &n_test);
+        if (!opt->quiet) fprintf(stderr, "scoring the resumed model:\n");
+        task.best_correct = (int)evaluate_splits(run.model, &task, &n_test, opt->quiet);
+        snprintf(run.best_text, sizeof run.best_text, "the resumed model scored %d/%zu", task.best_correct, n_test);
     }
     rc = train_loop(&run);
     add_task_free(&task);

@@ -207,7 +207,8 @@ typedef struct {
     int as_bytes;
     int *prompt;            /* TRAIN_PROMPT as tokens, or NULL if not in the vocabulary */
     size_t n_prompt;
-    double best_val;
+    int has_best;
+    double best_val;        /* the lowest validation loss so far, for the summary */
 } CharsTask;
 
 static void chars_batch(TrainRun *run, int *idx, int *targets) {
@@ -237,15 +238,23 @@ static void print_token(void *ctx, int token) {
 
 static int chars_evaluate(TrainRun *run, int final, int *save) {
     CharsTask *task = run->task;
+    int quiet = run->opt->quiet;
     (void)final;
     if (task->n_val >= 2) {
         size_t count;
         double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count);
-        fprintf(stderr, "step %ld: val loss %.4f (%zu characters)\n", run->tr.step, val, count);
+        if (!quiet) fprintf(stderr, "step %ld: val loss %.4f (%zu characters)\n", run->tr.step, val, count);
         run->meta.has_val_loss = 1;
         run->meta.val_loss = val;
+        run->eval_loss = val;
+        snprintf(run->eval_text, sizeof run->eval_text, "val %.4f", val);
+        if (!task->has_best || val < task->best_val) {
+            task->has_best = 1;
+            task->best_val = val;
+            snprintf(run->best_text, sizeof run->best_text, "best val loss %.4f at step %ld", val, run->tr.step);
+        }
     }
-    if (task->prompt) {
+    if (task->prompt && !quiet) {
         /* its own RNG, so sampling never changes the training batches */
         Rng rng;
         rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
@@ -372,13 +381,19 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     strcpy(run.meta.task, "chars");
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
     if ((rc = train_setup(&run, &config, "chars")) != 0) goto done_text;
-    fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
-            task.vocab.size, task.n_train, task.n_val);
+    if (!opt->quiet)
+        fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
+                task.vocab.size, task.n_train, task.n_val);
+    {
+        const char *base = strrchr(file, '/');
+        const GPTConfig *c = &run.model->config;
+        snprintf(run.title, sizeof run.title, "mingpt train %s: %d layers, %d heads, n_embd %d", base ? base + 1 : file,
+                 c->n_layer, c->n_head, c->n_embd);
+    }
     free(run.meta.vocab);
     run.meta.vocab = vocab_to_string(&task.vocab, &run.meta.vocab_len);
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
     rc = train_loop(&run);
-    if (rc == 0 && run.saved) fprintf(stderr, "saved %s\n", opt->out);
 
 done_text:
     free(text);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "plot.h"
 
 double now_seconds(void) {
     struct timespec ts;
@@ -134,8 +135,9 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
             return 1;
         }
         if (loaded.has_data_rng) run->data_rng = loaded.data_rng;
-        fprintf(stderr, "resuming from %s at step %ld%s\n", opt->resume, run->tr.step,
-                run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "");
+        if (!opt->quiet)
+            fprintf(stderr, "resuming from %s at step %ld%s\n", opt->resume, run->tr.step,
+                    run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "");
         ckpt_meta_free(&run->meta);
         run->meta = loaded;
     } else {
@@ -154,7 +156,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);
     }
-    describe(run->model, run->B, run->T);
+    if (!opt->quiet) describe(run->model, run->B, run->T);
     return 0;
 }
 
@@ -200,67 +202,193 @@ static void on_interrupt(int sig) {
     }
 }
 
+/* The last line of a run: how far, how fast, the best result, and where the model is. */
+static void print_summary(TrainRun *run, int interrupted) {
+    const TrainOptions *opt = run->opt;
+    long steps = run->tr.step - run->step_start;
+    double per_iter = steps > 0 ? run->train_time / (double)steps : 0.0;
+    char took[32], head[96], speed[128] = "", saved[600];
+    format_duration(now_seconds() - run->t_start, took, sizeof took);
+    if (interrupted) snprintf(head, sizeof head, "interrupted at step %ld after %s", run->tr.step, took);
+    else snprintf(head, sizeof head, "done: step %ld in %s", run->tr.step, took);
+    if (steps > 0)
+        snprintf(speed, sizeof speed, " (%.1f ms/iter, %.0f tok/s, %.1f GFLOP/s)", per_iter * 1e3,
+                 run->B * run->T / per_iter, run->flops_per_token * run->B * run->T / per_iter / 1e9);
+    if (run->saved && interrupted)
+        snprintf(saved, sizeof saved, "saved %s (continue with --resume %s)", opt->out, opt->out);
+    else if (run->saved) snprintf(saved, sizeof saved, "saved %s", opt->out);
+    else snprintf(saved, sizeof saved, "no checkpoint written");
+    char painted[160];
+    term_clear(&run->term);
+    fprintf(stderr, "%s%s; %s%s%s\n", term_paint(&run->term, "1", head, painted, sizeof painted), speed,
+            run->best_text[0] ? run->best_text : "", run->best_text[0] ? "; " : "", saved);
+}
+
+/* The time left, from the average wall time per step so far (evaluations included); "" when
+ * there is nothing to go on or nothing left. */
+static void eta_text(const TrainRun *run, double now, char *out, size_t size) {
+    long done = run->tr.step - run->step_start, left = run->opt->max_iters - run->tr.step;
+    out[0] = '\0';
+    if (done > 0 && left > 0) format_duration((now - run->t_start) / (double)done * (double)left, out, size);
+}
+
+/* The status line on a terminal: step and a bar, smoothed loss, the last evaluation, speed, time. */
+static void draw_status(TrainRun *run, double now) {
+    const TrainOptions *opt = run->opt;
+    long step = run->tr.step;
+    double frac = opt->max_iters > 0 ? (double)step / (double)opt->max_iters : 0.0;
+    char bar[24], elapsed[32], left[32], eta[48] = "", line[512];
+    int fill = (int)(frac * 10.0 + 0.5);
+    for (int i = 0; i < 10; i++) bar[i] = i < fill ? '#' : '.';
+    bar[10] = '\0';
+    format_duration(now - run->t_start, elapsed, sizeof elapsed);
+    eta_text(run, now, left, sizeof left);
+    if (left[0]) snprintf(eta, sizeof eta, " | ETA %s", left);
+    char eval[64] = "";
+    if (run->eval_text[0]) {
+        char painted[64];
+        snprintf(eval, sizeof eval, " | %s", term_paint(&run->term, "33", run->eval_text, painted, sizeof painted));
+    }
+    /* what matters most comes first: a narrow terminal cuts the end */
+    snprintf(line, sizeof line, "step %ld/%ld [%s] %.0f%% | loss %.4f%s%s | %.1f ms/it | %.0f tok/s | %.1f GFLOP/s | "
+             "lr %.1e | %s elapsed",
+             step, opt->max_iters, bar, 100.0 * frac, run->ema_loss, eval, eta, run->ema_dt * 1e3,
+             run->B * run->T / run->ema_dt, run->flops_per_token * run->B * run->T / run->ema_dt / 1e9, run->tr.lr,
+             elapsed);
+    term_status(&run->term, line);
+    run->t_draw = now;
+}
+
 static int after_step(void *ctx, Trainer *tr, GPT *model) {
     LoopState *st = ctx;
     TrainRun *run = st->run;
     const TrainOptions *opt = run->opt;
     (void)model;
+    double now = now_seconds(), dt = now - run->t_prev;
     if (!isfinite(tr->loss) || !isfinite(tr->grad_norm)) {
         /* the weights in memory are spoiled; the last checkpoint on disk is not */
         char loss[32], norm[32];
         snprintf(loss, sizeof loss, isnan(tr->loss) ? "NaN" : "%g", tr->loss);
         snprintf(norm, sizeof norm, isnan(tr->grad_norm) ? "NaN" : "%g", tr->grad_norm);
+        term_clear(&run->term);
         fprintf(stderr, "mingpt: step %ld: the loss is %s and the gradient norm %s; training stopped, %s left as it was\n",
                 tr->step, loss, norm, opt->out);
         st->rc = 1;
         return 1;
     }
+    run->train_time += dt;
+    run->loss_sum += tr->loss;
+    run->time_sum += dt;
+    run->loss_count++;
+    /* bias-corrected moving averages (0.9), like Adam's moments */
+    run->ema_count++;
+    double keep = pow(0.9, (double)run->ema_count);
+    run->ema_loss = run->ema_count == 1 ? tr->loss : (0.9 * run->ema_loss * (1 - keep / 0.9) + 0.1 * tr->loss) / (1 - keep);
+    run->ema_dt = run->ema_count == 1 ? dt : (0.9 * run->ema_dt * (1 - keep / 0.9) + 0.1 * dt) / (1 - keep);
     if (g_interrupts) {
         if (train_save(run, "") != 0) {
             st->rc = 1;
             return 1;
         }
-        fprintf(stderr, "interrupted at step %ld: saved %s (continue with --resume %s)\n", tr->step, opt->out,
-                opt->out);
+        print_summary(run, 1);
         st->rc = 130;
         return 1;
     }
-    run->loss_sum += tr->loss;
-    run->loss_count++;
     long step = tr->step;
     int final = opt->max_iters > 0 && step >= opt->max_iters;
-    if (opt->log_every > 0 && (step % opt->log_every == 0 || step == 1 || final)) {
-        double t = now_seconds(), per_iter = (t - run->t_log) / (double)(step - run->step_log);
-        fprintf(stderr, "iter %ld/%ld: loss %.4f, lr %.2e, %.1f ms/iter, %.0f tok/s\n", step,
-                opt->max_iters, run->loss_sum / run->loss_count, tr->lr, per_iter * 1e3,
-                (double)run->B * run->T / per_iter);
-        run->t_log = t;
-        run->step_log = step;
-        run->loss_sum = 0.0;
+    int eval_now = final || (opt->eval_every > 0 && step % opt->eval_every == 0);
+    int log_now = eval_now || step == 1 || (opt->log_every > 0 && step % opt->log_every == 0);
+    LogRow row = {0};
+    if (log_now) {
+        double per_iter = run->time_sum / (double)run->loss_count;
+        row = (LogRow){step, run->time_offset + (now - run->t_start), run->loss_sum / (double)run->loss_count, NAN,
+                       tr->lr, run->B * run->T / per_iter};
+        /* plain lines where \r would not work: a pipe, a file, CI */
+        if (!run->term.tty && !opt->quiet && (step % opt->log_every == 0 || step == 1 || final)) {
+            char elapsed[32], left[32], eta[48] = "";
+            format_duration(now - run->t_start, elapsed, sizeof elapsed);
+            eta_text(run, now, left, sizeof left);
+            if (left[0]) snprintf(eta, sizeof eta, ", ETA %s", left);
+            fprintf(stderr, "iter %ld/%ld: loss %.4f, lr %.2e, %.1f ms/iter, %.0f tok/s, %.1f GFLOP/s, %s%s\n", step,
+                    opt->max_iters, row.train_loss, tr->lr, per_iter * 1e3, row.tokens_per_s,
+                    run->flops_per_token * row.tokens_per_s / 1e9, elapsed, eta);
+        }
+        run->loss_sum = run->time_sum = 0.0;
         run->loss_count = 0;
     }
     int stop = 0;
-    if (final || (opt->eval_every > 0 && step % opt->eval_every == 0)) {
+    if (eval_now) {
         int save = 0;
-        double t0 = now_seconds();
+        term_clear(&run->term);
+        run->eval_loss = NAN;
         stop = run->evaluate(run, final, &save);
+        row.val_loss = run->eval_loss;
         /* a failed save mid-run (a full disk, say) is not the end: the model is still in memory */
         if (save && train_save(run, final || stop ? "" : "; training goes on and saves again at the next "
                                                            "evaluation") != 0 && (final || stop)) {
             st->rc = 1;
             return 1;
         }
-        /* evaluation time is not training time */
-        run->t_log += now_seconds() - t0;
     }
+    if (log_now) {
+        runlog_add(&run->history, &row);
+        if (run->log_fp && runlog_write_row(run->log_fp, &row) != 0) {
+            term_clear(&run->term);
+            fprintf(stderr, "mingpt: %s: cannot write the log: %s; training goes on without it\n", opt->log_csv,
+                    strerror(errno));
+            fclose(run->log_fp);
+            run->log_fp = NULL;
+        }
+    }
+    if (eval_now && opt->plot_svg) {
+        char err[512];
+        if (plot_svg(opt->plot_svg, &run->history, run->title, opt->log_scale, err, sizeof err) != 0)
+            fprintf(stderr, "mingpt: %s; training goes on\n", err);
+    }
+    if (run->term.tty && (log_now || now - run->t_draw >= 0.1)) draw_status(run, now);
+    /* evaluation, saving and drawing are not training time */
+    run->t_prev = now_seconds();
     return stop;
+}
+
+/* --log: a resumed run appends to the CSV and continues its clock; the history it already holds
+ * (up to the resumed step) goes into the plot. A fresh run starts the file afresh. */
+static int open_log(TrainRun *run) {
+    const TrainOptions *opt = run->opt;
+    char err[512];
+    int append = 0;
+    if (opt->log_csv && opt->resume && access(opt->log_csv, F_OK) == 0) {
+        RunLog old = {0};
+        if (runlog_read_csv(opt->log_csv, &old, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s (a resumed run appends to its --log)\n", err);
+            runlog_free(&old);
+            return 1;
+        }
+        for (size_t i = 0; i < old.n; i++)
+            if (old.rows[i].iter <= run->tr.step) {
+                runlog_add(&run->history, &old.rows[i]);
+                if (isfinite(old.rows[i].time_s)) run->time_offset = old.rows[i].time_s;
+            }
+        runlog_free(&old);
+        append = 1;
+    }
+    if (opt->log_csv && !(run->log_fp = runlog_open_csv(opt->log_csv, append, err, sizeof err))) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return 1;
+    }
+    return 0;
 }
 
 int train_loop(TrainRun *run) {
     const TrainOptions *opt = run->opt;
     LoopState st = {run, 0};
-    run->t_start = run->t_log = now_seconds();
-    run->step_log = run->tr.step;
+    term_init(&run->term, opt->quiet);
+    run->flops_per_token = gpt_train_flops_per_token(&run->model->config, run->T);
+    run->step_start = run->tr.step;
+    if (open_log(run) != 0) {
+        st.rc = 1;
+        goto done;
+    }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
@@ -268,6 +396,7 @@ int train_loop(TrainRun *run) {
     g_interrupts = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    run->t_start = run->t_prev = now_seconds();
     if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
         fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
     else
@@ -279,8 +408,12 @@ int train_loop(TrainRun *run) {
                 run->tr.step, opt->out);
         st.rc = 1;
     }
-    if (st.rc == 0)
-        fprintf(stderr, "trained to step %ld in %.1f s\n", run->tr.step, now_seconds() - run->t_start);
+    if (st.rc == 0) print_summary(run, 0);
+done:
+    term_clear(&run->term);
+    if (run->log_fp) fclose(run->log_fp);
+    run->log_fp = NULL;
+    runlog_free(&run->history);
     trainer_free(&run->tr);
     gpt_free(run->model);
     ckpt_meta_free(&run->meta);

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "checkpoint.h"
 #include "common.h"
+#include "runlog.h"
 #include "task_common.h"
 #include "utf8.h"
 
@@ -358,6 +359,117 @@ static void test_failed_saves_keep_the_old_checkpoint(void) {
                "full.safetensors: has block_size 32; --resume cannot change it to --block-size 64");
 }
 
+/* Runs a command line under `script`, which gives it a pseudo-terminal, as a person's terminal
+ * would; the terminal's output lands in `out`. Returns the exit status. */
+static int run_on_terminal(const char *env, const char *args, char *out, size_t size) {
+    char cmd[2048], path[300];
+    snprintf(cmd, sizeof cmd, "D=%s; %s script -qec \"%s %s\" /dev/null >%s/tty </dev/null 2>&1", dir, env, binary,
+             args, dir);
+    int status = system(cmd);
+    snprintf(path, sizeof path, "%s/tty", dir);
+    slurp(path, out, size);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_progress_on_a_terminal_and_in_a_pipe(void) {
+    static char tty[1 << 16];
+    const char *args = "train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 40 "
+                       "--eval-every 20 --log-every 10 --out $D/progress.safetensors";
+    /* a pipe: plain lines every --log-every steps, no carriage return, no escape sequence */
+    EXPECT_RUN(args, 0, "iter 10/40: loss ");
+    EXPECT(strstr(err_text, "tok/s") && strstr(err_text, "GFLOP/s") && strstr(err_text, "ETA"));
+    EXPECT(strstr(err_text, "iter 40/40") && strstr(err_text, "done: step 40 in "));
+    EXPECT(strstr(err_text, "best val loss") &&
+           strstr(err_text, "progress.safetensors"));
+    EXPECT(!strchr(err_text, '\r') && !strchr(err_text, '\033'));
+    /* a terminal: one status line redrawn in place, coloured */
+    EXPECT(run_on_terminal("", args, tty, sizeof tty) == 0);
+    EXPECT(strstr(tty, "\rstep 10/40 [") && strstr(tty, "\033[K") && strstr(tty, "ms/it"));
+    EXPECT(strstr(tty, "| ETA ") != NULL);
+    EXPECT(strstr(tty, "iter 10/40") == NULL);                      /* no plain lines */
+    EXPECT(strstr(tty, "\033[1mdone: step 40") != NULL);            /* colour */
+    EXPECT(strstr(tty, "\r\033[Kstep 20: val loss") != NULL);       /* cleared before other output */
+    /* NO_COLOR: still in place, but no colour */
+    EXPECT(run_on_terminal("NO_COLOR=1", args, tty, sizeof tty) == 0);
+    EXPECT(strstr(tty, "\rstep 10/40 [") && !strstr(tty, "\033[1m") && !strstr(tty, "\033[33m"));
+    /* --quiet: the summary and nothing else */
+    char quiet[600];
+    snprintf(quiet, sizeof quiet, "%s --quiet", args);
+    EXPECT_RUN(quiet, 0, "done: step 40");
+    EXPECT(strchr(err_text, '\n') == strrchr(err_text, '\n') && out_text[0] == '\0');
+}
+
+static void test_log_csv_plot_and_info(void) {
+    const char *args = "train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --eval-every 20 "
+                       "--log-every 10 --out $D/logged.safetensors --log $D/run.csv --plot $D/run.svg";
+    char cmd[800], path[300];
+    static char text[1 << 16];
+    snprintf(cmd, sizeof cmd, "%s --max-iters 40", args);
+    EXPECT_RUN(cmd, 0, "done");
+    snprintf(path, sizeof path, "%s/run.csv", dir);
+    slurp(path, text, sizeof text);
+    EXPECT(strncmp(text, "iter,time_s,train_loss,val_loss,lr,tokens_per_s\n1,", 50) == 0);
+    EXPECT(strstr(text, "\n10,") && strstr(text, "\n30,") && strstr(text, "\n40,"));
+    /* resumed: rows appended after the old ones, the clock goes on */
+    snprintf(cmd, sizeof cmd, "%s --max-iters 60 --resume $D/logged.safetensors", args);
+    EXPECT_RUN(cmd, 0, "done: step 60");
+    RunLog log = {0};
+    char err[256];
+    EXPECT(runlog_read_csv(path, &log, err, sizeof err) == 0);
+    EXPECT(log.n == 7); /* 1, 10, 20, 30, 40, then 50, 60 */
+    int vals = 0;
+    for (size_t i = 0; i < log.n; i++) {
+        vals += isfinite(log.rows[i].val_loss);
+        EXPECT(isfinite(log.rows[i].train_loss) && log.rows[i].tokens_per_s > 0 && log.rows[i].lr > 0);
+        if (i) EXPECT(log.rows[i].iter > log.rows[i - 1].iter && log.rows[i].time_s >= log.rows[i - 1].time_s);
+    }
+    EXPECT(vals == 3); /* evaluations at 20, 40 and 60 */
+    runlog_free(&log);
+    /* the plot was redrawn at the last evaluation with every point so far */
+    snprintf(path, sizeof path, "%s/run.svg", dir);
+    slurp(path, text, sizeof text);
+    EXPECT(strncmp(text, "<svg ", 5) == 0 && strstr(text, "validation loss") && strstr(text, "</svg>"));
+    EXPECT(strstr(text, "mingpt train corpus.txt") != NULL);
+    /* mingpt plot afterwards */
+    EXPECT_RUN("plot $D/run.csv -o $D/again.svg --log-scale", 0, "");
+    EXPECT(strstr(out_text, "wrote") && strstr(out_text, "7 steps"));
+    EXPECT_RUN("plot $D/run.csv --out=$D/again.svg --title=Shakespeare", 0, "");
+    EXPECT_RUN("plot $D/run.csv", 2, "needs -o FILE.svg");
+    EXPECT_RUN("plot $D/corpus.txt -o $D/x.svg", 1, "corpus.txt:1: not a mingpt log");
+    /* mingpt info */
+    EXPECT_RUN("info $D/logged.safetensors", 0, "");
+    EXPECT(strstr(out_text, "task:        chars") && strstr(out_text, "3 layers, 3 heads, n_embd 48, block_size 32"));
+    EXPECT(strstr(out_text, "step:        60\n") && strstr(out_text, "val loss:    ") && strstr(out_text, "characters: \""));
+    EXPECT(strstr(out_text, "minGPT's count") && strstr(out_text, "mingpt checkpoint format 1"));
+    EXPECT_RUN("info tests/fixtures/torch_chars.safetensors", 0, "");
+    EXPECT(strstr(out_text, "no optimizer state") != NULL);
+    EXPECT_RUN("info $D/corpus.txt", 1, "corpus.txt");
+    EXPECT_RUN("info", 2, "expects exactly one checkpoint");
+}
+
+static void test_help_conventions_and_install(void) {
+    static char help[1 << 16];
+    EXPECT(run("train --help") == 0);
+    snprintf(help, sizeof help, "%s", out_text);
+    EXPECT(run("help train") == 0 && strcmp(help, out_text) == 0);
+    EXPECT_RUN("help frobnicate", 2, "unknown command 'frobnicate'");
+    /* --opt=value is the same as --opt value */
+    EXPECT_RUN("train $D/tiny.txt --batch-size=0", 2, "--batch-size expects an integer from 1");
+    EXPECT_RUN("train $D/corpus.txt --model=gpt-nano --block-size=16 --batch-size=4 --max-iters=3 --eval-every=3 "
+               "--out=$D/eq.safetensors", 0, "done: step 3");
+    /* the man page comes from the same help screens */
+    EXPECT(run("--man") == 0 && strncmp(out_text, ".TH MINGPT 1", 12) == 0);
+    EXPECT(strstr(out_text, "\\fB\\-\\-max\\-iters N\\fR") && strstr(out_text, "\\fB\\-\\-top\\-p P\\fR"));
+    EXPECT(strstr(out_text, ".SS \"mingpt plot FILE.csv \\-o FILE.svg [options]\"") != NULL);
+    if (getenv("MINGPT_SANITIZED")) return; /* make install installs ./mingpt, not the sanitizer build */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "make -s install PREFIX=%s/prefix >%s/make.out 2>&1 && %s/prefix/bin/mingpt --version >/dev/null "
+             "&& test -s %s/prefix/share/man/man1/mingpt.1 && make -s uninstall PREFIX=%s/prefix >>%s/make.out 2>&1 "
+             "&& test ! -e %s/prefix/bin/mingpt && test ! -e %s/prefix/share/man/man1/mingpt.1",
+             dir, dir, dir, dir, dir, dir, dir, dir);
+    EXPECT(system(cmd) == 0);
+}
+
 static void test_binary_file_with_bytes(void) {
     /* every byte value, NUL included, is a token with --bytes */
     unsigned char data[3000];
@@ -401,6 +513,9 @@ int main(void) {
     RUN(test_resume_continues_exactly);
     RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_failed_saves_keep_the_old_checkpoint);
+    RUN(test_progress_on_a_terminal_and_in_a_pipe);
+    RUN(test_log_csv_plot_and_info);
+    RUN(test_help_conventions_and_install);
     RUN(test_binary_file_with_bytes);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
     if (getenv("MINGPT_SANITIZED"))

@@ -10,6 +10,8 @@
 #include "common.h"
 #include "json.h"
 #include "model.h"
+#include "plot.h"
+#include "runlog.h"
 #include "safetensors.h"
 #include "sample.h"
 #include "task_common.h"
@@ -396,6 +398,101 @@ static void test_eval_matches_pytorch_model(void) {
     gpt_free(m);
 }
 
+/* Every point of every polyline and circle in an SVG written by plot_svg: returns how many there
+ * are, and fails the case if one lies outside the plotting box. */
+static int svg_points_inside_box(const char *svg) {
+    const double left = 78, right = 760 - 24, top = 48, bottom = 460 - 62, eps = 0.06;
+    int n = 0;
+    for (const char *p = svg; (p = strstr(p, "points=\"")) != NULL;) {
+        p += 8;
+        while (*p != '"') {
+            double x, y;
+            int used;
+            if (sscanf(p, "%lf,%lf%n", &x, &y, &used) != 2) {
+                EXPECT(!"a polyline point that does not parse");
+                return n;
+            }
+            EXPECT(x >= left - eps && x <= right + eps && y >= top - eps && y <= bottom + eps);
+            n++;
+            p += used;
+            while (*p == ' ') p++;
+        }
+    }
+    for (const char *p = svg; (p = strstr(p, "<circle cx=\"")) != NULL; p++) {
+        double x, y;
+        EXPECT(sscanf(p, "<circle cx=\"%lf\" cy=\"%lf\"", &x, &y) == 2);
+        /* the legend's marker sits inside the box too */
+        EXPECT(x >= left - eps && x <= right + eps && y >= top - eps && y <= bottom + eps);
+    }
+    return n;
+}
+
+static void test_run_log_and_plot(void) {
+    char csv[256], svg[256], err[256], text[1 << 16];
+    tmp_path(csv, sizeof csv, "run.csv");
+    tmp_path(svg, sizeof svg, "run.svg");
+    /* written rows read back, an empty val_loss as NaN; a second open appends without a header */
+    FILE *fp = runlog_open_csv(csv, 0, err, sizeof err);
+    EXPECT(fp != NULL);
+    LogRow rows[3] = {{1, 0.5, 4.2, NAN, 5e-4, 1000.0}, {10, 1.5, 3.1, 3.3, 5e-4, 1200.0}, {20, 2.5, 2.4, 2.9, 4e-4, 1100.0}};
+    for (int i = 0; i < 2; i++) EXPECT(runlog_write_row(fp, &rows[i]) == 0);
+    fclose(fp);
+    fp = runlog_open_csv(csv, 1, err, sizeof err);
+    EXPECT(fp && runlog_write_row(fp, &rows[2]) == 0);
+    fclose(fp);
+    RunLog log = {0};
+    EXPECT(runlog_read_csv(csv, &log, err, sizeof err) == 0);
+    EXPECT(log.n == 3 && log.rows[0].iter == 1 && isnan(log.rows[0].val_loss) && log.rows[2].iter == 20);
+    EXPECT(log.n == 3 && fabs(log.rows[1].val_loss - 3.3) < 1e-9 && fabs(log.rows[2].lr - 4e-4) < 1e-12);
+    /* the plot: both curves, every point inside the box, linear and log */
+    for (int log_scale = 0; log_scale < 2; log_scale++) {
+        EXPECT(plot_svg(svg, &log, "a <title> & more", log_scale, err, sizeof err) == 0);
+        FILE *in = fopen(svg, "rb");
+        size_t n = in ? fread(text, 1, sizeof text - 1, in) : 0;
+        if (in) fclose(in);
+        text[n] = '\0';
+        EXPECT(strncmp(text, "<svg ", 5) == 0 && strstr(text, "</svg>\n") != NULL);
+        EXPECT(strstr(text, "a &lt;title&gt; &amp; more") != NULL);
+        EXPECT(strstr(text, "train loss") && strstr(text, "validation loss"));
+        EXPECT(svg_points_inside_box(text) == 3 + 2); /* train 3 points, validation 2 */
+    }
+    /* losses across three decades on a log axis */
+    RunLog wide = {0};
+    double losses[] = {40.0, 5.0, 0.3, 0.05};
+    for (int i = 0; i < 4; i++) {
+        LogRow r = {i * 1000L, i, losses[i], NAN, 1e-3, 1.0};
+        runlog_add(&wide, &r);
+    }
+    EXPECT(plot_svg(svg, &wide, "wide", 1, err, sizeof err) == 0);
+    FILE *in = fopen(svg, "rb");
+    size_t n = in ? fread(text, 1, sizeof text - 1, in) : 0;
+    if (in) fclose(in);
+    text[n] = '\0';
+    EXPECT(svg_points_inside_box(text) == 4);
+    EXPECT(strstr(text, ">0.05<") && strstr(text, ">50<")); /* ticks reach past both ends */
+    runlog_free(&wide);
+    runlog_free(&log);
+    /* malformed logs are refused with the line that is wrong */
+    fp = fopen(csv, "wb");
+    fputs(RUNLOG_HEADER "\n1,0.1,4,,1e-3,10\n2,0.2,x,,1e-3,10\n", fp);
+    fclose(fp);
+    RunLog bad = {0};
+    EXPECT(runlog_read_csv(csv, &bad, err, sizeof err) == -1 && strstr(err, "run.csv:3:"));
+    runlog_free(&bad);
+    fp = fopen(csv, "wb");
+    fputs("step,loss\n1,2\n", fp);
+    fclose(fp);
+    EXPECT(runlog_read_csv(csv, &bad, err, sizeof err) == -1 && strstr(err, "not a mingpt log"));
+    runlog_free(&bad);
+    fp = fopen(csv, "wb");
+    fputs(RUNLOG_HEADER "\n1,0.1,4,,1e-3\n", fp);
+    fclose(fp);
+    EXPECT(runlog_read_csv(csv, &bad, err, sizeof err) == -1 && strstr(err, "run.csv:2:"));
+    runlog_free(&bad);
+    RunLog empty = {0};
+    EXPECT(plot_svg(svg, &empty, "nothing", 0, err, sizeof err) == -1 && strstr(err, "no loss values"));
+}
+
 int main(void) {
     pool = pool_create(2);
     CHECK(mkdtemp(tmpdir) != NULL);
@@ -408,6 +505,7 @@ int main(void) {
     RUN(test_sampler);
     RUN(test_cached_generation_equals_minGPT_generate);
     RUN(test_eval_matches_pytorch_model);
+    RUN(test_run_log_and_plot);
     pool_free(pool);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
