@@ -16,8 +16,9 @@ typedef struct {
 } Term;
 
 void term_init(Term *term, int quiet);
-/* Draws `line` as the status line (terminal only). */
-void term_status(Term *term, const char *line);
+/* Draws the status line (terminal only): the fields joined by " | ", as many as fit the terminal's
+ * width whole (the first always), so a narrow terminal drops the last fields, not half of one. */
+void term_status(Term *term, const char *const *fields, int n_fields);
 /* Removes the status line so that ordinary output can follow. */
 void term_clear(Term *term);
 /* SGR colour code (e.g. "32" green, "1" bold) around text, or the text alone without colour. */

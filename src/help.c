@@ -55,8 +55,8 @@ const char *const USAGE_TRAIN =
     "output:\n"
     "  --log-every N         progress every N steps when stderr is not a terminal (10)\n"
     "  --quiet               print only errors and the final summary\n"
-    "  --log FILE            append iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
-    "                        file at every --log-every step and evaluation\n"
+    "  --log FILE            write iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
+    "                        file at every --log-every step and evaluation (--resume appends)\n"
     "  --plot FILE           redraw the loss curves as an SVG at every evaluation\n"
     "  --log-scale           --plot with a logarithmic loss axis\n"
     "checkpoints:\n"
@@ -127,8 +127,8 @@ const char *const USAGE_ADD =
     "output:\n"
     "  --log-every N         progress every N steps when stderr is not a terminal (100)\n"
     "  --quiet               print only errors and the final summary\n"
-    "  --log FILE            append iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
-    "                        file at every --log-every step and evaluation\n"
+    "  --log FILE            write iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
+    "                        file at every --log-every step and evaluation (--resume appends)\n"
     "  --plot FILE           redraw the loss curves as an SVG at every evaluation\n"
     "  --log-scale           --plot with a logarithmic loss axis\n";
 
@@ -176,7 +176,7 @@ static void roff_text(FILE *out, const char *s, size_t n) {
  * indented to the text column. */
 static void man_command(FILE *out, const char *usage) {
     const char *line = usage;
-    int in_list = 0;
+    int in_list = 0, new_paragraph = 0;
     while (*line) {
         const char *end = strchr(line, '\n');
         size_t n = end ? (size_t)(end - line) : strlen(line);
@@ -187,6 +187,7 @@ static void man_command(FILE *out, const char *usage) {
             fputs("\"\n", out);
         } else if (n == 0) {
             in_list = 0;
+            new_paragraph = 1;
         } else if (indent == 2 && line[2] == '-') {
             /* "  --name ARG     text": the option part ends at the first run of 2+ spaces */
             const char *opt = line + 2, *gap = strstr(opt, "  ");
@@ -198,6 +199,7 @@ static void man_command(FILE *out, const char *usage) {
             if (text < line + n) roff_text(out, text, (size_t)(line + n - text));
             fputc('\n', out);
             in_list = 1;
+            new_paragraph = 0;
         } else if (indent >= 10 && in_list) {
             roff_text(out, line + indent, n - indent); /* an option's text, continued */
             fputc('\n', out);
@@ -206,12 +208,12 @@ static void man_command(FILE *out, const char *usage) {
             roff_text(out, line, n - 1);
             fputs("\\fR\n", out);
             in_list = 0;
+            new_paragraph = 0;
         } else {
-            if (indent == 2 && !in_list) fputs(".br\n", out);
-            if (in_list) {
-                fputs(".PP\n", out);
-                in_list = 0;
-            }
+            /* prose: a blank line before it, or the end of an option list, starts a paragraph */
+            if (new_paragraph || in_list) fputs(".PP\n", out);
+            else if (indent == 2) fputs(".br\n", out);
+            in_list = new_paragraph = 0;
             roff_text(out, line + indent, n - indent);
             fputc('\n', out);
         }

@@ -200,8 +200,8 @@ int plot_svg(const char *path, const RunLog *log, const char *title, int log_sca
     }
     fprintf(fp,
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n"
-            "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">loss "
-            "(nats per token%s)</text>\n</g>\n",
+            "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">"
+            "cross-entropy loss (nats%s)</text>\n</g>\n",
             (LEFT + W - RIGHT) / 2, H - 16, (TOP + H - BOTTOM) / 2, (TOP + H - BOTTOM) / 2,
             log_scale ? ", log scale" : "");
     fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n",

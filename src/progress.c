@@ -22,27 +22,31 @@ static int term_width(void) {
     return 80;
 }
 
-/* Visible characters of s (escape sequences and UTF-8 continuation bytes take no column). */
-static size_t visible_prefix(const char *s, int columns) {
-    size_t i = 0;
+/* Columns that s takes (escape sequences and UTF-8 continuation bytes take none). */
+static int visible_width(const char *s) {
     int col = 0;
-    while (s[i]) {
+    for (size_t i = 0; s[i]; i++) {
         if (s[i] == '\033') {
-            while (s[i] && s[i] != 'm') i++;
-            if (s[i]) i++;
+            while (s[i + 1] && s[i] != 'm') i++;
             continue;
         }
-        if (((unsigned char)s[i] & 0xC0) != 0x80 && col++ == columns) break;
-        i++;
+        if (((unsigned char)s[i] & 0xC0) != 0x80) col++;
     }
-    return i;
+    return col;
 }
 
-void term_status(Term *term, const char *line) {
-    if (!term->tty) return;
+void term_status(Term *term, const char *const *fields, int n_fields) {
+    if (!term->tty || n_fields < 1) return;
     /* one column short of the width: a full line would wrap on some terminals and break \r */
-    size_t n = visible_prefix(line, term_width() - 1);
-    fprintf(stderr, "\r%.*s%s\033[K", (int)n, line, term->color ? "\033[0m" : "");
+    int room = term_width() - 1, used = visible_width(fields[0]);
+    fprintf(stderr, "\r%s", fields[0]);
+    for (int i = 1; i < n_fields; i++) {
+        int w = 3 + visible_width(fields[i]);
+        if (used + w > room) break;
+        fprintf(stderr, " | %s", fields[i]);
+        used += w;
+    }
+    fputs("\033[K", stderr);
     fflush(stderr);
     term->showing = 1;
 }

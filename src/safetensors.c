@@ -167,7 +167,7 @@ static int open_file(StFile *f, const char *path, int read_data, char *err, size
         goto fail;
     }
     if (header_size > file_size - 8) {
-        error_text(err, err_size, "%s: header size %llu exceeds the file size %zu", path,
+        error_text(err, err_size, "%s: not a safetensors file, or cut short (its header size %llu exceeds the file size %zu)", path,
                 (unsigned long long)header_size, file_size);
         goto fail;
     }

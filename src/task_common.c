@@ -104,9 +104,10 @@ static void describe(const GPT *m, int B, int T) {
     double param_mib = 4.0 * (double)m->num_params * 4 / (1 << 20); /* params, grads, m, v */
     fprintf(stderr,
             "model: %d layers, %d heads, n_embd %d, block_size %d, vocab %d; number of parameters: "
-            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d; %d threads\n",
+            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d; %d thread%s\n",
             c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size,
-            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, pool_size(m->pool));
+            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, pool_size(m->pool),
+            pool_size(m->pool) == 1 ? "" : "s");
 }
 
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
@@ -232,30 +233,33 @@ static void eta_text(const TrainRun *run, double now, char *out, size_t size) {
     if (done > 0 && left > 0) format_duration((now - run->t_start) / (double)done * (double)left, out, size);
 }
 
-/* The status line on a terminal: step and a bar, smoothed loss, the last evaluation, speed, time. */
+/* The status line on a terminal: step and a bar, smoothed loss, the last evaluation, the time
+ * left, speed, learning rate, time so far; what matters most first, as a narrow terminal drops
+ * the last fields. */
 static void draw_status(TrainRun *run, double now) {
     const TrainOptions *opt = run->opt;
     long step = run->tr.step;
     double frac = opt->max_iters > 0 ? (double)step / (double)opt->max_iters : 0.0;
-    char bar[24], elapsed[32], left[32], eta[48] = "", line[512];
-    int fill = (int)(frac * 10.0 + 0.5);
+    char f[9][80], left[32], elapsed[32];
+    const char *fields[9];
+    int n = 0;
+    char bar[11];
+    int fill = (int)(frac * 10.0); /* a full bar only at the end */
     for (int i = 0; i < 10; i++) bar[i] = i < fill ? '#' : '.';
     bar[10] = '\0';
-    format_duration(now - run->t_start, elapsed, sizeof elapsed);
+    snprintf(f[n++], sizeof f[0], "step %ld/%ld [%s] %.0f%%", step, opt->max_iters, bar, floor(100.0 * frac));
+    snprintf(f[n++], sizeof f[0], "loss %.4f", run->ema_loss);
+    if (run->eval_text[0]) term_paint(&run->term, "33", run->eval_text, f[n++], sizeof f[0]);
     eta_text(run, now, left, sizeof left);
-    if (left[0]) snprintf(eta, sizeof eta, " | ETA %s", left);
-    char eval[64] = "";
-    if (run->eval_text[0]) {
-        char painted[64];
-        snprintf(eval, sizeof eval, " | %s", term_paint(&run->term, "33", run->eval_text, painted, sizeof painted));
-    }
-    /* what matters most comes first: a narrow terminal cuts the end */
-    snprintf(line, sizeof line, "step %ld/%ld [%s] %.0f%% | loss %.4f%s%s | %.1f ms/it | %.0f tok/s | %.1f GFLOP/s | "
-             "lr %.1e | %s elapsed",
-             step, opt->max_iters, bar, 100.0 * frac, run->ema_loss, eval, eta, run->ema_dt * 1e3,
-             run->B * run->T / run->ema_dt, run->flops_per_token * run->B * run->T / run->ema_dt / 1e9, run->tr.lr,
-             elapsed);
-    term_status(&run->term, line);
+    if (left[0]) snprintf(f[n++], sizeof f[0], "ETA %s", left);
+    snprintf(f[n++], sizeof f[0], "%.1f ms/it", run->ema_dt * 1e3);
+    snprintf(f[n++], sizeof f[0], "%.0f tok/s", run->B * run->T / run->ema_dt);
+    snprintf(f[n++], sizeof f[0], "%.1f GFLOP/s", run->flops_per_token * run->B * run->T / run->ema_dt / 1e9);
+    snprintf(f[n++], sizeof f[0], "lr %.1e", run->tr.lr);
+    format_duration(now - run->t_start, elapsed, sizeof elapsed);
+    snprintf(f[n++], sizeof f[0], "%s elapsed", elapsed);
+    for (int i = 0; i < n; i++) fields[i] = f[i];
+    term_status(&run->term, fields, n);
     run->t_draw = now;
 }
 

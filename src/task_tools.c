@@ -74,6 +74,7 @@ int task_info(const char *path) {
     int has_optimizer = st_find(&f, optimizer) != NULL;
     printf("step:        %ld%s\n", meta.step, has_optimizer ? "" : " (no optimizer state: --resume starts AdamW afresh)");
     if (meta.has_val_loss) printf("val loss:    %.4f when saved\n", meta.val_loss);
+    else if (strcmp(meta.task, "add") == 0) printf("val loss:    none (the adder keeps its best test score: mingpt add --eval --ckpt)\n");
     else printf("val loss:    not recorded\n");
     st_close(&f);
     ckpt_meta_free(&meta);
