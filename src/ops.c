@@ -67,18 +67,41 @@ typedef struct {
     size_t N, C;
 } LnJob;
 
+/* Sums of a row in double, in LN_LANES independent partial sums: a single running sum is one long
+ * chain of dependent adds (latency-bound, and the compiler may not reorder it); lanes let the
+ * adds overlap and vectorize. The order is fixed by C alone, so results do not depend on threads. */
+#define LN_LANES 8
+
+static double row_sum(const float *x, size_t C) {
+    double acc[LN_LANES] = {0};
+    size_t c = 0;
+    for (; c + LN_LANES <= C; c += LN_LANES)
+        for (int k = 0; k < LN_LANES; k++) acc[k] += x[c + k];
+    for (; c < C; c++) acc[c % LN_LANES] += x[c];
+    double sum = 0.0;
+    for (int k = 0; k < LN_LANES; k++) sum += acc[k];
+    return sum;
+}
+
+static double row_sq_dev(const float *x, double m, size_t C) {
+    double acc[LN_LANES] = {0};
+    size_t c = 0;
+    for (; c + LN_LANES <= C; c += LN_LANES)
+        for (int k = 0; k < LN_LANES; k++) acc[k] += (x[c + k] - m) * (x[c + k] - m);
+    for (; c < C; c++) acc[c % LN_LANES] += (x[c] - m) * (x[c] - m);
+    double sum = 0.0;
+    for (int k = 0; k < LN_LANES; k++) sum += acc[k];
+    return sum;
+}
+
 static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
     const LnJob *j = ctx;
     size_t C = j->C;
     for (size_t n = lo; n < hi; n++) {
         const float *x = j->inp + n * C;
         /* Two passes in double: the variance of a row with a large mean stays accurate. */
-        double sum = 0.0;
-        for (size_t c = 0; c < C; c++) sum += x[c];
-        double m = sum / (double)C;
-        double var = 0.0;
-        for (size_t c = 0; c < C; c++) var += (x[c] - m) * (x[c] - m);
-        var /= (double)C; /* biased, as torch.nn.LayerNorm */
+        double m = row_sum(x, C) / (double)C;
+        double var = row_sq_dev(x, m, C) / (double)C; /* biased, as torch.nn.LayerNorm */
         float s = (float)(1.0 / sqrt(var + LN_EPS));
         float mf = (float)m;
         float *out_n = j->out + n * C;
@@ -103,12 +126,25 @@ static void layernorm_backward_rows(void *ctx, size_t lo, size_t hi) {
         float m = j->mean_in[n], s = j->rstd_in[n];
         /* With norm = (x - mean)·rstd and dnorm = dout·weight:
          * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
-        double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
-        for (size_t c = 0; c < C; c++) {
+        double acc[LN_LANES] = {0}, acc_norm[LN_LANES] = {0}; /* lanes as in row_sum */
+        size_t c = 0;
+        for (; c + LN_LANES <= C; c += LN_LANES)
+            for (int k = 0; k < LN_LANES; k++) {
+                float norm = (inp_n[c + k] - m) * s;
+                float dnorm = dout_n[c + k] * j->weight[c + k];
+                acc[k] += dnorm;
+                acc_norm[k] += (double)dnorm * norm;
+            }
+        for (; c < C; c++) {
             float norm = (inp_n[c] - m) * s;
             float dnorm = dout_n[c] * j->weight[c];
-            dnorm_sum += dnorm;
-            dnorm_norm_sum += (double)dnorm * norm;
+            acc[c % LN_LANES] += dnorm;
+            acc_norm[c % LN_LANES] += (double)dnorm * norm;
+        }
+        double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
+        for (int k = 0; k < LN_LANES; k++) {
+            dnorm_sum += acc[k];
+            dnorm_norm_sum += acc_norm[k];
         }
         float dnorm_mean = (float)(dnorm_sum / (double)C);
         float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
