@@ -132,6 +132,11 @@ double gpt_train_flops_per_token(const GPTConfig *config, int T);
  * T <= block_size. `training` turns dropout on. Returns the mean cross-entropy over targets that
  * are not -1 (0 if there are none or targets is NULL). */
 float gpt_forward(GPT *model, const int *idx, const int *targets, int B, int T, int training);
+/* Inference on one sequence idx (T) -> the next-token logits (V) of its last position, bitwise
+ * gpt_forward's, with the last block's work after attention done for that position only (what
+ * minGPT's generate needs when the window slides; valid until the next call). No backward may
+ * follow. */
+const float *gpt_forward_last(GPT *model, const int *idx, int T);
 void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
 void gpt_backward(GPT *model);

@@ -301,11 +301,11 @@ static uint32_t site_key(const GPT *m, int site) {
     return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
 }
 
-float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
+/* Copies the batch in and sets the pass state shared by gpt_forward and gpt_forward_last. */
+static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     const GPTConfig *c = &m->config;
     CHECK(B > 0 && T > 0 && T <= c->block_size);
     ensure_acts(m, B, T);
-    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
     size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
         CHECK(idx[i] >= 0 && idx[i] < c->vocab_size);
@@ -320,6 +320,17 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     m->has_targets = targets != NULL;
     m->dropout_on = training;
     if (training) m->pass++;
+}
+
+/* The embeddings, the blocks, ln_f and lm_head over the batch in m->idx. With last_only (B = 1,
+ * inference), the last block's work after attention, ln_f and lm_head run on the last position
+ * alone: nothing else reads those rows, and each row's arithmetic does not depend on the others,
+ * so its logits have the same bits. */
+static void forward_blocks(GPT *m, int last_only) {
+    const GPTConfig *c = &m->config;
+    int B = m->B, T = m->T, training = m->dropout_on;
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
+    size_t BT = (size_t)B * T;
     float pe = training ? c->embd_pdrop : 0.0f;
     float pa = training ? c->attn_pdrop : 0.0f;
     float pr = training ? c->resid_pdrop : 0.0f;
@@ -329,6 +340,7 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, (size_t)B, (size_t)T, C);
     dropout_forward(m->pool, a->x0, a->x0, BT * C, pe, site_key(m, 0));
     const float *x = a->x0;
+    size_t rows = BT, off = 0; /* the rows from attention's output on: all, or the last one */
     for (int l = 0; l < c->n_layer; l++) {
         BlockWeights *bw = &w->h[l];
         BlockActs *h = &a->h[l];
@@ -337,25 +349,44 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
         linear_forward(m->pool, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
         attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
                           site_key(m, 1 + 3 * l));
-        linear_forward(m->pool, m->d.proj, h->atty, bw->attn_proj_w, bw->attn_proj_b, BT, C, C);
-        residual_dropout_forward(m->pool, h->res_1, x, m->d.proj, BT * C, pr, site_key(m, 2 + 3 * l));
+        if (last_only && l == c->n_layer - 1) {
+            rows = 1;
+            off = (BT - 1) * C;
+        }
+        linear_forward(m->pool, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
+        residual_dropout_forward(m->pool, h->res_1 + off, x + off, m->d.proj, rows * C, pr, site_key(m, 2 + 3 * l));
         /* x = x + mlp(ln_2(x)) */
-        layernorm_forward(m->pool, h->ln_2, h->ln_2_mean, h->ln_2_rstd, h->res_1, bw->ln_2_w, bw->ln_2_b,
-                          BT, C);
-        linear_forward(m->pool, h->fc, h->ln_2, bw->c_fc_w, bw->c_fc_b, BT, C, 4 * C);
-        gelu_forward(m->pool, h->fc_gelu, h->fc, BT * 4 * C);
-        linear_forward(m->pool, m->d.proj, h->fc_gelu, bw->mlp_proj_w, bw->mlp_proj_b, BT, 4 * C, C);
-        residual_dropout_forward(m->pool, h->res_2, h->res_1, m->d.proj, BT * C, pr, site_key(m, 3 + 3 * l));
+        layernorm_forward(m->pool, h->ln_2 + off, h->ln_2_mean + off / C, h->ln_2_rstd + off / C, h->res_1 + off,
+                          bw->ln_2_w, bw->ln_2_b, rows, C);
+        linear_forward(m->pool, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
+        gelu_forward(m->pool, h->fc_gelu + 4 * off, h->fc + 4 * off, rows * 4 * C);
+        linear_forward(m->pool, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
+        residual_dropout_forward(m->pool, h->res_2 + off, h->res_1 + off, m->d.proj, rows * C, pr,
+                                 site_key(m, 3 + 3 * l));
         x = h->res_2;
     }
-    layernorm_forward(m->pool, a->ln_f, a->ln_f_mean, a->ln_f_rstd, x, w->ln_f_w, w->ln_f_b, BT, C);
-    linear_forward(m->pool, a->logits, a->ln_f, w->lm_head_w, NULL, BT, C, V);
+    layernorm_forward(m->pool, a->ln_f + off, a->ln_f_mean + off / C, a->ln_f_rstd + off / C, x + off, w->ln_f_w,
+                      w->ln_f_b, rows, C);
+    linear_forward(m->pool, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
+}
 
+float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
+    forward_begin(m, idx, targets, B, T, training);
+    forward_blocks(m, 0);
     m->loss = 0.0;
     m->n_targets = 0;
     if (targets)
-        m->loss = crossentropy_forward(m->pool, m->d.dlogits, a->logits, m->targets, BT, V, &m->n_targets);
+        m->loss = crossentropy_forward(m->pool, m->d.dlogits, m->a.logits, m->targets, (size_t)B * T,
+                                       (size_t)m->config.vocab_size, &m->n_targets);
     return (float)m->loss;
+}
+
+const float *gpt_forward_last(GPT *m, const int *idx, int T) {
+    forward_begin(m, idx, NULL, 1, T, 0);
+    forward_blocks(m, 1);
+    m->loss = 0.0;
+    m->n_targets = 0;
+    return m->a.logits + (size_t)(T - 1) * m->config.vocab_size;
 }
 
 /* ---------------------------------------------------------------- generation with a cache */

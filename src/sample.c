@@ -91,8 +91,7 @@ void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const Samp
     for (size_t i = 0; i < n_new; i++) {
         if (mode == GEN_EXACT) {
             size_t T = MG_MIN(n, block);
-            gpt_forward(model, tokens + n - T, NULL, 1, (int)T, 0);
-            logits = model->a.logits + (T - 1) * (size_t)V;
+            logits = gpt_forward_last(model, tokens + n - T, (int)T);
         }
         int next = sample_token(logits, V, config, rng, scratch);
         tokens[n++] = next;

@@ -245,6 +245,29 @@ static void test_cache_gives_the_bits_of_a_full_forward(void) {
     gpt_free(ref);
 }
 
+static void test_last_position_forward_gives_the_bits_of_a_full_forward(void) {
+    /* what `sample --exact` runs: the last block's tail on the last position only */
+    GPTConfig config = {3, 3, 48, 37, 23, 0.1f, 0.1f, 0.1f};
+    Pool *pools[2] = {pool1, pool2};
+    for (int p = 0; p < 2; p++) {
+        GPT *m = gpt_create(&config, pools[p]), *ref = gpt_create(&config, pools[p]);
+        gpt_init(m, 31);
+        randomize(m, 32);
+        memcpy(ref->param_mem, m->param_mem, m->params.numel * sizeof(float));
+        int idx[23], targets[23];
+        make_batch(idx, targets, 1, 23, config.vocab_size, 33);
+        size_t V = (size_t)config.vocab_size;
+        for (int T = 1; T <= 23; T += 11) {
+            gpt_forward(ref, idx, NULL, 1, T, 0);
+            char what[64];
+            snprintf(what, sizeof what, "%d thread(s), T %d", p + 1, T);
+            EXPECT(expect_same_bits(what, gpt_forward_last(m, idx, T), ref->a.logits + (size_t)(T - 1) * V, V));
+        }
+        gpt_free(m);
+        gpt_free(ref);
+    }
+}
+
 static void test_lr_schedule(void) {
     TrainConfig c = train_config_default();
     EXPECT(trainer_lr(&c, 0) == 5e-4f && trainer_lr(&c, 100000) == 5e-4f); /* minGPT: constant */
@@ -304,6 +327,7 @@ int main(void) {
     RUN(test_smaller_batches_reuse_activations_correctly);
     RUN(test_dropout_only_in_training);
     RUN(test_cache_gives_the_bits_of_a_full_forward);
+    RUN(test_last_position_forward_gives_the_bits_of_a_full_forward);
     RUN(test_lr_schedule);
     RUN(test_trainer_overfits_a_batch);
     pool_free(pool1);
