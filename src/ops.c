@@ -290,6 +290,50 @@ static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars,
     }
 }
 
+/* Softmax over row[0..n) scaled by `scale`, in place: row = exp(scale·row - max) / sum. The max
+ * and the sum run in ROW_LANES independent lanes (a single running sum or max is a chain of
+ * dependent operations that neither overlaps nor vectorizes). attention_forward and
+ * attention_decode both use this, so a position gets the same bits either way. */
+#define ROW_LANES 8
+
+static void softmax_row(float *row, size_t n, float scale) {
+    float lane[ROW_LANES];
+    for (int k = 0; k < ROW_LANES; k++) lane[k] = -INFINITY;
+    size_t c = 0;
+    for (; c + ROW_LANES <= n; c += ROW_LANES)
+        for (int k = 0; k < ROW_LANES; k++) {
+            row[c + k] *= scale;
+            lane[k] = row[c + k] > lane[k] ? row[c + k] : lane[k];
+        }
+    for (; c < n; c++) {
+        row[c] *= scale;
+        lane[c % ROW_LANES] = row[c] > lane[c % ROW_LANES] ? row[c] : lane[c % ROW_LANES];
+    }
+    float maxval = lane[0];
+    for (int k = 1; k < ROW_LANES; k++) maxval = lane[k] > maxval ? lane[k] : maxval;
+    for (size_t t = 0; t < n; t++) row[t] = exp_fast(row[t] - maxval);
+    for (int k = 0; k < ROW_LANES; k++) lane[k] = 0.0f;
+    for (c = 0; c + ROW_LANES <= n; c += ROW_LANES)
+        for (int k = 0; k < ROW_LANES; k++) lane[k] += row[c + k];
+    for (; c < n; c++) lane[c % ROW_LANES] += row[c];
+    float sum = 0.0f;
+    for (int k = 0; k < ROW_LANES; k++) sum += lane[k];
+    float inv = 1.0f / sum;
+    for (size_t t = 0; t < n; t++) row[t] *= inv;
+}
+
+/* Σ a[t]·b[t] over [0, n), in ROW_LANES lanes as softmax_row's sum. */
+static float dot_lanes(const float *a, const float *b, size_t n) {
+    float lane[ROW_LANES] = {0};
+    size_t c = 0;
+    for (; c + ROW_LANES <= n; c += ROW_LANES)
+        for (int k = 0; k < ROW_LANES; k++) lane[k] += a[c + k] * b[c + k];
+    for (; c < n; c++) lane[c % ROW_LANES] += a[c] * b[c];
+    float sum = 0.0f;
+    for (int k = 0; k < ROW_LANES; k++) sum += lane[k];
+    return sum;
+}
+
 typedef struct {
     float *out, *att, *dqkv;
     const float *qkv, *dout, *att_in;
@@ -335,16 +379,7 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
         small_gemm(T, T, hs, query, C3, 1, keyT, T, att, T, 0, COLS_LE);
         for (size_t t = 0; t < T; t++) {
             float *att_t = att + t * T, *drop_t = att_drop + t * T;
-            float maxval = -INFINITY;
-            for (size_t t2 = 0; t2 <= t; t2++) {
-                att_t[t2] *= qk_scale;
-                maxval = att_t[t2] > maxval ? att_t[t2] : maxval;
-            }
-            for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] = exp_fast(att_t[t2] - maxval);
-            float sum = 0.0f;
-            for (size_t t2 = 0; t2 <= t; t2++) sum += att_t[t2];
-            float inv = 1.0f / sum;
-            for (size_t t2 = 0; t2 <= t; t2++) att_t[t2] *= inv;
+            softmax_row(att_t, t + 1, qk_scale);
             for (size_t t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
             if (job->p > 0.0f) {
                 attn_drop_row(job, unit, t, mask_t);
@@ -405,8 +440,7 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
                 attn_drop_row(job, unit, t, mask_t);
                 for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] *= mask_t[t2];
             }
-            float s = 0.0f;
-            for (size_t t2 = 0; t2 <= t; t2++) s += att_t[t2] * datt_t[t2];
+            float s = dot_lanes(att_t, datt_t, t + 1);
             for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] = att_t[t2] * (datt_t[t2] - s) * qk_scale;
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
         }
@@ -452,16 +486,7 @@ static void attention_decode_worker(void *ctx, int ith, int nth) {
             const float *key_i = key_t + i * T_max;
             for (size_t t2 = 0; t2 < len; t2++) att[t2] = MULADD(q, key_i[t2], att[t2]);
         }
-        float maxval = -INFINITY;
-        for (size_t t2 = 0; t2 < len; t2++) {
-            att[t2] *= qk_scale;
-            maxval = att[t2] > maxval ? att[t2] : maxval;
-        }
-        for (size_t t2 = 0; t2 < len; t2++) att[t2] = exp_fast(att[t2] - maxval);
-        float sum = 0.0f;
-        for (size_t t2 = 0; t2 < len; t2++) sum += att[t2];
-        float inv = 1.0f / sum;
-        for (size_t t2 = 0; t2 < len; t2++) att[t2] *= inv;
+        softmax_row(att, len, qk_scale);
         float *out = job->out + b * C + h * hs;
         for (size_t i = 0; i < hs; i++) out[i] = 0.0f;
         for (size_t t2 = 0; t2 < len; t2++) {
