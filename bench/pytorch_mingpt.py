@@ -3,7 +3,7 @@
 tests/reference/make_fixture.py) trained with minGPT's AdamW groups and gradient clipping on the
 shapes of `make bench`. Prints the median ms per training step and tokens/s.
 
-    /usr/bin/python3 bench/pytorch_mingpt.py [threads] [train|generate]
+    /usr/bin/python3 bench/pytorch_mingpt.py [threads] [train|generate] [characters (2000)]
 
 Needs Debian's python3-torch. Debian's torch calls the system BLAS, which is the unoptimised
 reference BLAS until OpenBLAS is installed (apt-get install libopenblas0-pthread): compare against
@@ -69,4 +69,4 @@ if __name__ == "__main__":
         bench("gpt-mini (chargpt)", 6, 6, 192, 65, 128, 64, 5)
         bench("gpt-nano (adder, ndigit 2)", 3, 3, 48, 10, 6, 64, 100)
     if only != "train":
-        bench_generate(500)
+        bench_generate(int(sys.argv[3]) if len(sys.argv) > 3 else 2000)

@@ -36,6 +36,15 @@ void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t r
 void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *weight_t,
                         const float *bias, size_t C, size_t OC);
 
+/* Inference with weights packed once: linear_pack_weight lays weight (OC,C) out as the GEMM's
+ * packed B (linear_packed_floats(C, OC) floats, 64-byte aligned, as the kernel loads whole
+ * vectors), and linear_forward_packed then skips packing on every call. The same bits as
+ * linear_forward. */
+size_t linear_packed_floats(size_t C, size_t OC);
+void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C, size_t OC);
+void linear_forward_packed(Pool *pool, float *out, const float *inp, const float *packed, const float *bias,
+                           size_t N, size_t C, size_t OC);
+
 void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         size_t N, size_t C, size_t OC);
 void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,

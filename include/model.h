@@ -110,6 +110,11 @@ typedef struct {
     float *cache_key_t;         /* (n_layer, cache_B, NH, hs, block_size) keys, transposed */
     float *cache_value;         /* (n_layer, cache_B, block_size, C) */
     float *weight_t;            /* (params.numel) Linear weights transposed, at their params offsets */
+    /* inference on many rows (gpt_forward_last): the Linear weights packed for the GEMM once */
+    float *weight_packed;       /* one block; NULL until first needed */
+    size_t *packed_offset;      /* (params.n) where each Linear weight's panels start in it */
+    uint64_t weight_packed_version;
+    int use_packed;             /* the running forward uses weight_packed */
 } GPT;
 
 /* Allocates the parameters and gradients (zeroed) for a valid config; init with gpt_init. */

@@ -39,9 +39,11 @@ void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, c
 /* Causal multi-head self-attention after the qkv projection.
  * qkv (B,T,3C) laid out [q | k | v], each split into NH heads of C/NH ->
  * out (B,T,C) (written), att (B,NH,T,T) softmax probabilities before dropout (written; entries
- * above the diagonal are 0). Attention dropout with probability p and key `key`. */
+ * above the diagonal are 0). Attention dropout with probability p and key `key`. Only query rows
+ * t >= t_first are computed (inference that needs the last position alone; t_first > 0 requires
+ * p = 0), with the bits they have when all are. */
 void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,
-                       size_t C, size_t NH, float p, uint32_t key);
+                       size_t C, size_t NH, float p, uint32_t key, size_t t_first);
 /* dout (B,T,C), qkv (B,T,3C), att (B,NH,T,T) from forward -> dqkv (B,T,3C) (written) */
 void attention_backward(Pool *pool, float *dqkv, const float *dout, const float *qkv,
                         const float *att, size_t B, size_t T, size_t C, size_t NH, float p,

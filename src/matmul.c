@@ -12,6 +12,7 @@
  */
 #include "matmul.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "common.h"
@@ -132,6 +133,7 @@ typedef struct {
      * columns) of the K block at k0 is at Bpack + k0·npad + j·NR·kc */
     float *Bpack;
     size_t npad;        /* N rounded up to NR */
+    int prepacked;      /* Bpack was packed by the caller beforehand (linear_pack_weight) */
 } GemmJob;
 
 static void gemm_worker(void *ctx, int ith, int nth) {
@@ -224,6 +226,7 @@ static void gemm_prepare(Pool *pool, GemmJob *a, GemmJob *b) {
     for (int j = 0; j < 2; j++)
         if (jobs[j]) {
             gemm_plan(pool, jobs[j]);
+            if (jobs[j]->prepacked) continue;
             jobs[j]->Bpack = NULL;
             jobs[j]->npad = (jobs[j]->N + NR - 1) / NR * NR;
             floats[j] = gemm_shared_floats(pool, jobs[j]);
@@ -244,15 +247,35 @@ static void gemm_run(Pool *pool, GemmJob *g) {
 
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
               const float *B, size_t rsb, size_t csb, float *C, size_t ldc) {
-    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0};
+    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0, 0};
     gemm_run(pool, &g);
 }
 
 void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
                     const float *bias, size_t N, size_t C, size_t OC) {
     /* out (N,OC) = inp (N,C) · Wᵀ: B[k][j] = W[j][k], so rsb = 1 and csb = C. */
-    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0};
+    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0, 0};
     gemm_run(pool, &g);
+}
+
+size_t linear_packed_floats(size_t C, size_t OC) { return xmul_size(C, (OC + NR - 1) / NR * NR); }
+
+void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C, size_t OC) {
+    CHECK(((uintptr_t)packed & 63) == 0);
+    /* B of linear_forward: B[k][j] = W[j][k], as the shared packing lays it out */
+    GemmJob g = {0, OC, C, NULL, 0, 0, weight, 1, C, NULL, 0, 0, NULL, 0, 0, packed, (OC + NR - 1) / NR * NR, 1};
+    PackJob pj = {{&g, NULL}};
+    pool_run(pool, gemm_pack_worker, &pj);
+}
+
+void linear_forward_packed(Pool *pool, float *out, const float *inp, const float *packed, const float *bias,
+                           size_t N, size_t C, size_t OC) {
+    GemmJob g = {N, OC, C, inp, C, 1, NULL, 1, C, out, OC, 1, bias, 0, 0, (float *)packed,
+                 (OC + NR - 1) / NR * NR, 1};
+    CHECK(((uintptr_t)packed & 63) == 0);
+    if (N == 0 || OC == 0) return;
+    gemm_prepare(pool, &g, NULL);
+    pool_run(pool, gemm_worker, &g);
 }
 
 typedef struct {
@@ -283,9 +306,9 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
                      size_t OC) {
     BackwardJob job = {
         /* dinp (N,C) (+)= dout (N,OC) · W (OC,C) */
-        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0},
+        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0, 0},
         /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC */
-        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0},
+        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0, 0},
         dbias, dout, N, OC};
     gemm_prepare(pool, dinp && N && C ? &job.dinp : NULL, dweight && OC && C ? &job.dweight : NULL);
     pool_run(pool, linear_backward_worker, &job);

@@ -197,7 +197,10 @@ static void free_cache(GPT *m) {
     free(m->cache_key_t);
     free(m->cache_value);
     free(m->weight_t);
-    m->cache_key_t = m->cache_value = m->weight_t = NULL;
+    free(m->weight_packed);
+    free(m->packed_offset);
+    m->cache_key_t = m->cache_value = m->weight_t = m->weight_packed = NULL;
+    m->packed_offset = NULL;
     m->cache_B = m->cache_len = m->cache_capacity_B = 0;
 }
 
@@ -301,6 +304,49 @@ static uint32_t site_key(const GPT *m, int site) {
     return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
 }
 
+/* inp (rows,C) -> out (rows,OC) through a Linear, from the packed weights during inference. */
+static void forward_linear(GPT *m, float *out, const float *inp, const float *weight, const float *bias,
+                           size_t rows, size_t C, size_t OC) {
+    if (!m->use_packed) {
+        linear_forward(m->pool, out, inp, weight, bias, rows, C, OC);
+        return;
+    }
+    size_t offset = (size_t)(weight - m->param_mem);
+    for (int i = 0; i < m->params.n; i++)
+        if (m->params.t[i].offset == offset) {
+            linear_forward_packed(m->pool, out, inp, m->weight_packed + m->packed_offset[i], bias, rows, C, OC);
+            return;
+        }
+    CHECK(0); /* every Linear weight is in the table */
+}
+
+/* Packs every Linear weight for the GEMM, once per weights version. Returns 0 (and inference packs
+ * at every call, as training does) when the copy would take more than a quarter of the memory. */
+static int ensure_packed(GPT *m) {
+    if (m->weight_packed && m->weight_packed_version == m->weights_version) return 1;
+    if (!m->weight_packed) {
+        size_t have = physical_memory_bytes();
+        if (have && m->num_params * sizeof(float) > have / 4) return 0;
+        size_t total = 0;
+        m->packed_offset = xcalloc((size_t)m->params.n, sizeof(size_t));
+        for (int i = 0; i < m->params.n; i++) {
+            const Tensor *t = &m->params.t[i];
+            if (t->ndim != 2 || !t->decay) continue; /* Linear weights: (OC, C), decayed */
+            m->packed_offset[i] = total;
+            total += (linear_packed_floats(t->shape[1], t->shape[0]) + 15) / 16 * 16;
+        }
+        m->weight_packed = xmalloc_aligned(xmul_size(total, sizeof(float)));
+    }
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        if (t->ndim != 2 || !t->decay) continue;
+        linear_pack_weight(m->pool, m->weight_packed + m->packed_offset[i], m->param_mem + t->offset, t->shape[1],
+                           t->shape[0]);
+    }
+    m->weight_packed_version = m->weights_version;
+    return 1;
+}
+
 /* Copies the batch in and sets the pass state shared by gpt_forward and gpt_forward_last. */
 static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     const GPTConfig *c = &m->config;
@@ -346,28 +392,28 @@ static void forward_blocks(GPT *m, int last_only) {
         BlockActs *h = &a->h[l];
         /* x = x + attn(ln_1(x)) */
         layernorm_forward(m->pool, h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
-        linear_forward(m->pool, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
-        attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
-                          site_key(m, 1 + 3 * l));
+        forward_linear(m, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
         if (last_only && l == c->n_layer - 1) {
             rows = 1;
             off = (BT - 1) * C;
         }
-        linear_forward(m->pool, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
+        attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
+                          site_key(m, 1 + 3 * l), rows == 1 && BT > 1 ? (size_t)T - 1 : 0);
+        forward_linear(m, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
         residual_dropout_forward(m->pool, h->res_1 + off, x + off, m->d.proj, rows * C, pr, site_key(m, 2 + 3 * l));
         /* x = x + mlp(ln_2(x)) */
         layernorm_forward(m->pool, h->ln_2 + off, h->ln_2_mean + off / C, h->ln_2_rstd + off / C, h->res_1 + off,
                           bw->ln_2_w, bw->ln_2_b, rows, C);
-        linear_forward(m->pool, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
+        forward_linear(m, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
         gelu_forward(m->pool, h->fc_gelu + 4 * off, h->fc + 4 * off, rows * 4 * C);
-        linear_forward(m->pool, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
+        forward_linear(m, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
         residual_dropout_forward(m->pool, h->res_2 + off, h->res_1 + off, m->d.proj, rows * C, pr,
                                  site_key(m, 3 + 3 * l));
         x = h->res_2;
     }
     layernorm_forward(m->pool, a->ln_f + off, a->ln_f_mean + off / C, a->ln_f_rstd + off / C, x + off, w->ln_f_w,
                       w->ln_f_b, rows, C);
-    linear_forward(m->pool, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
+    forward_linear(m, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
 }
 
 float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
@@ -383,7 +429,9 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
 
 const float *gpt_forward_last(GPT *m, const int *idx, int T) {
     forward_begin(m, idx, NULL, 1, T, 0);
+    m->use_packed = ensure_packed(m);
     forward_blocks(m, 1);
+    m->use_packed = 0;
     m->loss = 0.0;
     m->n_targets = 0;
     return m->a.logits + (size_t)(T - 1) * m->config.vocab_size;
@@ -433,7 +481,10 @@ const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
         }
         m->weight_t_version = m->weights_version;
     }
-    gpt_forward(m, idx, NULL, B, T, 0);
+    forward_begin(m, idx, NULL, B, T, 0);
+    m->use_packed = ensure_packed(m);
+    forward_blocks(m, 0);
+    m->use_packed = 0;
     for (int l = 0; l < c->n_layer; l++) cache_store(m, l, m->a.h[l].qkv, B, T, 0);
     m->cache_len = T;
     /* the last position's logits, packed as (B,V) */
@@ -448,8 +499,13 @@ const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
  * the GEMM; the same bits either way. */
 static void decode_linear(GPT *m, float *out, const float *inp, const float *weight, const float *bias,
                           size_t B, size_t C, size_t OC) {
-    if (B == 1) linear_forward_vec(m->pool, out, inp, m->weight_t + (weight - m->param_mem), bias, C, OC);
-    else linear_forward(m->pool, out, inp, weight, bias, B, C, OC);
+    if (B == 1) {
+        linear_forward_vec(m->pool, out, inp, m->weight_t + (weight - m->param_mem), bias, C, OC);
+        return;
+    }
+    m->use_packed = ensure_packed(m);
+    forward_linear(m, out, inp, weight, bias, B, C, OC);
+    m->use_packed = 0;
 }
 
 const float *gpt_cache_step(GPT *m, const int *tokens) {

@@ -249,13 +249,15 @@ typedef enum {
 #define SG_NR 16
 
 /* C (m,n) (=, or += if accumulate) A (m,k) · B (k,n), where A(i,p) = A[i·ars + p·acs], row p of B
- * starts at B + p·ldb (contiguous), row i of C at C + i·ldc. */
+ * starts at B + p·ldb (contiguous), row i of C at C + i·ldc. Row i is row row0 + i of the causal
+ * pattern (a product that starts part way down the matrix). */
 static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
-                       const float *B, size_t ldb, float *C, size_t ldc, int accumulate, Causal causal) {
+                       const float *B, size_t ldb, float *C, size_t ldc, int accumulate, Causal causal,
+                       size_t row0) {
     for (size_t i0 = 0; i0 < m; i0 += SG_MR) {
-        size_t mr = MG_MIN((size_t)SG_MR, m - i0);
-        size_t n_end = causal == COLS_LE ? MG_MIN(n, i0 + mr) : n;
-        size_t p_lo = causal == K_GE ? i0 : 0, p_hi = causal == K_LE ? MG_MIN(k, i0 + mr) : k;
+        size_t mr = MG_MIN((size_t)SG_MR, m - i0), r0 = row0 + i0;
+        size_t n_end = causal == COLS_LE ? MG_MIN(n, r0 + mr) : n;
+        size_t p_lo = causal == K_GE ? r0 : 0, p_hi = causal == K_LE ? MG_MIN(k, r0 + mr) : k;
         const float *A_i = A + i0 * ars;
         size_t j0 = 0;
         for (; j0 + SG_NR <= n_end; j0 += SG_NR) {
@@ -341,6 +343,7 @@ typedef struct {
     float p;
     uint32_t key;
     float *workspace; /* (nth, attn_workspace_floats) */
+    size_t t_first;   /* forward: the first query row computed */
 } AttnJob;
 
 /* per thread: a transposed head (hs, T), dropout(att) (T, T), its gradient (T, T), a mask row (T) */
@@ -363,7 +366,7 @@ static void transpose_head(float *dst, const float *qkv_part, size_t T, size_t h
 
 static void attention_forward_worker(void *ctx, int ith, int nth) {
     const AttnJob *job = ctx;
-    size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
+    size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C, t0 = job->t_first;
     float qk_scale = (float)(1.0 / sqrt((double)hs));
     float *keyT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, T) */
     float *att_drop = keyT + hs * T;                                          /* (T, T) */
@@ -374,10 +377,10 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
         size_t b = unit / NH, h = unit % NH;
         const float *query = job->qkv + b * T * C3 + h * hs, *key = query + C, *value = query + 2 * C;
         float *att = job->att + unit * T * T;
-        /* preatt = q·kᵀ, rows t, columns t2 <= t */
+        /* preatt = q·kᵀ, rows t >= t0, columns t2 <= t */
         transpose_head(keyT, key, T, hs, C3);
-        small_gemm(T, T, hs, query, C3, 1, keyT, T, att, T, 0, COLS_LE);
-        for (size_t t = 0; t < T; t++) {
+        small_gemm(T - t0, T, hs, query + t0 * C3, C3, 1, keyT, T, att + t0 * T, T, 0, COLS_LE, t0);
+        for (size_t t = t0; t < T; t++) {
             float *att_t = att + t * T, *drop_t = att_drop + t * T;
             softmax_row(att_t, t + 1, qk_scale);
             for (size_t t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
@@ -389,17 +392,18 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
         }
         /* y = dropout(att) · v */
         const float *p_att = job->p > 0.0f ? att_drop : att;
-        small_gemm(T, hs, T, p_att, T, 1, value, C3, job->out + b * T * C + h * hs, C, 0, K_LE);
+        small_gemm(T - t0, hs, T, p_att + t0 * T, T, 1, value, C3, job->out + (b * T + t0) * C + h * hs, C, 0, K_LE,
+                   t0);
     }
 }
 
 void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,
-                       size_t C, size_t NH, float p, uint32_t key) {
-    CHECK(C % NH == 0);
+                       size_t C, size_t NH, float p, uint32_t key, size_t t_first) {
+    CHECK(C % NH == 0 && t_first < T && (t_first == 0 || p <= 0.0f));
     CHECK(p <= 0.0f || B * NH * T * T <= UINT32_MAX);
     size_t per_thread = attn_workspace_floats(T, C / NH);
     float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
-    AttnJob job = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, p, key, ws};
+    AttnJob job = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, p, key, ws, t_first};
     pool_run(pool, attention_forward_worker, &job);
 }
 
@@ -430,8 +434,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
         }
         /* y = P·v with P = dropout(att): dP = dy·vᵀ, dv = Pᵀ·dy */
         transpose_head(valueT, value, T, hs, C3);
-        small_gemm(T, T, hs, dout, C, 1, valueT, T, datt, T, 0, COLS_LE);
-        small_gemm(T, hs, T, p_att, 1, T, dout, C, dvalue, C3, 0, K_GE);
+        small_gemm(T, T, hs, dout, C, 1, valueT, T, datt, T, 0, COLS_LE, 0);
+        small_gemm(T, hs, T, p_att, 1, T, dout, C, dvalue, C3, 0, K_GE, 0);
         /* through dropout and softmax: dpreatt = att·(datt - Σ att·datt), times 1/sqrt(hs) */
         for (size_t t = 0; t < T; t++) {
             const float *att_t = att + t * T;
@@ -445,8 +449,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
         }
         /* preatt = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q */
-        small_gemm(T, hs, T, datt, T, 1, key, C3, dquery, C3, 0, K_LE);
-        small_gemm(T, hs, T, datt, 1, T, query, C3, dkey, C3, 0, K_GE);
+        small_gemm(T, hs, T, datt, T, 1, key, C3, dquery, C3, 0, K_LE, 0);
+        small_gemm(T, hs, T, datt, 1, T, query, C3, dkey, C3, 0, K_GE, 0);
     }
 }
 
@@ -456,7 +460,7 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
     CHECK(C % NH == 0);
     size_t per_thread = attn_workspace_floats(T, C / NH);
     float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
-    AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key, ws};
+    AttnJob job = {NULL, NULL, dqkv, qkv, dout, att, B, T, C, NH, p, key, ws, 0};
     pool_run(pool, attention_backward_worker, &job);
 }
 

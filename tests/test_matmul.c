@@ -33,6 +33,30 @@ static void test_linear_forward_matches_loops(void) {
     }
 }
 
+static void test_packed_weights_give_the_same_bits(void) {
+    /* inference packs each weight once (linear_pack_weight): the product must not change a bit */
+    Pool *pools[3] = {pool1, pool2, pool3};
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        size_t N = SHAPES[s][0], C = SHAPES[s][1], OC = SHAPES[s][2];
+        float *inp = xmalloc(N * C * 4), *w = xmalloc(OC * C * 4), *b = xmalloc(OC * 4);
+        float *out = xmalloc(N * OC * 4), *ref = xmalloc(N * OC * 4);
+        float *packed = xmalloc_aligned(linear_packed_floats(C, OC) * 4);
+        fill_uniform(inp, N * C, 4, 1.0f);
+        fill_uniform(w, OC * C, 5, 1.0f);
+        fill_uniform(b, OC, 6, 1.0f);
+        for (int p = 0; p < 3; p++) {
+            linear_pack_weight(pools[p], packed, w, C, OC);
+            linear_forward(pools[p], ref, inp, w, b, N, C, OC);
+            fill_uniform(out, N * OC, 9, 100.0f);
+            linear_forward_packed(pools[p], out, inp, packed, b, N, C, OC);
+            char what[64];
+            snprintf(what, sizeof what, "N=%zu C=%zu OC=%zu, %d thread(s)", N, C, OC, p + 1);
+            EXPECT(expect_same_bits(what, out, ref, N * OC));
+        }
+        free(inp), free(w), free(b), free(out), free(ref), free(packed);
+    }
+}
+
 static void test_linear_backward_matches_loops(void) {
     for (size_t s = 0; s < N_SHAPES; s++) {
         size_t N = SHAPES[s][0], C = SHAPES[s][1], OC = SHAPES[s][2];
@@ -119,6 +143,7 @@ int main(void) {
     pool2 = pool_create(2);
     pool3 = pool_create(3);
     RUN(test_linear_forward_matches_loops);
+    RUN(test_packed_weights_give_the_same_bits);
     RUN(test_linear_backward_matches_loops);
     RUN(test_gemm_general_strides);
     RUN(test_results_identical_for_any_thread_count);

@@ -154,7 +154,7 @@ typedef struct {
 
 static double attention_loss(void *p) {
     AttnCtx *c = p;
-    attention_forward(pool, c->out, c->att, c->qkv, c->B, c->T, c->C, c->NH, c->p, c->key);
+    attention_forward(pool, c->out, c->att, c->qkv, c->B, c->T, c->C, c->NH, c->p, c->key, 0);
     return dot(c->out, c->r, c->B * c->T * c->C);
 }
 
