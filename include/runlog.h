@@ -27,11 +27,16 @@ typedef struct {
 
 void runlog_add(RunLog *log, const LogRow *row);
 void runlog_free(RunLog *log);
-/* Reads a CSV log into log (appending). Returns 0, or -1 with "PATH:LINE: what is wrong" in err. */
+/* Reads a CSV log into log (appending). A last row without its newline that does not parse (cut
+ * short by a crash or a full disk) is dropped. Returns 0, or -1 with "PATH:LINE: what is wrong"
+ * in err. */
 int runlog_read_csv(const char *path, RunLog *log, char *err, size_t err_size);
 /* Opens a CSV log for appending rows: append keeps what is there (a resumed run), otherwise the
  * file starts afresh. Writes the header when the file is new or empty. NULL with a message in err. */
 FILE *runlog_open_csv(const char *path, int append, char *err, size_t err_size);
+/* Replaces the file at path with log's rows (through a temporary file and a rename). Returns 0, or
+ * -1 with a message in err. */
+int runlog_rewrite_csv(const char *path, const RunLog *log, char *err, size_t err_size);
 /* Writes one row and flushes it, so the file is complete whenever the run stops. */
 int runlog_write_row(FILE *fp, const LogRow *row);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "utf8.h"
 
 /* the canvas and the plotting area inside it, in SVG user units (pixels) */
 #define W 760.0
@@ -61,7 +62,7 @@ static void axis_log(Axis *a, double lo, double hi) {
     }
     if (log10(hi / lo) < 1.0) {
         axis_linear(a, lo, hi, 6);
-        if (a->ticks[0] <= 0.0) { /* a tick at 0 has no place on a log axis */
+        if (a->n_ticks > 1 && a->ticks[0] <= 0.0) { /* a tick at 0 has no place on a log axis */
             memmove(a->ticks, a->ticks + 1, (size_t)(a->n_ticks - 1) * sizeof *a->ticks);
             a->n_ticks--;
             a->lo = fmin(lo, a->ticks[0]);
@@ -103,13 +104,23 @@ static void tick_label(double v, char *out, size_t size) {
     else snprintf(out, size, "%g", v);
 }
 
-/* XML text: & < > escaped. */
+/* XML text: & < > escaped; control characters (which XML forbids) left out and bytes that are not
+ * UTF-8 (a title cut inside a character, a file name in another encoding) shown as '?'. */
 static void put_xml(FILE *fp, const char *s) {
-    for (; *s; s++) {
-        if (*s == '&') fputs("&amp;", fp);
-        else if (*s == '<') fputs("&lt;", fp);
-        else if (*s == '>') fputs("&gt;", fp);
-        else fputc(*s, fp);
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (len == 0) {
+            fputc('?', fp);
+            i++;
+            continue;
+        }
+        if (cp == '&') fputs("&amp;", fp);
+        else if (cp == '<') fputs("&lt;", fp);
+        else if (cp == '>') fputs("&gt;", fp);
+        else if (cp >= 0x20) fwrite(s + i, 1, (size_t)len, fp);
+        i += (size_t)len;
     }
 }
 
@@ -153,6 +164,8 @@ int plot_svg(const char *path, const RunLog *log, const char *title, int log_sca
         }
     }
     if (!has_train && !has_val) return error_text(err, err_size, "%s: no loss values to plot", path);
+    if (!isfinite(y_hi - y_lo) || !isfinite(x_hi - x_lo) || (log_scale && !isfinite(y_hi / y_lo)))
+        return error_text(err, err_size, "%s: the values span too wide a range to plot", path);
     Axis x, y;
     axis_linear(&x, fmin(x_lo, 0.0), x_hi, 8);
     if (log_scale) axis_log(&y, y_lo, y_hi);

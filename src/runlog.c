@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -52,6 +53,7 @@ int runlog_read_csv(const char *path, RunLog *log, char *err, size_t err_size) {
             rc = error_text(err, err_size, "%s:%ld: line too long for a log row", path, line_no);
             break;
         }
+        int complete = n > 0 && line[n - 1] == '\n';
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (line_no == 1) {
             if (strcmp(line, RUNLOG_HEADER) != 0) {
@@ -77,6 +79,7 @@ int runlog_read_csv(const char *path, RunLog *log, char *err, size_t err_size) {
             field = comma + 1;
         }
         if (k != 6 || !(v[0] >= 0 && v[0] < 1e15 && v[0] == floor(v[0]))) {
+            if (!complete) break; /* the last row, cut short by a crash or a full disk: dropped */
             rc = error_text(err, err_size, "%s:%ld: expected %s (numbers; val_loss may be empty)", path,
                             line_no, RUNLOG_HEADER);
             break;
@@ -102,6 +105,21 @@ FILE *runlog_open_csv(const char *path, int append, char *err, size_t err_size) 
         return NULL;
     }
     return fp;
+}
+
+int runlog_rewrite_csv(const char *path, const RunLog *log, char *err, size_t err_size) {
+    size_t n = strlen(path) + 32;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+    FILE *fp = runlog_open_csv(tmp, 0, err, err_size);
+    int rc = fp ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < log->n; i++)
+        if (runlog_write_row(fp, &log->rows[i]) != 0) rc = error_text(err, err_size, "%s: cannot write the log: %s", path, strerror(errno));
+    if (fp && fclose(fp) != 0 && rc == 0) rc = error_text(err, err_size, "%s: cannot write the log: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0) rc = error_text(err, err_size, "%s: cannot replace the log: %s", path, strerror(errno));
+    if (rc != 0) unlink(tmp);
+    free(tmp);
+    return rc;
 }
 
 static void put_value(FILE *fp, const char *fmt, double v) {

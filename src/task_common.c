@@ -355,8 +355,10 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     return stop;
 }
 
-/* --log: a resumed run appends to the CSV and continues its clock; the history it already holds
- * (up to the resumed step) goes into the plot. A fresh run starts the file afresh. */
+/* --log: a resumed run keeps the log's rows up to the checkpoint's step (later rows belong to
+ * training the checkpoint does not hold: the adder saves only its best model, a crash loses the
+ * steps since the last save), appends after them and continues their clock; they go into the
+ * plot too. A fresh run starts the file afresh. */
 static int open_log(TrainRun *run) {
     const TrainOptions *opt = run->opt;
     char err[512];
@@ -374,6 +376,11 @@ static int open_log(TrainRun *run) {
                 if (isfinite(old.rows[i].time_s)) run->time_offset = old.rows[i].time_s;
             }
         runlog_free(&old);
+        /* rewritten, so that a row cut short at the end does not run into the next */
+        if (runlog_rewrite_csv(opt->log_csv, &run->history, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
         append = 1;
     }
     if (opt->log_csv && !(run->log_fp = runlog_open_csv(opt->log_csv, append, err, sizeof err))) {

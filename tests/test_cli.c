@@ -410,7 +410,12 @@ static void test_log_csv_plot_and_info(void) {
     slurp(path, text, sizeof text);
     EXPECT(strncmp(text, "iter,time_s,train_loss,val_loss,lr,tokens_per_s\n1,", 50) == 0);
     EXPECT(strstr(text, "\n10,") && strstr(text, "\n30,") && strstr(text, "\n40,"));
-    /* resumed: rows appended after the old ones, the clock goes on */
+    /* resumed: rows appended after the old ones, the clock goes on. A row from past the checkpoint
+     * (training it does not hold) and a row cut short by a crash are dropped first. */
+    FILE *fp = fopen(path, "ab");
+    CHECK(fp != NULL);
+    fputs("50,999.0,1.0,,1e-3,1\n55,1", fp);
+    fclose(fp);
     snprintf(cmd, sizeof cmd, "%s --max-iters 60 --resume $D/logged.safetensors", args);
     EXPECT_RUN(cmd, 0, "done: step 60");
     RunLog log = {0};
@@ -424,6 +429,7 @@ static void test_log_csv_plot_and_info(void) {
         if (i) EXPECT(log.rows[i].iter > log.rows[i - 1].iter && log.rows[i].time_s >= log.rows[i - 1].time_s);
     }
     EXPECT(vals == 3); /* evaluations at 20, 40 and 60 */
+    EXPECT(log.n == 7 && log.rows[5].iter == 50 && log.rows[5].time_s < 999.0);
     runlog_free(&log);
     /* the plot was redrawn at the last evaluation with every point so far */
     snprintf(path, sizeof path, "%s/run.svg", dir);

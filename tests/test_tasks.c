@@ -470,6 +470,13 @@ static void test_run_log_and_plot(void) {
     text[n] = '\0';
     EXPECT(svg_points_inside_box(text) == 4);
     EXPECT(strstr(text, ">0.05<") && strstr(text, ">50<")); /* ticks reach past both ends */
+    /* a title with a control character and a byte that is not UTF-8 still makes valid XML */
+    EXPECT(plot_svg(svg, &wide, "caf\xC3\xA9 \x01" "cut\xE2\x82", 1, err, sizeof err) == 0);
+    in = fopen(svg, "rb");
+    n = in ? fread(text, 1, sizeof text - 1, in) : 0;
+    if (in) fclose(in);
+    text[n] = '\0';
+    EXPECT(strstr(text, ">caf\xC3\xA9 cut?" "?</text>") != NULL); /* (split: "??<" is a trigraph) */
     runlog_free(&wide);
     runlog_free(&log);
     /* malformed logs are refused with the line that is wrong */
@@ -489,8 +496,20 @@ static void test_run_log_and_plot(void) {
     fclose(fp);
     EXPECT(runlog_read_csv(csv, &bad, err, sizeof err) == -1 && strstr(err, "run.csv:2:"));
     runlog_free(&bad);
+    /* a row cut short at the end (a crash, a full disk) is dropped, not an error */
+    fp = fopen(csv, "wb");
+    fputs(RUNLOG_HEADER "\n1,0.1,4,,1e-3,10\n2,0.2,3.", fp);
+    fclose(fp);
+    EXPECT(runlog_read_csv(csv, &bad, err, sizeof err) == 0 && bad.n == 1);
+    runlog_free(&bad);
     RunLog empty = {0};
     EXPECT(plot_svg(svg, &empty, "nothing", 0, err, sizeof err) == -1 && strstr(err, "no loss values"));
+    /* values no axis can span are refused, not drawn as NaN */
+    LogRow huge[2] = {{1, 0, 1e308, NAN, 1e-3, 1}, {2, 0, -1e308, NAN, 1e-3, 1}};
+    runlog_add(&empty, &huge[0]);
+    runlog_add(&empty, &huge[1]);
+    EXPECT(plot_svg(svg, &empty, "huge", 0, err, sizeof err) == -1 && strstr(err, "too wide a range"));
+    runlog_free(&empty);
 }
 
 int main(void) {

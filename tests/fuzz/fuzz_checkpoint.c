@@ -14,9 +14,15 @@
 #include "safetensors.h"
 #include "threads.h"
 
+static char path[64];
+
+static void remove_input_file(void) { unlink(path); }
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-    static char path[64];
-    if (!path[0]) snprintf(path, sizeof path, "/tmp/mingpt-fuzz-%ld.safetensors", (long)getpid());
+    if (!path[0]) {
+        snprintf(path, sizeof path, "/tmp/mingpt-fuzz-%ld.safetensors", (long)getpid());
+        atexit(remove_input_file);
+    }
     FILE *fp = fopen(path, "wb");
     if (!fp) abort();
     if (fwrite(data, 1, size, fp) != size || fclose(fp) != 0) abort();
