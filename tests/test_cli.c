@@ -28,18 +28,23 @@ static void slurp(const char *path, char *buf, size_t size) {
     if (fp) fclose(fp);
 }
 
-/* Runs "./mingpt ARGS" (ARGS may refer to $D, the temporary folder); returns the exit status and
- * leaves stdout and stderr in out_text and err_text. */
-static int run(const char *args) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr </dev/null", dir, binary, args, dir, dir);
-    int status = system(cmd);
+/* After a run: its stdout and stderr into out_text and err_text; returns its exit status. */
+static int collect(int status) {
     char path[256];
     snprintf(path, sizeof path, "%s/stdout", dir);
     slurp(path, out_text, sizeof out_text);
     snprintf(path, sizeof path, "%s/stderr", dir);
     slurp(path, err_text, sizeof err_text);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs "./mingpt ARGS" (ARGS may refer to $D, the temporary folder); returns the exit status and
+ * leaves stdout and stderr in out_text and err_text. */
+static int run(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr </dev/null", dir, binary, args, dir, dir);
+    int status = system(cmd);
+    return collect(status);
 }
 
 /* run() in a child process whose files may not grow past max_file_bytes (0: no limit; writes past
@@ -69,12 +74,7 @@ static int run_limited(const char *args, long max_file_bytes, int as_nobody) {
     }
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
-    char path[256];
-    snprintf(path, sizeof path, "%s/stdout", dir);
-    slurp(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/stderr", dir);
-    slurp(path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return collect(status);
 }
 
 /* Files in the temporary folder whose names contain `fragment`. */
