@@ -36,6 +36,10 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line);
 #define xcalloc(n, size) xcalloc_at((n), (size), __FILE__, __LINE__)
 #define xmalloc_aligned(size) xmalloc_aligned_at((size), __FILE__, __LINE__)
 
+/* "PATH.tmpPID" (malloc'd): where a file is written before it is renamed over PATH, so that a
+ * crash or a failed write never leaves half a file at PATH. */
+char *temp_path(const char *path);
+
 /* Bytes of physical memory on this machine (0 if unknown). */
 size_t physical_memory_bytes(void);
 

@@ -49,10 +49,8 @@ int ckpt_check_writable(const char *path, char *err, size_t err_size) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return error_text(err, err_size, "%s: is a directory; --out needs a file name", path);
-    /* the same temporary name st_write uses, so what works here works there */
-    size_t n = strlen(path) + 32;
-    char *probe = xmalloc(n);
-    snprintf(probe, n, "%s.tmp%ld", path, (long)getpid());
+    /* the temporary file st_write will use, so what works here works there */
+    char *probe = temp_path(path);
     int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666), rc = 0;
     if (fd < 0) {
         rc = error_text(err, err_size, "%s: cannot write a checkpoint there: %s", path, strerror(errno));

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void die(int code, const char *fmt, ...) {
@@ -15,6 +16,13 @@ void die(int code, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     exit(code);
+}
+
+char *temp_path(const char *path) {
+    size_t n = strlen(path) + 32;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+    return tmp;
 }
 
 void check_failed(const char *file, int line, const char *expr) {

@@ -171,9 +171,7 @@ int plot_svg(const char *path, const RunLog *log, const char *title, int log_sca
     if (log_scale) axis_log(&y, y_lo, y_hi);
     else axis_linear(&y, y_lo, y_hi, 6);
 
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = xmalloc(tmp_len);
-    snprintf(tmp, tmp_len, "%s.tmp%ld", path, (long)getpid());
+    char *tmp = temp_path(path);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         int e = errno;

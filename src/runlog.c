@@ -108,9 +108,7 @@ FILE *runlog_open_csv(const char *path, int append, char *err, size_t err_size) 
 }
 
 int runlog_rewrite_csv(const char *path, const RunLog *log, char *err, size_t err_size) {
-    size_t n = strlen(path) + 32;
-    char *tmp = xmalloc(n);
-    snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+    char *tmp = temp_path(path);
     FILE *fp = runlog_open_csv(tmp, 0, err, err_size);
     int rc = fp ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < log->n; i++)

@@ -348,9 +348,7 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
     sb_str(&h, "}");
     while (h.len % 8) sb_str(&h, " "); /* pad so the data starts 8-byte aligned */
 
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = xmalloc(tmp_len);
-    snprintf(tmp, tmp_len, "%s.tmp%ld", path, (long)getpid());
+    char *tmp = temp_path(path);
     int rc = -1;
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
