@@ -114,7 +114,6 @@ typedef struct {
     float *weight_packed;       /* one block; NULL until first needed */
     size_t *packed_offset;      /* (params.n) where each Linear weight's panels start in it */
     uint64_t weight_packed_version;
-    int use_packed;             /* the running forward uses weight_packed */
 } GPT;
 
 /* Allocates the parameters and gradients (zeroed) for a valid config; init with gpt_init. */

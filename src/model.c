@@ -304,10 +304,10 @@ static uint32_t site_key(const GPT *m, int site) {
     return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
 }
 
-/* inp (rows,C) -> out (rows,OC) through a Linear, from the packed weights during inference. */
-static void forward_linear(GPT *m, float *out, const float *inp, const float *weight, const float *bias,
-                           size_t rows, size_t C, size_t OC) {
-    if (!m->use_packed) {
+/* inp (rows,C) -> out (rows,OC) through a Linear; from weight_packed if `packed` (inference). */
+static void forward_linear(GPT *m, int packed, float *out, const float *inp, const float *weight,
+                           const float *bias, size_t rows, size_t C, size_t OC) {
+    if (!packed) {
         linear_forward(m->pool, out, inp, weight, bias, rows, C, OC);
         return;
     }
@@ -371,8 +371,8 @@ static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int
 /* The embeddings, the blocks, ln_f and lm_head over the batch in m->idx. With last_only (B = 1,
  * inference), the last block's work after attention, ln_f and lm_head run on the last position
  * alone: nothing else reads those rows, and each row's arithmetic does not depend on the others,
- * so its logits have the same bits. */
-static void forward_blocks(GPT *m, int last_only) {
+ * so its logits have the same bits. `packed`: the Linears use weight_packed (see ensure_packed). */
+static void forward_blocks(GPT *m, int last_only, int packed) {
     const GPTConfig *c = &m->config;
     int B = m->B, T = m->T, training = m->dropout_on;
     size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
@@ -392,33 +392,33 @@ static void forward_blocks(GPT *m, int last_only) {
         BlockActs *h = &a->h[l];
         /* x = x + attn(ln_1(x)) */
         layernorm_forward(m->pool, h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
-        forward_linear(m, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
+        forward_linear(m, packed, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
         if (last_only && l == c->n_layer - 1) {
             rows = 1;
             off = (BT - 1) * C;
         }
         attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
                           site_key(m, 1 + 3 * l), rows == 1 && BT > 1 ? (size_t)T - 1 : 0);
-        forward_linear(m, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
+        forward_linear(m, packed, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
         residual_dropout_forward(m->pool, h->res_1 + off, x + off, m->d.proj, rows * C, pr, site_key(m, 2 + 3 * l));
         /* x = x + mlp(ln_2(x)) */
         layernorm_forward(m->pool, h->ln_2 + off, h->ln_2_mean + off / C, h->ln_2_rstd + off / C, h->res_1 + off,
                           bw->ln_2_w, bw->ln_2_b, rows, C);
-        forward_linear(m, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
+        forward_linear(m, packed, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
         gelu_forward(m->pool, h->fc_gelu + 4 * off, h->fc + 4 * off, rows * 4 * C);
-        forward_linear(m, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
+        forward_linear(m, packed, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
         residual_dropout_forward(m->pool, h->res_2 + off, h->res_1 + off, m->d.proj, rows * C, pr,
                                  site_key(m, 3 + 3 * l));
         x = h->res_2;
     }
     layernorm_forward(m->pool, a->ln_f + off, a->ln_f_mean + off / C, a->ln_f_rstd + off / C, x + off, w->ln_f_w,
                       w->ln_f_b, rows, C);
-    forward_linear(m, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
+    forward_linear(m, packed, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
 }
 
 float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     forward_begin(m, idx, targets, B, T, training);
-    forward_blocks(m, 0);
+    forward_blocks(m, 0, 0);
     m->loss = 0.0;
     m->n_targets = 0;
     if (targets)
@@ -429,9 +429,7 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
 
 const float *gpt_forward_last(GPT *m, const int *idx, int T) {
     forward_begin(m, idx, NULL, 1, T, 0);
-    m->use_packed = ensure_packed(m);
-    forward_blocks(m, 1);
-    m->use_packed = 0;
+    forward_blocks(m, 1, ensure_packed(m));
     m->loss = 0.0;
     m->n_targets = 0;
     return m->a.logits + (size_t)(T - 1) * m->config.vocab_size;
@@ -482,9 +480,7 @@ const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
         m->weight_t_version = m->weights_version;
     }
     forward_begin(m, idx, NULL, B, T, 0);
-    m->use_packed = ensure_packed(m);
-    forward_blocks(m, 0);
-    m->use_packed = 0;
+    forward_blocks(m, 0, ensure_packed(m));
     for (int l = 0; l < c->n_layer; l++) cache_store(m, l, m->a.h[l].qkv, B, T, 0);
     m->cache_len = T;
     /* the last position's logits, packed as (B,V) */
@@ -503,9 +499,7 @@ static void decode_linear(GPT *m, float *out, const float *inp, const float *wei
         linear_forward_vec(m->pool, out, inp, m->weight_t + (weight - m->param_mem), bias, C, OC);
         return;
     }
-    m->use_packed = ensure_packed(m);
-    forward_linear(m, out, inp, weight, bias, B, C, OC);
-    m->use_packed = 0;
+    forward_linear(m, ensure_packed(m), out, inp, weight, bias, B, C, OC);
 }
 
 const float *gpt_cache_step(GPT *m, const int *tokens) {
