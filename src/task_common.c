@@ -301,14 +301,16 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     long step = tr->step;
     int final = opt->max_iters > 0 && step >= opt->max_iters;
     int eval_now = final || (opt->eval_every > 0 && step % opt->eval_every == 0);
-    int log_now = eval_now || step == 1 || (opt->log_every > 0 && step % opt->log_every == 0);
+    /* a plain progress line at these steps; a log row at them and at every evaluation */
+    int line_now = step == 1 || final || (opt->log_every > 0 && step % opt->log_every == 0);
+    int log_now = line_now || eval_now;
     LogRow row = {0};
     if (log_now) {
         double per_iter = run->time_sum / (double)run->loss_count;
         row = (LogRow){step, run->time_offset + (now - run->t_start), run->loss_sum / (double)run->loss_count, NAN,
                        tr->lr, run->B * run->T / per_iter};
         /* plain lines where \r would not work: a pipe, a file, CI */
-        if (!run->term.tty && !opt->quiet && (step % opt->log_every == 0 || step == 1 || final)) {
+        if (line_now && !run->term.tty && !opt->quiet) {
             char elapsed[32], left[32], eta[48] = "";
             format_duration(now - run->t_start, elapsed, sizeof elapsed);
             eta_text(run, now, left, sizeof left);
