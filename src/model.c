@@ -331,7 +331,7 @@ static int ensure_packed(GPT *m) {
         m->packed_offset = xcalloc((size_t)m->params.n, sizeof(size_t));
         for (int i = 0; i < m->params.n; i++) {
             const Tensor *t = &m->params.t[i];
-            if (t->ndim != 2 || !t->decay) continue; /* Linear weights: (OC, C), decayed */
+            if (!t->decay) continue; /* Linear weights (OC, C): the decayed tensors */
             m->packed_offset[i] = total;
             total += (linear_packed_floats(t->shape[1], t->shape[0]) + 15) / 16 * 16;
         }
@@ -339,7 +339,7 @@ static int ensure_packed(GPT *m) {
     }
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
-        if (t->ndim != 2 || !t->decay) continue;
+        if (!t->decay) continue;
         linear_pack_weight(m->pool, m->weight_packed + m->packed_offset[i], m->param_mem + t->offset, t->shape[1],
                            t->shape[0]);
     }
