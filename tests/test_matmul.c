@@ -111,6 +111,34 @@ static void test_gemm_general_strides(void) {
     free(At), free(B), free(C), free(want);
 }
 
+static void test_direct_and_packed_a_give_the_same_bits(void) {
+    /* A is read in place when a stride is 1 and packed when the other stride is a multiple of
+     * 4 KiB (gemm_plan): both paths must sum in the same order. Row-major and transposed A, each at
+     * a stride of 1024 floats (packed) and 1025 (read in place); M = 37 leaves a partial panel. */
+    size_t M = 37, N = 29, K = 300, wide = 1024;
+    float *a = xmalloc(M * K * 4), *B = xmalloc(K * N * 4), *want = NULL;
+    fill_uniform(a, M * K, 31, 1.0f);
+    fill_uniform(B, K * N, 32, 1.0f);
+    for (int transposed = 0; transposed < 2; transposed++)
+        for (size_t ld = wide; ld <= wide + 1; ld++) {
+            size_t rows = transposed ? K : M;
+            float *A = xcalloc(rows * ld, 4), *C = xcalloc(M * N, 4);
+            for (size_t i = 0; i < M; i++)
+                for (size_t k = 0; k < K; k++) A[transposed ? k * ld + i : i * ld + k] = a[i * K + k];
+            gemm_acc(pool2, M, N, K, A, transposed ? 1 : ld, transposed ? ld : 1, B, N, 1, C, N);
+            if (!want) {
+                want = C;
+                free(A);
+                continue;
+            }
+            char what[64];
+            snprintf(what, sizeof what, "%s A, stride %zu", transposed ? "transposed" : "row-major", ld);
+            EXPECT(expect_same_bits(what, C, want, M * N));
+            free(A), free(C);
+        }
+    free(a), free(B), free(want);
+}
+
 static void test_results_identical_for_any_thread_count(void) {
     size_t N = 333, C = 200, OC = 301;
     float *inp = xmalloc(N * C * 4), *w = xmalloc(OC * C * 4), *b = xmalloc(OC * 4), *dout = xmalloc(N * OC * 4);
@@ -146,6 +174,7 @@ int main(void) {
     RUN(test_packed_weights_give_the_same_bits);
     RUN(test_linear_backward_matches_loops);
     RUN(test_gemm_general_strides);
+    RUN(test_direct_and_packed_a_give_the_same_bits);
     RUN(test_results_identical_for_any_thread_count);
     pool_free(pool1);
     pool_free(pool2);
