@@ -1,9 +1,10 @@
 /* matmul.c — a packed, register-blocked GEMM and the Linear products built on it.
  *
- * One kernel serves all three Linear products: the operands are described by strides. Packing
- * copies each (KC x NC) block of B into NR-column panels; the micro-kernel reads MR-row panels of A
- * in place when one of A's strides is 1 (every Linear product) and from a packed copy otherwise.
- * So the transposes cost nothing beyond the packing itself. The micro-kernel keeps an
+ * One kernel serves all three Linear products: the operands are described by strides. The
+ * micro-kernel reads MR-row panels of A and NR-column panels of B in place where their layout
+ * allows (A: one stride of 1, as in every Linear product; B: row-major, as W for the input
+ * gradient and inp for the weight gradient) and packed copies otherwise (the forward's Wᵀ, partial
+ * panels), so the transposes cost nothing beyond that packing. The micro-kernel keeps an
  * MR x NR tile of C in vector registers (GCC/Clang vector extensions: 8-float vectors become AVX2
  * registers with -march=native and SSE pairs in a portable build).
  *
@@ -74,17 +75,18 @@ static inline __attribute__((always_inline)) void store_tile(v8 acc[MR][2], floa
         }
 }
 
-/* MR rows of A (element (r,k) at A[r*rsa + k*csa]) · Bp (an NR panel of kc) -> C tile. Inlined
+/* MR rows of A (element (r,k) at A[r*rsa + k*csa]) · Bp (kc rows of NR columns, row stride ldb:
+ * NR for a packed panel) -> C tile. Inlined
  * with rsa = 1 (a packed panel, csa = MR, or a transposed operand read in place) or with csa = 1
  * (a row-major operand read in place), so the compiler sees one stride as a constant. */
 static inline __attribute__((always_inline)) void micro_kernel_strided(
-    size_t kc, const float *restrict A, size_t rsa, size_t csa, const float *restrict Bp, float *restrict C,
-    size_t ldc, int mr, int nr, int init, const float *bias) {
+    size_t kc, const float *restrict A, size_t rsa, size_t csa, const float *restrict Bp, size_t ldb,
+    float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
     v8 acc[MR][2];
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = (v8){0};
     for (size_t k = 0; k < kc; k++) {
-        v8 b0 = *(const v8 *)(Bp + k * NR);
-        v8 b1 = *(const v8 *)(Bp + k * NR + 8);
+        v8 b0 = *(const v8u *)(Bp + k * ldb);
+        v8 b1 = *(const v8u *)(Bp + k * ldb + 8);
         const float *a = A + k * csa;
         for (int r = 0; r < MR; r++) {
             acc[r][0] += a[r * rsa] * b0;
@@ -95,15 +97,15 @@ static inline __attribute__((always_inline)) void micro_kernel_strided(
 }
 
 /* Rows of A contiguous: a packed panel (csa = MR) or Aᵀ stored row-major (csa = its row length). */
-static void micro_kernel_rows(size_t kc, const float *restrict A, size_t csa, const float *restrict Bp,
+static void micro_kernel_rows(size_t kc, const float *restrict A, size_t csa, const float *restrict Bp, size_t ldb,
                               float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
-    micro_kernel_strided(kc, A, 1, csa, Bp, C, ldc, mr, nr, init, bias);
+    micro_kernel_strided(kc, A, 1, csa, Bp, ldb, C, ldc, mr, nr, init, bias);
 }
 
 /* A row-major with row stride rsa, read in place. */
-static void micro_kernel_cols(size_t kc, const float *restrict A, size_t rsa, const float *restrict Bp,
+static void micro_kernel_cols(size_t kc, const float *restrict A, size_t rsa, const float *restrict Bp, size_t ldb,
                               float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
-    micro_kernel_strided(kc, A, rsa, 1, Bp, C, ldc, mr, nr, init, bias);
+    micro_kernel_strided(kc, A, rsa, 1, Bp, ldb, C, ldc, mr, nr, init, bias);
 }
 
 /* A block (mc,kc) -> Ap: ceil(mc/MR) panels, each (kc, MR), rows past mc zero. */
@@ -156,6 +158,7 @@ typedef struct {
     size_t npad;        /* N rounded up to NR */
     int prepacked;      /* Bpack was packed by the caller beforehand (linear_pack_weight) */
     int direct_a;       /* whole MR-row panels of A are read in place, not packed (gemm_plan) */
+    int direct_b;       /* whole NR-column panels of B are read in place (gemm_plan) */
 } GemmJob;
 
 static void gemm_worker(void *ctx, int ith, int nth) {
@@ -177,33 +180,37 @@ static void gemm_worker(void *ctx, int ith, int nth) {
             size_t kc = MG_MIN((size_t)KC, g->K - k0);
             int init = g->init && k0 == 0;
             const float *Bk = g->Bpack ? g->Bpack + k0 * g->npad + j0 * kc : Bp;
-            if (!g->Bpack) pack_B(Bp, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb, kc, nc);
+            size_t full_nc = !g->Bpack && g->direct_b ? nc / NR * NR : 0; /* column panels read in place */
+            if (!g->Bpack && full_nc < nc)
+                pack_B(Bp + full_nc * kc, g->B + k0 * g->rsb + (j0 + full_nc) * g->csb, g->rsb, g->csb, kc, nc - full_nc);
             const float *Ak = g->A + i0 * g->rsa + k0 * g->csa;
             size_t full_mc = g->direct_a ? mc / MR * MR : 0; /* row panels read in place */
             if (full_mc < mc) pack_A(Ap + full_mc * kc, Ak + full_mc * g->rsa, g->rsa, g->csa, mc - full_mc, kc);
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const float *bias = init && g->bias ? g->bias + j0 + jr : NULL;
                 int nr = (int)MG_MIN((size_t)NR, nc - jr);
+                const float *Bt = jr < full_nc ? g->B + k0 * g->rsb + j0 + jr : Bk + jr * kc;
+                size_t ldb = jr < full_nc ? g->rsb : NR;
                 for (size_t ir = 0; ir < mc; ir += MR) {
                     int mr = (int)MG_MIN((size_t)MR, mc - ir);
                     float *Ct = g->C + (i0 + ir) * g->ldc + j0 + jr;
                     if (ir >= full_mc)
-                        micro_kernel_rows(kc, Ap + ir * kc, MR, Bk + jr * kc, Ct, g->ldc, mr, nr, init, bias);
+                        micro_kernel_rows(kc, Ap + ir * kc, MR, Bt, ldb, Ct, g->ldc, mr, nr, init, bias);
                     else if (g->csa == 1)
-                        micro_kernel_cols(kc, Ak + ir * g->rsa, g->rsa, Bk + jr * kc, Ct, g->ldc, mr, nr, init, bias);
+                        micro_kernel_cols(kc, Ak + ir * g->rsa, g->rsa, Bt, ldb, Ct, g->ldc, mr, nr, init, bias);
                     else
-                        micro_kernel_rows(kc, Ak + ir, g->csa, Bk + jr * kc, Ct, g->ldc, mr, nr, init, bias);
+                        micro_kernel_rows(kc, Ak + ir, g->csa, Bt, ldb, Ct, g->ldc, mr, nr, init, bias);
                 }
             }
         }
     }
 }
 
-/* Reading A's panels in place (one stride must be 1) beat packing them at every shape measured,
- * from the adder's K = 48 to gpt-mini's (make bench) and GPT-2's, except when the other stride is
- * a multiple of 4 KiB: then the MR rows fall in one L1 set and evict each other (C = 2048 or 3072
- * forward: 199 -> 150-160 GFLOP/s). */
-static int direct_a_stride_ok(size_t stride) { return stride * sizeof(float) % 4096 != 0; }
+/* Reading panels of A and B in place (A needs one stride of 1, B unit column stride) beat packing
+ * them at every shape measured, from the adder's K = 48 to gpt-mini's (make bench) and GPT-2's,
+ * except when the other stride is a multiple of 4 KiB: then the rows fall in one L1 set and evict
+ * each other (C = 2048 or 3072 forward with A in place: 199 -> 150-160 GFLOP/s). */
+static int in_place_stride_ok(size_t stride) { return stride * sizeof(float) % 4096 != 0; }
 
 /* Chooses the tiling of g for the pool's thread count. */
 static void gemm_plan(Pool *pool, GemmJob *g) {
@@ -220,13 +227,15 @@ static void gemm_plan(Pool *pool, GemmJob *g) {
     size_t tiles_m = (panels + MC_MAX / MR - 1) / (MC_MAX / MR);
     while ((tiles_m * tiles_n) % nth != 0 && tiles_m < panels) tiles_m++;
     g->mc = (panels + tiles_m - 1) / tiles_m * MR;
-    g->direct_a = (g->csa == 1 && direct_a_stride_ok(g->rsa)) || (g->rsa == 1 && direct_a_stride_ok(g->csa));
+    g->direct_a = (g->csa == 1 && in_place_stride_ok(g->rsa)) || (g->rsa == 1 && in_place_stride_ok(g->csa));
+    g->direct_b = g->csb == 1 && in_place_stride_ok(g->rsb);
 }
 
 /* Floats of shared packed B that g wants (0: its row tiles pack their own). Sharing pays when
  * several row tiles would each pack the same B; past a size limit the tiles pack their own. */
 static size_t gemm_shared_floats(Pool *pool, const GemmJob *g) {
     size_t npad = (g->N + NR - 1) / NR * NR;
+    if (g->direct_b) return 0; /* read in place, all but a last partial panel */
     if (pool_size(pool) < 2 || g->M <= g->mc || g->K == 0 || g->K * npad > ((size_t)8 << 20)) return 0;
     /* below ~8M multiply-adds the extra dispatch costs more than the packing it saves */
     if (g->M * g->N * g->K < ((size_t)8 << 20)) return 0;
@@ -283,14 +292,14 @@ static void gemm_run(Pool *pool, GemmJob *g) {
 
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
               const float *B, size_t rsb, size_t csb, float *C, size_t ldc) {
-    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0, 0, 0};
+    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0, 0, 0, 0};
     gemm_run(pool, &g);
 }
 
 void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
                     const float *bias, size_t N, size_t C, size_t OC) {
     /* out (N,OC) = inp (N,C) · Wᵀ: B[k][j] = W[j][k], so rsb = 1 and csb = C. */
-    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0, 0, 0};
+    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0, 0, 0, 0};
     gemm_run(pool, &g);
 }
 
@@ -299,7 +308,7 @@ size_t linear_packed_floats(size_t C, size_t OC) { return xmul_size(C, (OC + NR 
 void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C, size_t OC) {
     CHECK(((uintptr_t)packed & 63) == 0);
     /* B of linear_forward: B[k][j] = W[j][k], as the shared packing lays it out */
-    GemmJob g = {0, OC, C, NULL, 0, 0, weight, 1, C, NULL, 0, 0, NULL, 0, 0, packed, (OC + NR - 1) / NR * NR, 1, 0};
+    GemmJob g = {0, OC, C, NULL, 0, 0, weight, 1, C, NULL, 0, 0, NULL, 0, 0, packed, (OC + NR - 1) / NR * NR, 1, 0, 0};
     PackJob pj = {{&g, NULL}};
     pool_run(pool, gemm_pack_worker, &pj);
 }
@@ -307,7 +316,7 @@ void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C
 void linear_forward_packed(Pool *pool, float *out, const float *inp, const float *packed, const float *bias,
                            size_t N, size_t C, size_t OC) {
     GemmJob g = {N, OC, C, inp, C, 1, NULL, 1, C, out, OC, 1, bias, 0, 0, (float *)packed,
-                 (OC + NR - 1) / NR * NR, 1, 0};
+                 (OC + NR - 1) / NR * NR, 1, 0, 0};
     CHECK(((uintptr_t)packed & 63) == 0);
     if (N == 0 || OC == 0) return;
     gemm_prepare(pool, &g, NULL);
@@ -342,9 +351,9 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
                      size_t OC) {
     BackwardJob job = {
         /* dinp (N,C) (+)= dout (N,OC) · W (OC,C) */
-        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0, 0, 0},
+        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0, 0, 0, 0},
         /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC */
-        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0, 0, 0},
+        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0, 0, 0, 0},
         dbias, dout, N, OC};
     gemm_prepare(pool, dinp && N && C ? &job.dinp : NULL, dweight && OC && C ? &job.dweight : NULL);
     pool_run(pool, linear_backward_worker, &job);

@@ -111,32 +111,39 @@ static void test_gemm_general_strides(void) {
     free(At), free(B), free(C), free(want);
 }
 
-static void test_direct_and_packed_a_give_the_same_bits(void) {
-    /* A is read in place when a stride is 1 and packed when the other stride is a multiple of
-     * 4 KiB (gemm_plan): both paths must sum in the same order. Row-major and transposed A, each at
-     * a stride of 1024 floats (packed) and 1025 (read in place); M = 37 leaves a partial panel. */
-    size_t M = 37, N = 29, K = 300, wide = 1024;
-    float *a = xmalloc(M * K * 4), *B = xmalloc(K * N * 4), *want = NULL;
+static void test_in_place_and_packed_operands_give_the_same_bits(void) {
+    /* The kernel reads A in place when a stride is 1 and B when it is row-major, and packs them when
+     * the other stride is a multiple of 4 KiB (gemm_plan): every path must sum in the same order.
+     * A row-major or transposed and B row-major, each at a stride of 1024 floats (packed) or 1025
+     * (in place), and B transposed (always packed). M = 37 and N = 45 leave partial panels. */
+    size_t M = 37, N = 45, K = 300, wide = 1024;
+    float *a = xmalloc(M * K * 4), *b = xmalloc(K * N * 4), *want = NULL;
     fill_uniform(a, M * K, 31, 1.0f);
-    fill_uniform(B, K * N, 32, 1.0f);
-    for (int transposed = 0; transposed < 2; transposed++)
-        for (size_t ld = wide; ld <= wide + 1; ld++) {
-            size_t rows = transposed ? K : M;
-            float *A = xcalloc(rows * ld, 4), *C = xcalloc(M * N, 4);
+    fill_uniform(b, K * N, 32, 1.0f);
+    for (int a_layout = 0; a_layout < 4; a_layout++)
+        for (int b_layout = 0; b_layout < 3; b_layout++) {
+            int a_transposed = a_layout / 2, b_transposed = b_layout == 2;
+            size_t lda = wide + a_layout % 2, ldb = b_transposed ? K : wide + b_layout;
+            float *A = xcalloc((a_transposed ? K : M) * lda, 4), *B = xcalloc((b_transposed ? N : K) * ldb, 4);
+            float *C = xcalloc(M * N, 4);
             for (size_t i = 0; i < M; i++)
-                for (size_t k = 0; k < K; k++) A[transposed ? k * ld + i : i * ld + k] = a[i * K + k];
-            gemm_acc(pool2, M, N, K, A, transposed ? 1 : ld, transposed ? ld : 1, B, N, 1, C, N);
+                for (size_t k = 0; k < K; k++) A[a_transposed ? k * lda + i : i * lda + k] = a[i * K + k];
+            for (size_t k = 0; k < K; k++)
+                for (size_t j = 0; j < N; j++) B[b_transposed ? j * ldb + k : k * ldb + j] = b[k * N + j];
+            gemm_acc(pool2, M, N, K, A, a_transposed ? 1 : lda, a_transposed ? lda : 1, B,
+                     b_transposed ? 1 : ldb, b_transposed ? ldb : 1, C, N);
+            free(A), free(B);
             if (!want) {
                 want = C;
-                free(A);
                 continue;
             }
-            char what[64];
-            snprintf(what, sizeof what, "%s A, stride %zu", transposed ? "transposed" : "row-major", ld);
+            char what[96];
+            snprintf(what, sizeof what, "A %s stride %zu, B %s stride %zu", a_transposed ? "transposed" : "row-major",
+                     lda, b_transposed ? "transposed" : "row-major", ldb);
             EXPECT(expect_same_bits(what, C, want, M * N));
-            free(A), free(C);
+            free(C);
         }
-    free(a), free(B), free(want);
+    free(a), free(b), free(want);
 }
 
 static void test_results_identical_for_any_thread_count(void) {
@@ -174,7 +181,7 @@ int main(void) {
     RUN(test_packed_weights_give_the_same_bits);
     RUN(test_linear_backward_matches_loops);
     RUN(test_gemm_general_strides);
-    RUN(test_direct_and_packed_a_give_the_same_bits);
+    RUN(test_in_place_and_packed_operands_give_the_same_bits);
     RUN(test_results_identical_for_any_thread_count);
     pool_free(pool1);
     pool_free(pool2);
