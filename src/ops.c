@@ -249,18 +249,20 @@ typedef enum {
 #define SG_NR 16
 
 /* C (m,n) (=, or += if accumulate) A (m,k) · B (k,n), where A(i,p) = A[i·ars + p·acs], row p of B
- * starts at B + p·ldb (contiguous), row i of C at C + i·ldc. Row i is row row0 + i of the causal
- * pattern (a product that starts part way down the matrix). */
+ * starts at B + p·ldb (contiguous, and readable for b_cols >= n columns: a padded row lets the
+ * last columns run in vector registers too), row i of C at C + i·ldc. Row i is row row0 + i of
+ * the causal pattern (a product that starts part way down the matrix). Every element sums its p in
+ * order with one fused multiply-add each, vector lane or scalar, so the path does not change bits. */
 static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
-                       const float *B, size_t ldb, float *C, size_t ldc, int accumulate, Causal causal,
-                       size_t row0) {
+                       const float *B, size_t ldb, size_t b_cols, float *C, size_t ldc, int accumulate,
+                       Causal causal, size_t row0) {
     for (size_t i0 = 0; i0 < m; i0 += SG_MR) {
         size_t mr = MG_MIN((size_t)SG_MR, m - i0), r0 = row0 + i0;
         size_t n_end = causal == COLS_LE ? MG_MIN(n, r0 + mr) : n;
         size_t p_lo = causal == K_GE ? r0 : 0, p_hi = causal == K_LE ? MG_MIN(k, r0 + mr) : k;
         const float *A_i = A + i0 * ars;
         size_t j0 = 0;
-        for (; j0 + SG_NR <= n_end; j0 += SG_NR) {
+        for (; j0 < n_end && j0 + SG_NR <= b_cols; j0 += SG_NR) {
             v8 acc[SG_MR][2];
             for (int r = 0; r < SG_MR; r++) acc[r][0] = acc[r][1] = (v8){0};
             for (size_t p = p_lo; p < p_hi; p++) {
@@ -270,6 +272,17 @@ static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars,
                     acc[r][0] += a * b0;
                     acc[r][1] += a * b1;
                 }
+            }
+            size_t nr = MG_MIN((size_t)SG_NR, n_end - j0);
+            if (nr < SG_NR) { /* a padded last block: store only the columns that exist */
+                float tile[SG_MR][SG_NR];
+                for (size_t r = 0; r < mr; r++) {
+                    *(v8u *)&tile[r][0] = acc[r][0];
+                    *(v8u *)&tile[r][8] = acc[r][1];
+                    float *c = C + (i0 + r) * ldc + j0;
+                    for (size_t j = 0; j < nr; j++) c[j] = accumulate ? c[j] + tile[r][j] : tile[r][j];
+                }
+                continue;
             }
             for (size_t r = 0; r < mr; r++) {
                 v8u *c0 = (v8u *)(C + (i0 + r) * ldc + j0), *c1 = (v8u *)(C + (i0 + r) * ldc + j0 + 8);
@@ -346,8 +359,13 @@ typedef struct {
     size_t t_first;   /* forward: the first query row computed */
 } AttnJob;
 
-/* per thread: a transposed head (hs, T), dropout(att) (T, T), its gradient (T, T), a mask row (T) */
-static size_t attn_workspace_floats(size_t T, size_t hs) { return hs * T + 2 * T * T + T; }
+/* A transposed head's rows are padded to whole SG_NR blocks, so that q·kᵀ and dy·vᵀ run all their
+ * columns in vector registers even for short T (the adder's T = 6). */
+static size_t padded_T(size_t T) { return (T + SG_NR - 1) / SG_NR * SG_NR; }
+
+/* per thread: a transposed head (hs, padded_T), dropout(att) (T, T), its gradient (T, T), a mask
+ * row (T) */
+static size_t attn_workspace_floats(size_t T, size_t hs) { return hs * padded_T(T) + 2 * T * T + T; }
 
 /* mask_t (T) = attention-dropout multipliers 0 or 1/(1-p) for query row t of a unit (t2 <= t) */
 static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask_t) {
@@ -358,18 +376,21 @@ static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask
         mask_t[t2] = drop_hash(key, base + (uint32_t)t2) >= threshold ? scale : 0.0f;
 }
 
-/* (hs, T) <- the (T, hs) slice of one head at qkv_part with row stride C3 */
+/* (hs, padded_T) <- the (T, hs) slice of one head at qkv_part with row stride C3, zero padded */
 static void transpose_head(float *dst, const float *qkv_part, size_t T, size_t hs, size_t C3) {
+    size_t Tp = padded_T(T);
     for (size_t t2 = 0; t2 < T; t2++)
-        for (size_t i = 0; i < hs; i++) dst[i * T + t2] = qkv_part[t2 * C3 + i];
+        for (size_t i = 0; i < hs; i++) dst[i * Tp + t2] = qkv_part[t2 * C3 + i];
+    for (size_t i = 0; i < hs; i++)
+        for (size_t t2 = T; t2 < Tp; t2++) dst[i * Tp + t2] = 0.0f;
 }
 
 static void attention_forward_worker(void *ctx, int ith, int nth) {
     const AttnJob *job = ctx;
     size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C, t0 = job->t_first;
     float qk_scale = (float)(1.0 / sqrt((double)hs));
-    float *keyT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, T) */
-    float *att_drop = keyT + hs * T;                                          /* (T, T) */
+    float *keyT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, Tp) */
+    float *att_drop = keyT + hs * padded_T(T);                                /* (T, T) */
     float *mask_t = att_drop + T * T;                                         /* (T) */
     size_t lo, hi;
     split_range(job->B * NH, ith, nth, &lo, &hi);
@@ -379,7 +400,8 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
         float *att = job->att + unit * T * T;
         /* preatt = q·kᵀ, rows t >= t0, columns t2 <= t */
         transpose_head(keyT, key, T, hs, C3);
-        small_gemm(T - t0, T, hs, query + t0 * C3, C3, 1, keyT, T, att + t0 * T, T, 0, COLS_LE, t0);
+        small_gemm(T - t0, T, hs, query + t0 * C3, C3, 1, keyT, padded_T(T), padded_T(T), att + t0 * T, T, 0,
+                   COLS_LE, t0);
         for (size_t t = t0; t < T; t++) {
             float *att_t = att + t * T, *drop_t = att_drop + t * T;
             softmax_row(att_t, t + 1, qk_scale);
@@ -392,8 +414,8 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
         }
         /* y = dropout(att) · v */
         const float *p_att = job->p > 0.0f ? att_drop : att;
-        small_gemm(T - t0, hs, T, p_att + t0 * T, T, 1, value, C3, job->out + (b * T + t0) * C + h * hs, C, 0, K_LE,
-                   t0);
+        small_gemm(T - t0, hs, T, p_att + t0 * T, T, 1, value, C3, hs, job->out + (b * T + t0) * C + h * hs, C, 0,
+                   K_LE, t0);
     }
 }
 
@@ -411,8 +433,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
     const AttnJob *job = ctx;
     size_t T = job->T, C = job->C, NH = job->NH, hs = C / NH, C3 = 3 * C;
     float qk_scale = (float)(1.0 / sqrt((double)hs));
-    float *valueT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs);       /* (hs, T) */
-    float *att_drop = valueT + hs * T;                                                 /* (T, T) */
+    float *valueT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs);       /* (hs, Tp) */
+    float *att_drop = valueT + hs * padded_T(T);                                       /* (T, T) */
     float *datt = att_drop + T * T;                                                    /* (T, T) */
     float *mask_t = datt + T * T;                                                      /* (T) */
     size_t lo, hi;
@@ -434,8 +456,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
         }
         /* y = P·v with P = dropout(att): dP = dy·vᵀ, dv = Pᵀ·dy */
         transpose_head(valueT, value, T, hs, C3);
-        small_gemm(T, T, hs, dout, C, 1, valueT, T, datt, T, 0, COLS_LE, 0);
-        small_gemm(T, hs, T, p_att, 1, T, dout, C, dvalue, C3, 0, K_GE, 0);
+        small_gemm(T, T, hs, dout, C, 1, valueT, padded_T(T), padded_T(T), datt, T, 0, COLS_LE, 0);
+        small_gemm(T, hs, T, p_att, 1, T, dout, C, hs, dvalue, C3, 0, K_GE, 0);
         /* through dropout and softmax: dpreatt = att·(datt - Σ att·datt), times 1/sqrt(hs) */
         for (size_t t = 0; t < T; t++) {
             const float *att_t = att + t * T;
@@ -449,8 +471,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
         }
         /* preatt = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q */
-        small_gemm(T, hs, T, datt, T, 1, key, C3, dquery, C3, 0, K_LE, 0);
-        small_gemm(T, hs, T, datt, 1, T, query, C3, dkey, C3, 0, K_GE, 0);
+        small_gemm(T, hs, T, datt, T, 1, key, C3, hs, dquery, C3, 0, K_LE, 0);
+        small_gemm(T, hs, T, datt, 1, T, query, C3, hs, dkey, C3, 0, K_GE, 0);
     }
 }
 
