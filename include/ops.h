@@ -75,15 +75,6 @@ static inline float exp_fast(float x) {
     return p * scale.f;
 }
 
-/* tanh to within 2e-7 absolute, as (e - 1) / (e + 1) with e = exp(2x). GELU only uses 1 + tanh
- * and 1 - tanh², so absolute error is what matters; glibc's tanhf took half of a small model's
- * step. */
-static inline float tanh_fast(float x) {
-    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x; /* tanh(9) rounds to 1 */
-    float e = exp_fast(2.0f * x);
-    return (e - 1.0f) / (e + 1.0f);
-}
-
 /* Attention of one new position per row against cached keys and values (generation).
  * qkv (B,3C) of the new position (only q is read), key_t (B,NH,hs,T_max) keys transposed, value
  * (B,T_max,C), both holding positions 0..len-1 (the new one included) -> out (B,C) (written).
@@ -91,7 +82,9 @@ static inline float tanh_fast(float x) {
 void attention_decode(Pool *pool, float *out, const float *qkv, const float *key_t,
                       const float *value, size_t B, size_t len, size_t T_max, size_t C, size_t NH);
 
-/* tanh approximation, as minGPT's NewGELU. inp (n) -> out (n) (written) */
+/* The tanh approximation, as minGPT's NewGELU: 0.5·x·(1 + tanh u) with u = sqrt(2/π)·(x + 0.044715x³),
+ * computed as x·sigmoid(2u), which is the same function with one exp and one division. inp (n) ->
+ * out (n) (written) */
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n);
 /* dout (n), inp (n) -> dinp (n) (written) */
 void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n);

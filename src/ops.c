@@ -545,7 +545,7 @@ static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
         float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        j->out[i] = 0.5f * x * (1.0f + tanh_fast(u));
+        j->out[i] = x / (1.0f + exp_fast(-2.0f * u)); /* 0.5·x·(1 + tanh u) = x·sigmoid(2u) */
     }
 }
 
@@ -559,9 +559,9 @@ static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
         float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = tanh_fast(u);
-        float sech2 = 1.0f - th * th;
-        float local = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        float sig = 1.0f / (1.0f + exp_fast(-2.0f * u)); /* (1 + tanh u) / 2 */
+        /* d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
+        float local = sig + 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
         j->out[i] = local * j->dout[i];
     }
 }
