@@ -1,8 +1,9 @@
 /* trainer.c — AdamW with minGPT's groups, gradient clipping and the training loop.
  *
  * The update is torch.optim.AdamW's, step for step: decoupled decay p -= lr·wd·p first, then
- * bias-corrected moments. The gradient norm is summed in double over fixed 64 Ki-float chunks and
- * the chunks are added in order, so its value does not depend on the thread count.
+ * bias-corrected moments. The gradient norm is summed in double over fixed 8 Ki-float chunks, each
+ * in NORM_LANES lanes, and the chunks are added in order, so its value does not depend on the
+ * thread count. Clipping scales the gradient inside the AdamW pass rather than in a pass of its own.
  */
 #include "trainer.h"
 
@@ -12,7 +13,10 @@
 
 #include "common.h"
 
-#define NORM_CHUNK 65536
+/* Small enough that a small model's few chunks still split evenly between threads. */
+#define NORM_CHUNK 8192
+/* Independent partial sums: one running double sum is a chain of dependent adds (latency-bound). */
+#define NORM_LANES 8
 
 TrainConfig train_config_default(void) {
     TrainConfig c = {0};
@@ -59,9 +63,8 @@ float trainer_lr(const TrainConfig *c, long step) {
 
 typedef struct {
     Trainer *tr;
-    float *grad;
+    const float *grad;
     size_t numel;
-    float scale;
 } NormJob;
 
 static void norm_worker(void *ctx, int ith, int nth) {
@@ -70,32 +73,29 @@ static void norm_worker(void *ctx, int ith, int nth) {
     split_range(job->tr->n_norm_parts, ith, nth, &lo, &hi);
     for (size_t part = lo; part < hi; part++) {
         size_t start = part * NORM_CHUNK, end = MG_MIN(start + NORM_CHUNK, job->numel);
+        double lane[NORM_LANES] = {0};
+        size_t i = start;
+        for (; i + NORM_LANES <= end; i += NORM_LANES)
+            for (int k = 0; k < NORM_LANES; k++) lane[k] += (double)job->grad[i + k] * job->grad[i + k];
+        for (; i < end; i++) lane[i % NORM_LANES] += (double)job->grad[i] * job->grad[i];
         double sum = 0.0;
-        for (size_t i = start; i < end; i++) sum += (double)job->grad[i] * job->grad[i];
+        for (int k = 0; k < NORM_LANES; k++) sum += lane[k];
         job->tr->norm_parts[part] = sum;
     }
 }
 
-static void scale_worker(void *ctx, int ith, int nth) {
-    NormJob *job = ctx;
-    size_t lo, hi;
-    split_range(job->numel, ith, nth, &lo, &hi);
-    for (size_t i = lo; i < hi; i++) job->grad[i] *= job->scale;
-}
-
-/* torch.nn.utils.clip_grad_norm_: returns the total norm before clipping. */
-static float clip_grad_norm(Trainer *tr, GPT *model, float max_norm) {
-    NormJob job = {tr, model->grad_mem, model->params.numel, 1.0f};
+/* torch.nn.utils.clip_grad_norm_: the total norm before clipping. *scale is what the gradients
+ * are to be multiplied by (1 when the norm is within max_norm), which adamw_worker applies. */
+static float clip_grad_norm(Trainer *tr, GPT *model, float max_norm, float *scale) {
+    NormJob job = {tr, model->grad_mem, model->params.numel};
     pool_run(model->pool, norm_worker, &job);
     double total = 0.0;
     for (size_t part = 0; part < tr->n_norm_parts; part++) total += tr->norm_parts[part];
     float norm = (float)sqrt(total);
+    *scale = 1.0f;
     if (max_norm > 0.0f) {
         float coef = max_norm / (norm + 1e-6f);
-        if (coef < 1.0f) {
-            job.scale = coef;
-            pool_run(model->pool, scale_worker, &job);
-        }
+        if (coef < 1.0f) *scale = coef;
     }
     return norm;
 }
@@ -104,6 +104,7 @@ typedef struct {
     Trainer *tr;
     GPT *model;
     float lr, bias_correction1, bias_correction2_sqrt;
+    float grad_scale; /* from clipping: the same product torch's in-place g.mul_(coef) stores */
 } AdamJob;
 
 static void adamw_worker(void *ctx, int ith, int nth) {
@@ -120,9 +121,10 @@ static void adamw_worker(void *ctx, int ith, int nth) {
         size_t lo, hi;
         split_range(t->numel, ith, nth, &lo, &hi);
         for (size_t i = lo; i < hi; i++) {
+            float grad = g[i] * job->grad_scale;
             p[i] *= decay;
-            m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-            v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+            m[i] = beta1 * m[i] + (1.0f - beta1) * grad;
+            v[i] = beta2 * v[i] + (1.0f - beta2) * grad * grad;
             float denom = sqrtf(v[i]) / job->bias_correction2_sqrt + eps;
             p[i] -= step_size * m[i] / denom;
         }
@@ -134,12 +136,13 @@ float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, 
     float loss = gpt_forward(model, idx, targets, B, T, 1);
     gpt_zero_grad(model);
     gpt_backward(model);
-    tr->grad_norm = clip_grad_norm(tr, model, tr->config.grad_clip);
+    float grad_scale;
+    tr->grad_norm = clip_grad_norm(tr, model, tr->config.grad_clip, &grad_scale);
     tr->lr = trainer_lr(&tr->config, tr->step);
     tr->step++;
     AdamJob job = {tr, model, tr->lr,
                    (float)(1.0 - pow(tr->config.beta1, (double)tr->step)),
-                   (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step))};
+                   (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step)), grad_scale};
     pool_run(model->pool, adamw_worker, &job);
     gpt_weights_changed(model);
     tr->loss = loss;
