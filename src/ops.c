@@ -363,9 +363,9 @@ typedef struct {
  * columns in vector registers even for short T (the adder's T = 6). */
 static size_t padded_T(size_t T) { return (T + SG_NR - 1) / SG_NR * SG_NR; }
 
-/* per thread: a transposed head (hs, padded_T), dropout(att) (T, T), its gradient (T, T), a mask
- * row (T) */
-static size_t attn_workspace_floats(size_t T, size_t hs) { return hs * padded_T(T) + 2 * T * T + T; }
+/* per thread: a transposed head (hs, padded_T), dropout(att) (T, T), its gradient (T, T) and the
+ * dropout masks (T, T) (backward; forward keeps one mask row) */
+static size_t attn_workspace_floats(size_t T, size_t hs) { return hs * padded_T(T) + 3 * T * T; }
 
 /* mask_t (T) = attention-dropout multipliers 0 or 1/(1-p) for query row t of a unit (t2 <= t) */
 static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask_t) {
@@ -376,13 +376,18 @@ static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask
         mask_t[t2] = drop_hash(key, base + (uint32_t)t2) >= threshold ? scale : 0.0f;
 }
 
-/* (hs, padded_T) <- the (T, hs) slice of one head at qkv_part with row stride C3, zero padded */
+/* (hs, padded_T) <- the (T, hs) slice of one head at qkv_part with row stride C3. The padding
+ * columns are left as they are: zero_padding sets them once per call, and no unit writes them. */
 static void transpose_head(float *dst, const float *qkv_part, size_t T, size_t hs, size_t C3) {
     size_t Tp = padded_T(T);
     for (size_t t2 = 0; t2 < T; t2++)
         for (size_t i = 0; i < hs; i++) dst[i * Tp + t2] = qkv_part[t2 * C3 + i];
+}
+
+static void zero_padding(float *head_t, size_t T, size_t hs) {
+    size_t Tp = padded_T(T);
     for (size_t i = 0; i < hs; i++)
-        for (size_t t2 = T; t2 < Tp; t2++) dst[i * Tp + t2] = 0.0f;
+        for (size_t t2 = T; t2 < Tp; t2++) head_t[i * Tp + t2] = 0.0f;
 }
 
 static void attention_forward_worker(void *ctx, int ith, int nth) {
@@ -392,6 +397,7 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
     float *keyT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs); /* (hs, Tp) */
     float *att_drop = keyT + hs * padded_T(T);                                /* (T, T) */
     float *mask_t = att_drop + T * T;                                         /* (T) */
+    zero_padding(keyT, T, hs);
     size_t lo, hi;
     split_range(job->B * NH, ith, nth, &lo, &hi);
     for (size_t unit = lo; unit < hi; unit++) {
@@ -436,7 +442,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
     float *valueT = job->workspace + (size_t)ith * attn_workspace_floats(T, hs);       /* (hs, Tp) */
     float *att_drop = valueT + hs * padded_T(T);                                       /* (T, T) */
     float *datt = att_drop + T * T;                                                    /* (T, T) */
-    float *mask_t = datt + T * T;                                                      /* (T) */
+    float *mask = datt + T * T;                                                        /* (T, T) */
+    zero_padding(valueT, T, hs);
     size_t lo, hi;
     split_range(job->B * NH, ith, nth, &lo, &hi);
     for (size_t unit = lo; unit < hi; unit++) {
@@ -446,8 +453,9 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
         const float *dout = job->dout + b * T * C + h * hs;
         const float *att = job->att_in + unit * T * T;
         const float *p_att = att;
-        if (job->p > 0.0f) { /* remake dropout(att) */
+        if (job->p > 0.0f) { /* remake dropout(att), keeping the masks for datt below */
             for (size_t t = 0; t < T; t++) {
+                float *mask_t = mask + t * T;
                 attn_drop_row(job, unit, t, mask_t);
                 for (size_t t2 = 0; t2 <= t; t2++) att_drop[t * T + t2] = att[t * T + t2] * mask_t[t2];
                 for (size_t t2 = t + 1; t2 < T; t2++) att_drop[t * T + t2] = 0.0f;
@@ -462,10 +470,8 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
         for (size_t t = 0; t < T; t++) {
             const float *att_t = att + t * T;
             float *datt_t = datt + t * T;
-            if (job->p > 0.0f) {
-                attn_drop_row(job, unit, t, mask_t);
-                for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] *= mask_t[t2];
-            }
+            if (job->p > 0.0f)
+                for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] *= mask[t * T + t2];
             float s = dot_lanes(att_t, datt_t, t + 1);
             for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] = att_t[t2] * (datt_t[t2] - s) * qk_scale;
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
