@@ -540,7 +540,13 @@ const float *gpt_cache_step(GPT *m, const int *tokens) {
     return m->a.logits;
 }
 
-void gpt_zero_grad(GPT *m) { memset(m->grad_mem, 0, m->params.numel * sizeof(float)); }
+static void zero_range(void *ctx, size_t lo, size_t hi) { memset((float *)ctx + lo, 0, (hi - lo) * sizeof(float)); }
+
+/* x (n) = 0 on every thread of the pool, each its share (a single memset was 1.6% of the adder's
+ * step, with the other thread waiting). */
+static void zero_floats(Pool *pool, float *x, size_t n) { pool_for(pool, n, zero_range, x); }
+
+void gpt_zero_grad(GPT *m) { zero_floats(m->pool, m->grad_mem, m->params.numel); }
 
 void gpt_backward(GPT *m) {
     CHECK(m->has_targets);
@@ -560,7 +566,7 @@ void gpt_backward(GPT *m) {
     linear_backward(m->pool, d->dln, 0, g->lm_head_w, NULL, d->dlogits, a->ln_f, w->lm_head_w, BT, C,
                     V);
     const float *x_last = c->n_layer ? a->h[c->n_layer - 1].res_2 : a->x0;
-    memset(d->dres, 0, BTC * sizeof(float));
+    zero_floats(m->pool, d->dres, BTC);
     layernorm_backward(m->pool, d->dres, g->ln_f_w, g->ln_f_b, d->dln, x_last, w->ln_f_w, a->ln_f_mean,
                        a->ln_f_rstd, BT, C);
 
