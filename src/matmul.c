@@ -76,21 +76,23 @@ static inline __attribute__((always_inline)) void store_tile(v8 acc[MR][2], floa
 }
 
 /* MR rows of A (element (r,k) at A[r*rsa + k*csa]) · Bp (kc rows of NR columns, row stride ldb:
- * NR for a packed panel) -> C tile. Inlined
- * with rsa = 1 (a packed panel, csa = MR, or a transposed operand read in place) or with csa = 1
- * (a row-major operand read in place), so the compiler sees one stride as a constant. */
+ * NR for a packed panel) -> C tile. Inlined with rsa = 1 (a packed panel, csa = MR, or a
+ * transposed operand read in place) or with csa = 1 (a row-major operand read in place), so the
+ * compiler sees one stride as a constant; and with nv = 2 vectors per row, or 1 for a last panel
+ * of at most 8 columns (lm_head's 65 = 4·16 + 1), which then costs half a full one. */
 static inline __attribute__((always_inline)) void micro_kernel_strided(
     size_t kc, const float *restrict A, size_t rsa, size_t csa, const float *restrict Bp, size_t ldb,
-    float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
+    float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias, int nv) {
     v8 acc[MR][2];
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = (v8){0};
     for (size_t k = 0; k < kc; k++) {
         v8 b0 = *(const v8u *)(Bp + k * ldb);
-        v8 b1 = *(const v8u *)(Bp + k * ldb + 8);
+        v8 b1 = {0};
+        if (nv == 2) b1 = *(const v8u *)(Bp + k * ldb + 8);
         const float *a = A + k * csa;
         for (int r = 0; r < MR; r++) {
             acc[r][0] += a[r * rsa] * b0;
-            acc[r][1] += a[r * rsa] * b1;
+            if (nv == 2) acc[r][1] += a[r * rsa] * b1;
         }
     }
     store_tile(acc, C, ldc, mr, nr, init, bias);
@@ -99,13 +101,19 @@ static inline __attribute__((always_inline)) void micro_kernel_strided(
 /* Rows of A contiguous: a packed panel (csa = MR) or Aᵀ stored row-major (csa = its row length). */
 static void micro_kernel_rows(size_t kc, const float *restrict A, size_t csa, const float *restrict Bp, size_t ldb,
                               float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
-    micro_kernel_strided(kc, A, 1, csa, Bp, ldb, C, ldc, mr, nr, init, bias);
+    if (nr > 8)
+        micro_kernel_strided(kc, A, 1, csa, Bp, ldb, C, ldc, mr, nr, init, bias, 2);
+    else
+        micro_kernel_strided(kc, A, 1, csa, Bp, ldb, C, ldc, mr, nr, init, bias, 1);
 }
 
 /* A row-major with row stride rsa, read in place. */
 static void micro_kernel_cols(size_t kc, const float *restrict A, size_t rsa, const float *restrict Bp, size_t ldb,
                               float *restrict C, size_t ldc, int mr, int nr, int init, const float *bias) {
-    micro_kernel_strided(kc, A, rsa, 1, Bp, ldb, C, ldc, mr, nr, init, bias);
+    if (nr > 8)
+        micro_kernel_strided(kc, A, rsa, 1, Bp, ldb, C, ldc, mr, nr, init, bias, 2);
+    else
+        micro_kernel_strided(kc, A, rsa, 1, Bp, ldb, C, ldc, mr, nr, init, bias, 1);
 }
 
 /* A block (mc,kc) -> Ap: ceil(mc/MR) panels, each (kc, MR), rows past mc zero. */
