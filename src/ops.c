@@ -64,6 +64,7 @@ void encoder_backward(Pool *pool, float *dwte, float *dwpe, const float *dout, c
 typedef struct {
     float *out, *mean, *rstd, *dinp, *dweight, *dbias;
     const float *inp, *weight, *bias, *dout, *mean_in, *rstd_in;
+    float *partial; /* backward: (blocks, 2, C) column sums per LN_BLOCK rows */
     size_t N, C;
 } LnJob;
 
@@ -113,70 +114,90 @@ static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
 
 void layernorm_forward(Pool *pool, float *out, float *mean, float *rstd, const float *inp,
                        const float *weight, const float *bias, size_t N, size_t C) {
-    LnJob j = {out, mean, rstd, NULL, NULL, NULL, inp, weight, bias, NULL, NULL, NULL, N, C};
+    LnJob j = {out, mean, rstd, NULL, NULL, NULL, inp, weight, bias, NULL, NULL, NULL, NULL, N, C};
     pool_for(pool, N, layernorm_forward_rows, &j);
 }
 
-static void layernorm_backward_rows(void *ctx, size_t lo, size_t hi) {
-    const LnJob *j = ctx;
-    size_t C = j->C;
-    for (size_t n = lo; n < hi; n++) {
-        const float *dout_n = j->dout + n * C, *inp_n = j->inp + n * C;
-        float *dinp_n = j->dinp + n * C;
-        float m = j->mean_in[n], s = j->rstd_in[n];
-        /* With norm = (x - mean)·rstd and dnorm = dout·weight:
-         * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
-        double acc[LN_LANES] = {0}, acc_norm[LN_LANES] = {0}; /* lanes as in row_sum */
-        size_t c = 0;
-        for (; c + LN_LANES <= C; c += LN_LANES)
-            for (int k = 0; k < LN_LANES; k++) {
-                float norm = (inp_n[c + k] - m) * s;
-                float dnorm = dout_n[c + k] * j->weight[c + k];
-                acc[k] += dnorm;
-                acc_norm[k] += (double)dnorm * norm;
-            }
-        for (; c < C; c++) {
-            float norm = (inp_n[c] - m) * s;
-            float dnorm = dout_n[c] * j->weight[c];
-            acc[c % LN_LANES] += dnorm;
-            acc_norm[c % LN_LANES] += (double)dnorm * norm;
-        }
-        double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
+/* dweight and dbias are sums over all rows. Each block of LN_BLOCK rows sums its rows into its own
+ * partial (while its rows' dinp are made, so dout and inp are read once), and the partials are
+ * then added in block order: the blocks depend on N alone, so any thread count gives the same
+ * bits, and no thread has to read rows another thread just wrote. */
+#define LN_BLOCK 64
+
+/* One row: dinp_n += its gradient; part_w += norm·dout and part_b += dout, column by column. */
+static void layernorm_backward_row(float *restrict dinp_n, float *restrict part_w, float *restrict part_b,
+                                   const float *restrict dout_n, const float *restrict inp_n,
+                                   const float *restrict weight, float m, float s, size_t C) {
+    /* With norm = (x - mean)·rstd and dnorm = dout·weight:
+     * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
+    double acc[LN_LANES] = {0}, acc_norm[LN_LANES] = {0}; /* lanes as in row_sum */
+    size_t c = 0;
+    for (; c + LN_LANES <= C; c += LN_LANES)
         for (int k = 0; k < LN_LANES; k++) {
-            dnorm_sum += acc[k];
-            dnorm_norm_sum += acc_norm[k];
+            float norm = (inp_n[c + k] - m) * s;
+            float dnorm = dout_n[c + k] * weight[c + k];
+            acc[k] += dnorm;
+            acc_norm[k] += (double)dnorm * norm;
         }
-        float dnorm_mean = (float)(dnorm_sum / (double)C);
-        float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
-        for (size_t c = 0; c < C; c++) {
-            float norm = (inp_n[c] - m) * s;
-            float dnorm = dout_n[c] * j->weight[c];
-            dinp_n[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
-        }
+    for (; c < C; c++) {
+        float norm = (inp_n[c] - m) * s;
+        float dnorm = dout_n[c] * weight[c];
+        acc[c % LN_LANES] += dnorm;
+        acc_norm[c % LN_LANES] += (double)dnorm * norm;
+    }
+    double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
+    for (int k = 0; k < LN_LANES; k++) {
+        dnorm_sum += acc[k];
+        dnorm_norm_sum += acc_norm[k];
+    }
+    float dnorm_mean = (float)(dnorm_sum / (double)C);
+    float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
+    for (c = 0; c < C; c++) {
+        float norm = (inp_n[c] - m) * s;
+        float dnorm = dout_n[c] * weight[c];
+        dinp_n[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        part_w[c] += norm * dout_n[c];
+        part_b[c] += dout_n[c];
     }
 }
 
-/* dweight and dbias sum over rows: threads own columns and add the rows in order. */
-static void layernorm_backward_cols(void *ctx, size_t lo, size_t hi) {
+/* the rows of blocks [lo, hi); partial (blocks, 2, C) gets each block's column sums of norm·dout
+ * (for dweight) and of dout (for dbias) */
+static void layernorm_backward_blocks(void *ctx, size_t lo, size_t hi) {
     const LnJob *j = ctx;
     size_t C = j->C;
-    for (size_t n = 0; n < j->N; n++) {
-        const float *dout_n = j->dout + n * C, *inp_n = j->inp + n * C;
-        float m = j->mean_in[n], s = j->rstd_in[n];
-        for (size_t c = lo; c < hi; c++) {
-            float norm = (inp_n[c] - m) * s;
-            j->dbias[c] += dout_n[c];
-            j->dweight[c] += norm * dout_n[c];
+    for (size_t block = lo; block < hi; block++) {
+        float *part_w = j->partial + block * 2 * C, *part_b = part_w + C;
+        for (size_t c = 0; c < C; c++) part_w[c] = part_b[c] = 0.0f;
+        for (size_t n = block * LN_BLOCK; n < MG_MIN(j->N, (block + 1) * LN_BLOCK); n++)
+            layernorm_backward_row(j->dinp + n * C, part_w, part_b, j->dout + n * C, j->inp + n * C, j->weight,
+                                   j->mean_in[n], j->rstd_in[n], C);
+    }
+}
+
+/* columns [lo, hi): dweight, dbias += the blocks' partials, in block order */
+static void layernorm_backward_reduce(void *ctx, size_t lo, size_t hi) {
+    const LnJob *j = ctx;
+    size_t C = j->C, blocks = (j->N + LN_BLOCK - 1) / LN_BLOCK;
+    for (size_t c = lo; c < hi; c++) {
+        float sum_w = 0.0f, sum_b = 0.0f;
+        for (size_t block = 0; block < blocks; block++) {
+            sum_w += j->partial[block * 2 * C + c];
+            sum_b += j->partial[block * 2 * C + C + c];
         }
+        j->dweight[c] += sum_w;
+        j->dbias[c] += sum_b;
     }
 }
 
 void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, const float *mean,
                         const float *rstd, size_t N, size_t C) {
-    LnJob j = {NULL, NULL, NULL, dinp, dweight, dbias, inp, weight, NULL, dout, mean, rstd, N, C};
-    pool_for(pool, N, layernorm_backward_rows, &j);
-    pool_for(pool, C, layernorm_backward_cols, &j);
+    size_t blocks = (N + LN_BLOCK - 1) / LN_BLOCK;
+    float *partial = pool_workspace(pool, xmul_size(blocks * 2, C * sizeof(float)));
+    LnJob j = {NULL, NULL, NULL, dinp, dweight, dbias, inp, weight, NULL, dout, mean, rstd, partial, N, C};
+    pool_for(pool, blocks, layernorm_backward_blocks, &j);
+    pool_for(pool, C, layernorm_backward_reduce, &j);
 }
 
 /* ---------------------------------------------------------------- dropout */

@@ -253,6 +253,55 @@ static void test_exp_fast_is_accurate(void) {
     EXPECT(isnan(exp_fast(NAN))); /* a NaN is never hidden */
 }
 
+static void test_layernorm_backward_over_many_rows(void) {
+    /* dweight and dbias are summed in blocks of rows: 150 rows are two whole blocks and a part.
+     * Against the gradients in double, and the same bits on 1 and 2 threads. */
+    size_t N = 150, C = 40;
+    float *inp = xmalloc(N * C * 4), *dout = xmalloc(N * C * 4), *out = xmalloc(N * C * 4);
+    float *w = xmalloc(C * 4), *b = xmalloc(C * 4), *mean = xmalloc(N * 4), *rstd = xmalloc(N * 4);
+    fill_uniform(inp, N * C, 5, 2.0f);
+    fill_uniform(dout, N * C, 6, 1.0f);
+    fill_uniform(w, C, 7, 1.0f);
+    fill_uniform(b, C, 8, 1.0f);
+    layernorm_forward(pool, out, mean, rstd, inp, w, b, N, C);
+    Pool *one = pool_create(1);
+    float *dinp[2], *dw[2], *db[2];
+    for (int p = 0; p < 2; p++) {
+        dinp[p] = xcalloc(N * C, 4), dw[p] = xcalloc(C, 4), db[p] = xcalloc(C, 4);
+        layernorm_backward(p ? pool : one, dinp[p], dw[p], db[p], dout, inp, w, mean, rstd, N, C);
+    }
+    expect_same_bits("dinp, 1 vs 2 threads", dinp[1], dinp[0], N * C);
+    expect_same_bits("dweight, 1 vs 2 threads", dw[1], dw[0], C);
+    expect_same_bits("dbias, 1 vs 2 threads", db[1], db[0], C);
+    float *want_dinp = xmalloc(N * C * 4), *want_dw = xmalloc(C * 4), *want_db = xmalloc(C * 4);
+    for (size_t c = 0; c < C; c++) {
+        double sw = 0.0, sb = 0.0;
+        for (size_t n = 0; n < N; n++) {
+            sw += (double)dout[n * C + c] * ((double)inp[n * C + c] - mean[n]) * rstd[n];
+            sb += dout[n * C + c];
+        }
+        want_dw[c] = (float)sw, want_db[c] = (float)sb;
+    }
+    for (size_t n = 0; n < N; n++) {
+        double mean_d = 0.0, mean_dn = 0.0;
+        for (size_t c = 0; c < C; c++) {
+            double norm = ((double)inp[n * C + c] - mean[n]) * rstd[n], d = (double)dout[n * C + c] * w[c];
+            mean_d += d / C, mean_dn += d * norm / C;
+        }
+        for (size_t c = 0; c < C; c++) {
+            double norm = ((double)inp[n * C + c] - mean[n]) * rstd[n], d = (double)dout[n * C + c] * w[c];
+            want_dinp[n * C + c] = (float)((d - mean_d - norm * mean_dn) * rstd[n]);
+        }
+    }
+    expect_close("dinp", dinp[1], want_dinp, N * C, 1e-5, 1e-4);
+    expect_close("dweight", dw[1], want_dw, C, 1e-4, 1e-4);
+    expect_close("dbias", db[1], want_db, C, 1e-4, 1e-4);
+    for (int p = 0; p < 2; p++) free(dinp[p]), free(dw[p]), free(db[p]);
+    free(inp), free(dout), free(out), free(w), free(b), free(mean), free(rstd);
+    free(want_dinp), free(want_dw), free(want_db);
+    pool_free(one);
+}
+
 /* ---------------------------------------------------------------- dropout */
 
 static double dropout_loss(void *p) {
@@ -359,6 +408,7 @@ int main(void) {
     RUN(test_linear_gradients);
     RUN(test_encoder_gradients);
     RUN(test_layernorm_gradients);
+    RUN(test_layernorm_backward_over_many_rows);
     RUN(test_attention_gradients);
     RUN(test_attention_gradients_with_dropout);
     RUN(test_gelu_is_accurate);
