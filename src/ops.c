@@ -561,6 +561,10 @@ void attention_decode(Pool *pool, float *out, const float *qkv, const float *key
 /* ---------------------------------------------------------------- GELU */
 
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+/* Below this u, sigmoid(2u) < e^-88 is zero to float precision, and exp_fast(-2u) would be clamped:
+ * without the cut, its floor times x³ in the derivative gives a diverged run's huge activations
+ * (x < -1e12) finite, growing gradients where NewGELU's are 0. */
+#define GELU_U_ZERO -44.0f
 
 typedef struct {
     float *out;
@@ -572,7 +576,8 @@ static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
         float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        j->out[i] = x / (1.0f + exp_fast(-2.0f * u)); /* 0.5·x·(1 + tanh u) = x·sigmoid(2u) */
+        float out = x / (1.0f + exp_fast(-2.0f * u)); /* 0.5·x·(1 + tanh u) = x·sigmoid(2u) */
+        j->out[i] = u < GELU_U_ZERO ? 0.0f * x : out;
     }
 }
 
@@ -587,6 +592,7 @@ static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
         float x = j->inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         float sig = 1.0f / (1.0f + exp_fast(-2.0f * u)); /* (1 + tanh u) / 2 */
+        sig = u < GELU_U_ZERO ? 0.0f : sig;
         /* d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
         float local = sig + 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
         j->out[i] = local * j->dout[i];

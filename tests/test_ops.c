@@ -238,6 +238,17 @@ static void test_gelu_is_accurate(void) {
     float special[3] = {0.0f, 100.0f, NAN}, out[3];
     gelu_forward(pool, out, special, 3);
     EXPECT(out[0] == 0.0f && out[1] == 100.0f && isnan(out[2])); /* a NaN is never hidden */
+    /* far tails, as a diverging run reaches them: NewGELU is 0 and x, its gradient 0 and 1 (past
+     * |x| = 1.8e19, x² overflows and the gradient is NaN, as it was through tanh) */
+    float tails[6] = {-50.0f, -1e13f, -1e18f, 50.0f, 1e13f, 1e18f}, tail_out[6], tail_grad[6];
+    gelu_forward(pool, tail_out, tails, 6);
+    gelu_backward(pool, tail_grad, ones, tails, 6);
+    for (int i = 0; i < 6; i++) {
+        int negative = tails[i] < 0.0f;
+        if (!(tail_out[i] == (negative ? 0.0f : tails[i]) && tail_grad[i] == (negative ? 0.0f : 1.0f)))
+            printf("    gelu(%g) = %g, gradient %g\n", tails[i], tail_out[i], tail_grad[i]);
+        EXPECT(tail_out[i] == (negative ? 0.0f : tails[i]) && tail_grad[i] == (negative ? 0.0f : 1.0f));
+    }
     free(x), free(y), free(ones), free(dx);
 }
 
