@@ -29,6 +29,7 @@ typedef struct {
     double val_loss;    /* validation loss when saved */
     int has_data_rng;
     Rng data_rng;       /* the task's batch sampler */
+    int has_optimizer;  /* read only: the file holds AdamW's moments (optimizer.m.*, optimizer.v.*) */
 } CkptMeta;
 
 void ckpt_meta_free(CkptMeta *meta);

@@ -254,6 +254,9 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
         meta->val_loss = strtod(val, &end);
         meta->has_val_loss = end != val && *end == '\0';
     }
+    /* the moments are saved for every tensor or for none, so the first one (every GPT's first
+     * parameter, define_params in model.c) tells */
+    meta->has_optimizer = st_find(f, "optimizer.m.transformer.wte.weight") != NULL;
     const char *rng = st_meta(f, "data_rng");
     if (rng) {
         if (strlen(rng) != 64 || !parse_hex64(rng, &meta->data_rng.s[0]) ||
@@ -299,10 +302,7 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
     if (tr) {
         trainer_init(tr, m, train_config);
         char name[TENSOR_NAME_MAX + 16];
-        int has_m = 0;
-        snprintf(name, sizeof name, "optimizer.m.%s", m->params.t[0].name);
-        has_m = st_find(&f, name) != NULL;
-        if (has_m) {
+        if (meta->has_optimizer) {
             for (int i = 0; i < m->params.n; i++) {
                 const Tensor *t = &m->params.t[i];
                 snprintf(name, sizeof name, "optimizer.m.%s", t->name);

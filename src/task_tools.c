@@ -69,10 +69,8 @@ int task_info(const char *path) {
             vocab_free(&v);
         }
     }
-    char optimizer[256];
-    snprintf(optimizer, sizeof optimizer, "optimizer.m.%s", "transformer.wte.weight");
-    int has_optimizer = st_find(&f, optimizer) != NULL;
-    printf("step:        %ld%s\n", meta.step, has_optimizer ? "" : " (no optimizer state: --resume starts AdamW afresh)");
+    printf("step:        %ld%s\n", meta.step,
+           meta.has_optimizer ? "" : " (no optimizer state: --resume starts AdamW afresh)");
     if (meta.has_val_loss) printf("val loss:    %.4f when saved\n", meta.val_loss);
     else if (strcmp(meta.task, "add") == 0) printf("val loss:    none (the adder keeps its best test score: mingpt add --eval --ckpt)\n");
     else printf("val loss:    not recorded\n");
