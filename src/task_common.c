@@ -263,6 +263,14 @@ static void draw_status(TrainRun *run, double now) {
     run->t_draw = now;
 }
 
+/* A bias-corrected moving average (0.9), like Adam's moments: avg is the corrected average of the
+ * first count - 1 values, x the count-th. */
+static double ema_update(double avg, double x, long count) {
+    if (count == 1) return x;
+    double keep = pow(0.9, (double)count); /* 0.9^count; the raw average was avg·(1 - keep/0.9) */
+    return (0.9 * avg * (1 - keep / 0.9) + 0.1 * x) / (1 - keep);
+}
+
 static int after_step(void *ctx, Trainer *tr, GPT *model) {
     LoopState *st = ctx;
     TrainRun *run = st->run;
@@ -284,11 +292,9 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     run->loss_sum += tr->loss;
     run->time_sum += dt;
     run->loss_count++;
-    /* bias-corrected moving averages (0.9), like Adam's moments */
     run->ema_count++;
-    double keep = pow(0.9, (double)run->ema_count);
-    run->ema_loss = run->ema_count == 1 ? tr->loss : (0.9 * run->ema_loss * (1 - keep / 0.9) + 0.1 * tr->loss) / (1 - keep);
-    run->ema_dt = run->ema_count == 1 ? dt : (0.9 * run->ema_dt * (1 - keep / 0.9) + 0.1 * dt) / (1 - keep);
+    run->ema_loss = ema_update(run->ema_loss, tr->loss, run->ema_count);
+    run->ema_dt = ema_update(run->ema_dt, dt, run->ema_count);
     if (g_interrupts) {
         if (train_save(run, "") != 0) {
             st->rc = 1;
