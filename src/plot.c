@@ -124,26 +124,31 @@ static void put_xml(FILE *fp, const char *s) {
     }
 }
 
-/* The polyline of one series (rows where the value is finite, and positive on a log axis). */
+/* Row i's value of a series (the double at offset in LogRow), if it is drawn: finite, and positive
+ * on a log axis. */
+static int series_point(const RunLog *log, size_t i, size_t offset, const Axis *y, double *v) {
+    *v = *(const double *)((const char *)&log->rows[i] + offset);
+    return isfinite(*v) && !(y->log && *v <= 0);
+}
+
+/* The polyline of one series, and a marker at each point if `markers`. */
 static int put_series(FILE *fp, const RunLog *log, size_t offset, const Axis *x, const Axis *y,
                       const char *color, int markers) {
     int points = 0;
+    double v;
     fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" points=\"",
             color);
-    for (size_t i = 0; i < log->n; i++) {
-        double v = *(const double *)((const char *)&log->rows[i] + offset);
-        if (!isfinite(v) || (y->log && v <= 0)) continue;
-        fprintf(fp, "%s%.1f,%.1f", points++ ? " " : "", axis_pos(x, (double)log->rows[i].iter, LEFT, W - RIGHT),
-                axis_pos(y, v, H - BOTTOM, TOP));
-    }
+    for (size_t i = 0; i < log->n; i++)
+        if (series_point(log, i, offset, y, &v))
+            fprintf(fp, "%s%.1f,%.1f", points++ ? " " : "", axis_pos(x, (double)log->rows[i].iter, LEFT, W - RIGHT),
+                    axis_pos(y, v, H - BOTTOM, TOP));
     fputs("\"/>\n", fp);
     if (markers)
-        for (size_t i = 0; i < log->n; i++) {
-            double v = *(const double *)((const char *)&log->rows[i] + offset);
-            if (!isfinite(v) || (y->log && v <= 0)) continue;
-            fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
-                    axis_pos(x, (double)log->rows[i].iter, LEFT, W - RIGHT), axis_pos(y, v, H - BOTTOM, TOP), color);
-        }
+        for (size_t i = 0; i < log->n; i++)
+            if (series_point(log, i, offset, y, &v))
+                fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                        axis_pos(x, (double)log->rows[i].iter, LEFT, W - RIGHT), axis_pos(y, v, H - BOTTOM, TOP),
+                        color);
     return points;
 }
 
