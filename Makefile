@@ -12,11 +12,14 @@ endif
 # changes NaN handling and the order of sums).
 CFLAGS ?= $(OPT) $(ARCH)
 # flags the code needs, kept even when CFLAGS is given on the command line
-ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -fexpensive-optimizations -fno-math-errno -Iinclude -MMD -MP
+# (-fexpensive-optimizations is GCC's; clang fuses a*b+c under -ffp-contract=fast without it and
+# warns about the flag)
+GCC_ONLY := $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,-fexpensive-optimizations)
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast $(GCC_ONLY) -fno-math-errno -Iinclude -MMD -MP
 LDLIBS = -lm -pthread
 
 BUILD := build
-CORE := common rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample
+CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o $(BUILD)/progress.o \
 	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o

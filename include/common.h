@@ -27,7 +27,7 @@ MG_NORETURN MG_PRINTF(2, 3) void die(int code, const char *fmt, ...);
 MG_NORETURN void check_failed(const char *file, int line, const char *expr);
 #define CHECK(cond) ((cond) ? (void)0 : check_failed(__FILE__, __LINE__, #cond))
 
-/* Allocation: every failure names the size and the call site. Memory from xmalloc_aligned is
+/* Allocation: a failure says how much did not fit and what to try, and exits 1. Memory from xmalloc_aligned is
  * 64-byte aligned (one cache line, one AVX-512 vector) and is released with free(). */
 void *xmalloc_at(size_t size, const char *file, int line);
 void *xcalloc_at(size_t n, size_t size, const char *file, int line);
@@ -42,6 +42,15 @@ char *temp_path(const char *path);
 
 /* Bytes of physical memory on this machine (0 if unknown). */
 size_t physical_memory_bytes(void);
+
+/* Bytes this process can still allocate: the least of the RAM available now (MemAvailable), the
+ * room under its cgroup's memory limit and the room under `ulimit -v` (RLIMIT_AS). *limit says
+ * which one that is, as words that follow the amount ("available", "left under ulimit -v"). 0 if
+ * nothing is known. */
+size_t memory_available(const char **limit);
+
+/* "1.5 GiB", "300 MiB" or "12 KiB". */
+void format_bytes(double bytes, char *out, size_t size);
 
 /* Writes a formatted one-line message into err[0..err_size) for the caller to report; returns -1
  * so that `return error_text(...)` reads as a failure. */

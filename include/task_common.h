@@ -30,6 +30,7 @@ struct TrainRun {
      * now; returns non-zero to stop training. It may set eval_loss (a validation loss, NaN if it
      * has none), eval_text (a few words for the status line) and best_text (for the summary). */
     int (*evaluate)(TrainRun *run, int final, int *save);
+    int keeps_best;     /* the checkpoint is the best model so far (add), not the latest (chars) */
     double eval_loss;
     char eval_text[48], best_text[96];
     char title[160];    /* the plot's title */
@@ -66,6 +67,10 @@ int train_loop(TrainRun *run);
 /* Writes run's model, optimizer and meta to opt->out. On failure prints one line (the step, why,
  * that the old file is intact, then `then`) and returns 1. */
 int train_save(TrainRun *run, const char *then);
+
+/* Returns 0 if path exists; else prints that there is no checkpoint and how to make one
+ * (make_one, e.g. "mingpt train FILE") and returns 1. */
+int check_checkpoint_exists(const char *path, const char *make_one);
 
 /* Reads a whole regular file. Returns 0, or prints "mingpt: PATH: what is wrong" and returns 1. */
 int read_whole_file(const char *path, unsigned char **data, size_t *size);

@@ -16,6 +16,7 @@ typedef struct {
     Pool *pool;
     /* model (ignored when resuming: the checkpoint's shape is kept) */
     const char *model_type;      /* minGPT preset */
+    int model_given, dropout_given; /* --model / --dropout were on the command line */
     int n_layer, n_head, n_embd; /* 0: from the preset */
     int block_size;              /* chars only; the adder's is 3·ndigit */
     int block_size_given;        /* --block-size was on the command line */
@@ -29,8 +30,10 @@ typedef struct {
     float val_frac;              /* chars: fraction of the text held out */
     long eval_every, log_every;
     uint64_t seed;
-    const char *out, *resume;
+    const char *out, *resume;    /* out defaults to resume when resuming */
+    int out_given;               /* --out was on the command line */
     int bytes;                   /* chars: raw bytes instead of UTF-8 code points */
+    const char *sample_prompt;   /* chars: the prompt of the samples at evaluations (NULL: chargpt's) */
     int ndigit;                  /* add */
     int eval_only;               /* add: evaluate --ckpt and exit */
     const char *ckpt;            /* add --eval */
@@ -52,10 +55,14 @@ typedef struct {
     uint64_t seed;
 } SampleOptions;
 
+typedef enum { EVAL_SPLIT_VAL, EVAL_SPLIT_TRAIN, EVAL_SPLIT_ALL } EvalSplit;
+
 typedef struct {
     Pool *pool;
     const char *ckpt, *file;
     int batch_size;
+    EvalSplit split;             /* which part of file: training splits it at (1 - val_frac) */
+    float val_frac;
 } EvalOptions;
 
 int task_chars_train(const char *file, const TrainOptions *opt);
@@ -90,10 +97,14 @@ int vocab_from_string(Vocab *vocab, const char *s, size_t len, int as_bytes);
 int vocab_index(const Vocab *vocab, uint32_t c);
 void vocab_free(Vocab *vocab);
 
+/* Called after each batch with the windows done so far and in all. */
+typedef void (*EvalProgress)(void *ctx, size_t done, size_t total);
+
 /* Mean cross-entropy (nats per character) of tokens (n) under the model: windows of block_size+1
  * starting at 0, block_size, 2·block_size, ..., so each token after the first is predicted once.
- * At most max_windows windows are used (0 = all). Runs batches of batch_size windows. */
+ * At most max_windows windows are used (0 = all). Runs batches of batch_size windows; progress
+ * (may be NULL) hears after each. */
 double chars_eval_loss(GPT *model, const int *tokens, size_t n, int batch_size, size_t max_windows,
-                       size_t *n_predicted);
+                       size_t *n_predicted, EvalProgress progress, void *progress_ctx);
 
 #endif

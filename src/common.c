@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void die(int code, const char *fmt, ...) {
@@ -31,15 +32,26 @@ void check_failed(const char *file, int line, const char *expr) {
     exit(1);
 }
 
+/* What a user can do about it, rather than where in the source it happened: the runs that get
+ * here are the ones whose size the up-front check could not foresee. */
+MG_NORETURN static void out_of_memory(size_t size) {
+    char amount[32];
+    format_bytes((double)size, amount, sizeof amount);
+    die(1, "out of memory: %s more did not fit (try a smaller model or --batch-size, a shorter text, or "
+           "close other programs)", amount);
+}
+
 void *xmalloc_at(size_t size, const char *file, int line) {
+    (void)file, (void)line;
     void *p = malloc(size ? size : 1);
-    if (!p) die(1, "%s:%d: out of memory allocating %zu bytes", file, line, size);
+    if (!p) out_of_memory(size);
     return p;
 }
 
 void *xcalloc_at(size_t n, size_t size, const char *file, int line) {
+    (void)file, (void)line;
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) die(1, "%s:%d: out of memory allocating %zu x %zu bytes", file, line, n, size);
+    if (!p) out_of_memory(n > SIZE_MAX / (size ? size : 1) ? SIZE_MAX : n * size);
     return p;
 }
 
@@ -47,8 +59,84 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line) {
     size_t rounded = (size + 63) / 64 * 64;
     if (rounded < size) die(1, "%s:%d: allocation size %zu overflows", file, line, size);
     void *p = aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) die(1, "%s:%d: out of memory allocating %zu bytes", file, line, size);
+    if (!p) out_of_memory(size);
     return p;
+}
+
+void format_bytes(double bytes, char *out, size_t size) {
+    if (bytes >= 1024.0 * 1024 * 1024) snprintf(out, size, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+    else if (bytes >= 1024.0 * 1024) snprintf(out, size, "%.0f MiB", bytes / (1024.0 * 1024));
+    else snprintf(out, size, "%.0f KiB", bytes / 1024.0);
+}
+
+/* A number of bytes from the first line of a file, or 0 (unlimited or unknown: "max"). */
+static size_t read_size_file(const char *path) {
+    FILE *fp = fopen(path, "r");
+    unsigned long long v = 0;
+    if (!fp) return 0;
+    if (fscanf(fp, "%llu", &v) != 1) v = 0;
+    fclose(fp);
+    return (size_t)v;
+}
+
+/* The "MemAvailable" line of /proc/meminfo, in bytes, or 0. */
+static size_t meminfo_available(void) {
+    FILE *fp = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned long long kib = 0;
+    if (!fp) return 0;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    fclose(fp);
+    return (size_t)kib * 1024;
+}
+
+/* This process's cgroup (v2) limit less what the group uses now, or 0 when there is none. */
+static size_t cgroup_room(void) {
+    FILE *fp = fopen("/proc/self/cgroup", "r");
+    char line[512], path[700];
+    size_t room = 0;
+    if (!fp) return 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "0::", 3) != 0) continue;
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
+        size_t max = read_size_file(path);
+        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", line + 3);
+        size_t used = read_size_file(path);
+        if (max) room = max > used ? max - used : 1;
+        break;
+    }
+    fclose(fp);
+    return room;
+}
+
+size_t memory_available(const char **limit) {
+    size_t best = meminfo_available();
+    *limit = "available";
+    if (!best) best = physical_memory_bytes();
+    size_t cg = cgroup_room();
+    if (cg && (!best || cg < best)) {
+        best = cg;
+        *limit = "left under this cgroup's memory limit";
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        /* address space already taken counts against it, used or not */
+        size_t vm = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+        FILE *fp = fopen("/proc/self/statm", "r");
+        unsigned long long pages = 0;
+        if (fp) {
+            if (fscanf(fp, "%llu", &pages) == 1) vm = (size_t)pages * page;
+            fclose(fp);
+        }
+        size_t room = (size_t)rl.rlim_cur > vm ? (size_t)rl.rlim_cur - vm : 1;
+        if (!best || room < best) {
+            best = room;
+            *limit = "left under ulimit -v";
+        }
+    }
+    return best;
 }
 
 int error_text(char *err, size_t err_size, const char *fmt, ...) {

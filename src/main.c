@@ -2,13 +2,17 @@
  * filled option struct to a task (tasks.h). It holds no math.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "help.h"
 #include "model.h"
 #include "tasks.h"
@@ -20,6 +24,30 @@
 
 static const char *g_command = "mingpt";
 
+/* With stdout or stderr closed (`>&-`), the next file opened would take its number and receive
+ * what was meant for it: samples or progress lines inside a --log CSV. /dev/null takes it first. */
+static void keep_standard_fds_open(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (got != fd) {
+                if (got >= 0) close(got);
+                _exit(1); /* no way to say so: stderr itself may be the one missing */
+            }
+        }
+}
+
+/* The exit status of a command: results that never reached their destination (a full disk, a
+ * closed pipe) are a failure too. */
+static int finish(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mingpt: cannot write to standard output\n");
+        return 1;
+    }
+    return rc;
+}
+
+
 static void usage_error(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "mingpt %s: ", g_command);
     fprintf(stderr, fmt, a, b);
@@ -27,11 +55,17 @@ static void usage_error(const char *fmt, const char *a, const char *b) {
     exit(2);
 }
 
+/* strtol and strtod skip leading white space and take a '+'; a flag value must be the number
+ * itself ("5", "-3", "0.5"), so " 5", "+5" and "" are refused before they reach them. */
+static int starts_like_number(const char *arg) {
+    return (arg[0] >= '0' && arg[0] <= '9') || ((arg[0] == '-' || arg[0] == '.') && arg[1] != '\0');
+}
+
 static long parse_long(const char *name, const char *arg, long lo, long hi) {
     char *end;
     errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < lo || v > hi) {
+    long v = starts_like_number(arg) ? strtol(arg, &end, 10) : 0;
+    if (!starts_like_number(arg) || errno || end == arg || *end || v < lo || v > hi) {
         char range[64];
         snprintf(range, sizeof range, "an integer from %ld to %ld", lo, hi);
         fprintf(stderr, "mingpt %s: %s expects %s, got '%s' (see 'mingpt %s --help')\n", g_command,
@@ -44,20 +78,22 @@ static long parse_long(const char *name, const char *arg, long lo, long hi) {
 static unsigned long long parse_seed(const char *arg) {
     char *end;
     errno = 0;
-    if (arg[0] == '-') usage_error("--seed expects a non-negative integer, got '%s'%s", arg, "");
+    /* strtoull would wrap "-1" (and " -1") around to 2^64-1 */
+    if (arg[0] < '0' || arg[0] > '9') usage_error("--seed expects a non-negative integer, got '%s'%s", arg, "");
     unsigned long long v = strtoull(arg, &end, 10);
     if (errno || end == arg || *end) usage_error("--seed expects a non-negative integer, got '%s'%s", arg, "");
     return v;
 }
 
-/* A finite float in [lo, hi] (or [lo, hi) when hi_open). */
-static float parse_float(const char *name, const char *arg, double lo, double hi, int hi_open) {
+/* A finite float in the interval from lo to hi; lo_open and hi_open leave out an end. */
+static float parse_float(const char *name, const char *arg, double lo, double hi, int lo_open, int hi_open) {
     char *end;
     errno = 0;
-    double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi || (hi_open && v >= hi)) {
-        fprintf(stderr, "mingpt %s: %s expects a number in [%g, %g%c, got '%s' (see 'mingpt %s --help')\n",
-                g_command, name, lo, hi, hi_open ? ')' : ']', arg, g_command);
+    double v = starts_like_number(arg) ? strtod(arg, &end) : NAN;
+    if (!starts_like_number(arg) || errno || end == arg || *end || !isfinite(v) || v < lo || v > hi ||
+        (lo_open && v <= lo) || (hi_open && v >= hi)) {
+        fprintf(stderr, "mingpt %s: %s expects a number in %c%g, %g%c, got '%s' (see 'mingpt %s --help')\n",
+                g_command, name, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', arg, g_command);
         exit(2);
     }
     return (float)v;
@@ -71,7 +107,7 @@ enum {
     OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
     OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
-    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT,
+    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT,
 };
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
@@ -86,7 +122,8 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
     LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
-    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
+    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 static const struct option ADD_OPTIONS[] = {
@@ -116,8 +153,8 @@ static const struct option PLOT_OPTIONS[] = {
 static const struct option INFO_OPTIONS[] = {FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
 
 static const struct option EVAL_OPTIONS[] = {
-    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS),
-    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("split", OPT_SPLIT), LONG_OPT("val-frac", OPT_VAL_FRAC),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 typedef struct {
@@ -136,6 +173,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         GPTConfig probe;
         if (!gpt_preset(arg, &probe)) usage_error("unknown --model '%s' (one of: %s)", arg, gpt_preset_names());
         t->model_type = arg;
+        t->model_given = 1;
         break;
     }
     case OPT_N_LAYER: t->n_layer = (int)parse_long("--n-layer", arg, 1, 256); break;
@@ -145,45 +183,50 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         t->block_size = (int)parse_long("--block-size", arg, 1, 16384);
         t->block_size_given = 1;
         break;
-    case OPT_DROPOUT: t->dropout = parse_float("--dropout", arg, 0.0, 1.0, 1); break;
+    case OPT_DROPOUT:
+        t->dropout = parse_float("--dropout", arg, 0.0, 1.0, 0, 1);
+        t->dropout_given = 1;
+        break;
     case OPT_BATCH_SIZE:
         t->batch_size = o->eval.batch_size = (int)parse_long("--batch-size", arg, 1, 1 << 16);
         break;
-    case OPT_LR: t->lr = parse_float("--lr", arg, 0.0, 10.0, 0); break;
+    case OPT_LR: t->lr = parse_float("--lr", arg, 0.0, 10.0, 0, 0); break;
     case OPT_MAX_ITERS: t->max_iters = parse_long("--max-iters", arg, 1, 1L << 40); break;
-    case OPT_WEIGHT_DECAY: t->weight_decay = parse_float("--weight-decay", arg, 0.0, 10.0, 0); break;
-    case OPT_GRAD_CLIP: t->grad_clip = parse_float("--grad-clip", arg, 0.0, 1e6, 0); break;
+    case OPT_WEIGHT_DECAY: t->weight_decay = parse_float("--weight-decay", arg, 0.0, 10.0, 0, 0); break;
+    case OPT_GRAD_CLIP: t->grad_clip = parse_float("--grad-clip", arg, 0.0, 1e6, 0, 0); break;
     case OPT_WARMUP: t->warmup_iters = parse_long("--warmup-iters", arg, 0, 1L << 40); break;
     case OPT_LR_DECAY:
         if (strcmp(arg, "none") == 0) t->lr_cosine = 0;
         else if (strcmp(arg, "cosine") == 0) t->lr_cosine = 1;
         else usage_error("--lr-decay expects none or cosine, got '%s'%s", arg, "");
         break;
-    case OPT_VAL_FRAC: t->val_frac = parse_float("--val-frac", arg, 0.0, 1.0, 1); break;
+    case OPT_VAL_FRAC:
+        t->val_frac = o->eval.val_frac = parse_float("--val-frac", arg, 0.0, 1.0, 0, 1);
+        break;
+    case OPT_SPLIT:
+        if (strcmp(arg, "val") == 0) o->eval.split = EVAL_SPLIT_VAL;
+        else if (strcmp(arg, "train") == 0) o->eval.split = EVAL_SPLIT_TRAIN;
+        else if (strcmp(arg, "all") == 0) o->eval.split = EVAL_SPLIT_ALL;
+        else usage_error("--split expects val, train or all, got '%s'%s", arg, "");
+        break;
+    case OPT_SAMPLE_PROMPT: t->sample_prompt = arg; break;
     case OPT_EVAL_EVERY: t->eval_every = parse_long("--eval-every", arg, 1, 1L << 40); break;
     case OPT_LOG_EVERY: t->log_every = parse_long("--log-every", arg, 1, 1L << 40); break;
     case OPT_SEED: t->seed = o->sample.seed = parse_seed(arg); break;
     case OPT_THREADS: o->threads = (int)parse_long("--threads", arg, 1, 1024); break;
     case OPT_BYTES: t->bytes = 1; break;
-    case OPT_OUT: t->out = arg; break;
+    case OPT_OUT:
+        t->out = arg;
+        t->out_given = 1;
+        break;
     case OPT_RESUME: t->resume = arg; break;
     case OPT_CKPT: t->ckpt = o->sample.ckpt = o->eval.ckpt = arg; break;
     case OPT_PROMPT: o->sample.prompt = arg; break;
     case OPT_LEN: o->sample.len = parse_long("--len", arg, 0, 100000000); break;
-    case OPT_TEMPERATURE: {
-        float v = parse_float("--temperature", arg, 0.0, 1000.0, 0);
-        if (v <= 0.0f) usage_error("--temperature must be greater than 0, got '%s'%s", arg, "");
-        o->sample.temperature = v;
-        break;
-    }
+    case OPT_TEMPERATURE: o->sample.temperature = parse_float("--temperature", arg, 0.0, 1000.0, 1, 0); break;
     case OPT_TOP_K: o->sample.top_k = (int)parse_long("--top-k", arg, 0, 1 << 22); break;
     case OPT_GREEDY: o->sample.greedy = 1; break;
-    case OPT_TOP_P: {
-        float v = parse_float("--top-p", arg, 0.0, 1.0, 0);
-        if (v <= 0.0f) usage_error("--top-p must be greater than 0, got '%s'%s", arg, "");
-        o->sample.top_p = v;
-        break;
-    }
+    case OPT_TOP_P: o->sample.top_p = parse_float("--top-p", arg, 0.0, 1.0, 1, 0); break;
     case OPT_NUM_SAMPLES: o->sample.num_samples = parse_long("--num-samples", arg, 1, 1000000); break;
     case OPT_EXACT: o->sample.exact = 1; break;
     case OPT_NDIGIT: t->ndigit = (int)parse_long("--ndigit", arg, 1, 9); break;
@@ -194,7 +237,9 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_LOG_SCALE: t->log_scale = 1; break;
     case OPT_TITLE: o->plot_title = arg; break;
     case OPT_PLOT_OUT: o->plot_out = arg; break;
-    case OPT_HELP: fputs(usage, stdout); exit(0);
+    case OPT_HELP:
+        fputs(usage, stdout);
+        exit(finish(0));
     default: CHECK(0); /* every id in the option tables is handled above */
     }
 }
@@ -219,6 +264,14 @@ static int parse(Options *o, int argc, char **argv, const struct option *table, 
     }
     *rest = argv + optind;
     return argc - optind;
+}
+
+/* Exits with check_outputs' message when an output would destroy an input or another output. */
+static void check_files(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs) {
+    char err[1024];
+    int rc = check_outputs(inputs, n_inputs, outputs, n_outputs, err, sizeof err);
+    if (rc == 2) usage_error("%s%s", err, "");
+    if (rc != 0) die(rc, "%s", err);
 }
 
 /* The model shape options must describe a valid model; the data fills in the rest later. */
@@ -265,16 +318,8 @@ static void defaults(Options *o) {
     o->sample.seed = 3407;
     o->eval.ckpt = "out/chargpt/model.safetensors";
     o->eval.batch_size = 64;
-}
-
-/* The exit status of a command: results that never reached their destination (a full disk, a
- * closed pipe) are a failure too. */
-static int finish(int rc) {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mingpt: cannot write to standard output\n");
-        return 1;
-    }
-    return rc;
+    o->eval.split = EVAL_SPLIT_VAL;
+    o->eval.val_frac = 0.1f;
 }
 
 int main(int argc, char **argv) {
@@ -282,14 +327,18 @@ int main(int argc, char **argv) {
         fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
         return 2;
     }
+    keep_standard_fds_open();
+    /* a write past `ulimit -f` fails with EFBIG, which every writer reports, instead of killing
+     * the process half-way through a save */
+    signal(SIGXFSZ, SIG_IGN);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0) {
         printf("mingpt %s\n", MINGPT_VERSION);
-        return 0;
+        return finish(0);
     }
     if (strcmp(cmd, "--man") == 0) {
         print_man(stdout, MINGPT_VERSION);
-        return 0;
+        return finish(0);
     }
     if (strcmp(cmd, "help") == 0 && argc >= 3) {
         /* mingpt help CMD is mingpt CMD --help */
@@ -299,11 +348,11 @@ int main(int argc, char **argv) {
             return 2;
         }
         fputs(usage, stdout);
-        return 0;
+        return finish(0);
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(USAGE_MAIN, stdout);
-        return 0;
+        return finish(0);
     }
     g_command = cmd;
     Options o;
@@ -337,12 +386,25 @@ int main(int argc, char **argv) {
         n_rest = parse(&o, argc - 1, argv + 1, PLOT_OPTIONS, USAGE_PLOT, &rest);
         if (n_rest != 1) usage_error("expects exactly one CSV log file%s%s", "", "");
         if (!o.plot_out) usage_error("needs -o FILE.svg, the picture to write%s%s", "", "");
+        const FileRole input = {rest[0], "the CSV log being plotted", NULL}, output = {o.plot_out, "-o", NULL};
+        check_files(&input, 1, &output, 1);
         return finish(task_plot(rest[0], o.plot_out, o.plot_title, o.train.log_scale));
     } else {
         fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", cmd);
         return 2;
     }
-    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) check_model_options(&o.train);
+    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) {
+        TrainOptions *t = &o.train;
+        check_model_options(t);
+        /* a resumed run goes on in its own file, never in another run's default one */
+        if (t->resume && !t->out_given) t->out = t->resume;
+        const FileRole inputs[] = {
+            {strcmp(cmd, "train") == 0 ? rest[0] : NULL, "the training text", NULL},
+            {t->resume, "the checkpoint given to --resume", "--out"},
+        };
+        const FileRole outputs[] = {{t->out, "--out", NULL}, {t->log_csv, "--log", NULL}, {t->plot_svg, "--plot", NULL}};
+        check_files(inputs, 2, outputs, 3);
+    }
 
     Pool *pool = pool_create(o.threads);
     o.train.pool = o.sample.pool = o.eval.pool = pool;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 
 void runlog_add(RunLog *log, const LogRow *row) {
     if (log->n == log->cap) {
@@ -41,8 +42,13 @@ static int parse_field(const char *s, size_t n, double *out) {
 }
 
 int runlog_read_csv(const char *path, RunLog *log, char *err, size_t err_size) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+    int fd = open_input(path, 0, err, err_size);
+    if (fd < 0) return -1;
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+    }
     char line[512];
     long line_no = 0;
     int rc = 0;

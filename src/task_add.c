@@ -6,6 +6,7 @@
  * holds out min(20%, 500) as the test set, as adder.py; for larger n problems are drawn at random
  * and a fixed test set of 500 is held out and never trained on.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,11 +182,38 @@ static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test, int quie
     return correct;
 }
 
+/* The held-out problems' loss over the sum's digits (the training loss's measure): the --log
+ * and --plot validation curve. Runs batches of the training batch size, whose buffers exist. */
+static double test_loss(TrainRun *run, const AddTask *t) {
+    int n = t->ndigit, T = run->T, B = run->B;
+    int *idx = xmalloc((size_t)B * T * sizeof(int)), *targets = xmalloc((size_t)B * T * sizeof(int));
+    int digits[64];
+    double total = 0.0;
+    size_t counted = 0;
+    for (size_t i0 = 0; i0 < t->n_test; i0 += (size_t)B) {
+        int rows = (int)MG_MIN((size_t)B, t->n_test - i0);
+        for (int r = 0; r < rows; r++) {
+            render(t, t->enumerated ? (uint64_t)t->perm[i0 + r] : t->test_sorted[i0 + r], digits);
+            for (int i = 0; i < T; i++) {
+                idx[r * T + i] = digits[i];
+                targets[r * T + i] = i < 2 * n - 1 ? -1 : digits[i + 1];
+            }
+        }
+        gpt_forward(run->model, idx, targets, rows, T, 0);
+        total += run->model->loss * (double)run->model->n_targets;
+        counted += run->model->n_targets;
+    }
+    free(idx);
+    free(targets);
+    return counted ? total / (double)counted : NAN;
+}
+
 static int add_evaluate(TrainRun *run, int final, int *save) {
     AddTask *t = run->task;
     int quiet = run->opt->quiet;
     (void)final;
     size_t n_test;
+    run->eval_loss = test_loss(run, t);
     size_t correct = evaluate_splits(run->model, t, &n_test, quiet);
     snprintf(run->eval_text, sizeof run->eval_text, "test %zu/%zu", correct, n_test);
     *save = 0;
@@ -211,6 +239,7 @@ int task_add(const TrainOptions *opt) {
     if (opt->eval_only) {
         char err[512];
         CkptMeta meta;
+        if (check_checkpoint_exists(opt->ckpt, "mingpt add")) return 1;
         GPT *m = ckpt_load(opt->ckpt, opt->pool, &meta, NULL, NULL, err, sizeof err);
         if (!m) {
             fprintf(stderr, "mingpt: %s\n", err);
@@ -235,6 +264,7 @@ int task_add(const TrainOptions *opt) {
     run.task = &task;
     run.next_batch = add_batch;
     run.evaluate = add_evaluate;
+    run.keeps_best = 1; /* adder.py saves the model with the best test score, never a later one */
     run.B = opt->batch_size;
     int ndigit = opt->ndigit;
     GPTConfig config = {0};

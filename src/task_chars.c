@@ -6,11 +6,14 @@
  * i-th character. Training windows are random (block_size+1)-character slices of the first
  * (1 - val_frac) of the text, as minGPT's CharDataset; the rest is held out for validation.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common.h"
+#include "progress.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"
@@ -46,20 +49,24 @@ int text_decode(const unsigned char *bytes, size_t n, int as_bytes, uint32_t **o
     return 0;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 void vocab_build(Vocab *v, const uint32_t *text, size_t n) {
-    uint32_t *sorted = xmalloc(xmul_size(n ? n : 1, sizeof(uint32_t)));
-    memcpy(sorted, text, n * sizeof(uint32_t));
-    qsort(sorted, n, sizeof(uint32_t), cmp_u32);
-    size_t unique = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || sorted[i] != sorted[unique - 1]) sorted[unique++] = sorted[i];
-    v->chars = sorted;
-    v->size = (int)unique;
+    /* one bit per code point (136 KiB) instead of a sorted copy of the text (4 bytes a character) */
+    uint64_t *seen = xcalloc(0x110000 / 64, sizeof(uint64_t));
+    int unique = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = text[i];
+        CHECK(c < 0x110000); /* text_decode makes nothing larger */
+        uint64_t bit = 1ull << (c % 64);
+        if (!(seen[c / 64] & bit)) {
+            seen[c / 64] |= bit;
+            unique++;
+        }
+    }
+    v->chars = xmalloc((size_t)(unique ? unique : 1) * sizeof(uint32_t));
+    v->size = 0;
+    for (uint32_t w = 0; w < 0x110000 / 64; w++)
+        for (uint64_t bits = seen[w]; bits; bits &= bits - 1) v->chars[v->size++] = w * 64 + (uint32_t)__builtin_ctzll(bits);
+    free(seen);
 }
 
 char *vocab_to_string(const Vocab *v, size_t *len) {
@@ -144,6 +151,7 @@ static void put_char(uint32_t c, int as_bytes) {
 /* Loads a chars checkpoint for inference and its vocabulary; prints errors. */
 static GPT *load_chars_model(const char *path, Pool *pool, CkptMeta *meta, Vocab *vocab) {
     char err[512];
+    if (check_checkpoint_exists(path, "mingpt train FILE")) return NULL;
     GPT *m = ckpt_load(path, pool, meta, NULL, NULL, err, sizeof err);
     if (!m) {
         fprintf(stderr, "mingpt: %s\n", err);
@@ -168,7 +176,7 @@ static GPT *load_chars_model(const char *path, Pool *pool, CkptMeta *meta, Vocab
 /* ---------------------------------------------------------------- evaluation */
 
 double chars_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size_t max_windows,
-                       size_t *n_predicted) {
+                       size_t *n_predicted, EvalProgress progress, void *progress_ctx) {
     /* windows never need more than the text: a short text must not size buffers for a long block */
     int T = (int)MG_MIN((size_t)m->config.block_size, n >= 2 ? n - 1 : 1);
     size_t windows = n >= 2 ? (n - 2) / (size_t)T + 1 : 0;
@@ -191,6 +199,7 @@ double chars_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size
         gpt_forward(m, idx, targets, rows, T, 0);
         total += m->loss * (double)m->n_targets;
         counted += m->n_targets;
+        if (progress) progress(progress_ctx, w0 + (size_t)rows, windows);
     }
     free(idx);
     free(targets);
@@ -205,8 +214,10 @@ typedef struct {
     size_t n_train, n_val;
     Vocab vocab;
     int as_bytes;
-    int *prompt;            /* TRAIN_PROMPT as tokens, or NULL if not in the vocabulary */
+    int *prompt;            /* the samples' prompt as tokens (n_prompt >= 1) */
     size_t n_prompt;
+    const char *prompt_text; /* as printed before each sample; "" when it is the default newline */
+    int stdout_failed;      /* stdout is closed (a pipe whose reader left): no more samples */
     int has_best;
     double best_val;        /* the lowest validation loss so far, for the summary */
 } CharsTask;
@@ -242,7 +253,7 @@ static int chars_evaluate(TrainRun *run, int final, int *save) {
     (void)final;
     if (task->n_val >= 2) {
         size_t count;
-        double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count);
+        double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count, NULL, NULL);
         if (!quiet) fprintf(stderr, "step %ld: val loss %.4f (%zu characters)\n", run->tr.step, val, count);
         run->meta.has_val_loss = 1;
         run->meta.val_loss = val;
@@ -254,7 +265,7 @@ static int chars_evaluate(TrainRun *run, int final, int *save) {
             snprintf(run->best_text, sizeof run->best_text, "best val loss %.4f at step %ld", val, run->tr.step);
         }
     }
-    if (task->prompt && !quiet) {
+    if (!quiet && !task->stdout_failed) {
         /* its own RNG, so sampling never changes the training batches */
         Rng rng;
         rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
@@ -262,21 +273,83 @@ static int chars_evaluate(TrainRun *run, int final, int *save) {
         int *tokens = xmalloc((task->n_prompt + TRAIN_SAMPLE_LEN) * sizeof(int));
         memcpy(tokens, task->prompt, task->n_prompt * sizeof(int));
         PrintCtx pc = {&task->vocab, task->as_bytes};
-        fprintf(stderr, "sample at step %ld:\n", run->tr.step);
-        fputs(TRAIN_PROMPT, stdout);
+        printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
         generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, GEN_SLIDING, &rng, print_token, &pc);
         fputs("\n", stdout);
-        fflush(stdout);
         free(tokens);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            /* (SIGPIPE is ignored while training) the reader is gone; the run is not */
+            task->stdout_failed = 1;
+            fprintf(stderr, "mingpt: step %ld: standard output is closed; training goes on without samples\n",
+                    run->tr.step);
+        }
     }
     *save = 1;
     return 0;
 }
 
+/* The samples' prompt: --sample-prompt, else chargpt's if the text has its characters, else a
+ * newline (or the vocabulary's first character), as `sample` starts (prompt_text is then ""). Returns
+ * 0, or prints why the given prompt cannot be used and returns 2. */
+static int choose_sample_prompt(CharsTask *task, const TrainOptions *opt, const char *file) {
+    const char *text = opt->sample_prompt ? opt->sample_prompt : TRAIN_PROMPT;
+    uint32_t *p = NULL;
+    size_t np = 0, bad;
+    int usable = text[0] && text_decode((const unsigned char *)text, strlen(text), task->as_bytes, &p, &np, &bad) == 0;
+    task->prompt = xmalloc((np ? np : 1) * sizeof(int));
+    for (size_t i = 0; usable && i < np; i++) {
+        int t = vocab_index(&task->vocab, p[i]);
+        if (t < 0 && opt->sample_prompt) {
+            char name[48];
+            char_name(p[i], task->as_bytes, name, sizeof name);
+            fprintf(stderr, "mingpt: --sample-prompt: character %s at position %zu is not in the vocabulary of %s\n",
+                    name, i, opt->resume ? opt->resume : file);
+            free(p);
+            return 2;
+        }
+        usable = t >= 0;
+        task->prompt[i] = t;
+    }
+    free(p);
+    if (!usable && opt->sample_prompt) {
+        fprintf(stderr, "mingpt: --sample-prompt: %s\n", text[0] ? "is not valid UTF-8" : "is empty");
+        return 2;
+    }
+    if (usable) {
+        task->n_prompt = np;
+        task->prompt_text = text;
+        return 0;
+    }
+    int newline = vocab_index(&task->vocab, '\n');
+    task->prompt[0] = newline >= 0 ? newline : 0;
+    task->n_prompt = 1;
+    task->prompt_text = "";
+    return 0;
+}
+
+/* A text of size bytes is held as the bytes and 4-byte characters while it is decoded, then as
+ * 4-byte tokens: refuse a file that cannot fit before reading it. */
+static int check_text_fits(const char *file) {
+    struct stat st;
+    const char *limit;
+    size_t have = memory_available(&limit);
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || !have) return 0;
+    double need = 5.0 * (double)st.st_size;
+    if (need <= (double)have) return 0;
+    char size_s[32], need_s[32], have_s[32];
+    format_bytes((double)st.st_size, size_s, sizeof size_s);
+    format_bytes(need, need_s, sizeof need_s);
+    format_bytes((double)have, have_s, sizeof have_s);
+    fprintf(stderr, "mingpt: %s: a text of %s needs %s to load; %s %s (train on a part of it)\n", file, size_s,
+            need_s, have_s, limit);
+    return 1;
+}
+
 int task_chars_train(const char *file, const TrainOptions *opt) {
     unsigned char *bytes;
     size_t n_bytes, bad, n;
-    uint32_t *text;
+    uint32_t *text = NULL;
+    if (check_text_fits(file) != 0) return 1;
     int rc = read_whole_file(file, &bytes, &n_bytes);
     if (rc) return rc;
     CharsTask task = {0};
@@ -288,7 +361,6 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     run.B = opt->batch_size;
     int *tokens = NULL;
     GPTConfig config = {0};
-    Vocab resumed_vocab = {0};
 
     /* With --resume the checkpoint's encoding and vocabulary are kept. */
     CkptMeta peek = {0};
@@ -306,8 +378,8 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
             goto done;
         }
         as_bytes = strcmp(peek.encoding, "bytes") == 0;
-        if (vocab_from_string(&resumed_vocab, peek.vocab, peek.vocab_len, as_bytes) != 0 ||
-            resumed_vocab.size != config.vocab_size) {
+        if (vocab_from_string(&task.vocab, peek.vocab, peek.vocab_len, as_bytes) != 0 ||
+            task.vocab.size != config.vocab_size) {
             fprintf(stderr, "mingpt: %s: metadata \"vocab\" does not match vocab_size %d\n", opt->resume,
                     config.vocab_size);
             rc = 1;
@@ -321,29 +393,29 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
         rc = 1;
         goto done;
     }
-    if (opt->resume) {
-        task.vocab = resumed_vocab;
-        resumed_vocab.chars = NULL;
-    } else {
-        vocab_build(&task.vocab, text, n);
-    }
+    free(bytes);
+    bytes = NULL;
+    if (!opt->resume) vocab_build(&task.vocab, text, n);
     if (task.vocab.size < 2) {
         fprintf(stderr, "mingpt: %s: has only one distinct character; a language model needs at least two\n", file);
         rc = 1;
-        goto done_text;
+        goto done;
     }
-    tokens = xmalloc(xmul_size(n, sizeof(int)));
-    if (encode_text(&task.vocab, text, n, as_bytes, tokens, file, opt->resume ? opt->resume : file) != 0) {
+    /* the tokens take the characters' place: each is read before its slot is written */
+    tokens = (int *)text;
+    text = NULL;
+    if (encode_text(&task.vocab, (const uint32_t *)tokens, n, as_bytes, tokens, file,
+                    opt->resume ? opt->resume : file) != 0) {
         rc = 1;
-        goto done_text;
+        goto done;
     }
     int block_size = opt->resume ? config.block_size : opt->block_size;
     if (opt->resume && opt->block_size_given && opt->block_size != block_size) {
         /* position embeddings are sized by block_size: a resumed model cannot change it */
         fprintf(stderr, "mingpt: %s: has block_size %d; --resume cannot change it to --block-size %d\n",
                 opt->resume, block_size, opt->block_size);
-        rc = 1;
-        goto done_text;
+        rc = 2;
+        goto done;
     }
     run.T = block_size;
     task.n_val = (size_t)((double)n * opt->val_frac);
@@ -356,34 +428,21 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
                 "(lower --block-size or --val-frac)\n",
                 file, task.n_train, task.n_val ? " after holding out the validation part" : "", block_size + 1);
         rc = 1;
-        goto done_text;
+        goto done;
     }
-    /* the chargpt prompt, if its characters are in the vocabulary */
-    {
-        uint32_t *p;
-        size_t np;
-        CHECK(text_decode((const unsigned char *)TRAIN_PROMPT, strlen(TRAIN_PROMPT), as_bytes, &p, &np, &bad) == 0);
-        task.prompt = xmalloc(np * sizeof(int));
-        task.n_prompt = np;
-        for (size_t i = 0; i < np && task.prompt; i++) {
-            int t = vocab_index(&task.vocab, p[i]);
-            if (t < 0) {
-                free(task.prompt);
-                task.prompt = NULL;
-            } else {
-                task.prompt[i] = t;
-            }
-        }
-        free(p);
-    }
-    if (!opt->resume && (rc = config_from_options(opt, task.vocab.size, block_size, &config)) != 0)
-        goto done_text;
+    if ((rc = choose_sample_prompt(&task, opt, file)) != 0) goto done;
+    if (!opt->resume && (rc = config_from_options(opt, task.vocab.size, block_size, &config)) != 0) goto done;
     strcpy(run.meta.task, "chars");
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
-    if ((rc = train_setup(&run, &config, "chars")) != 0) goto done_text;
+    if ((rc = train_setup(&run, &config, "chars")) != 0) goto done;
     if (!opt->quiet)
         fprintf(stderr, "%s: %zu characters, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
                 task.vocab.size, task.n_train, task.n_val);
+    if (!opt->quiet && !task.prompt_text[0])
+        fprintf(stderr, "samples start from %s: chargpt's prompt \"%s\" has characters that %s lacks "
+                        "(--sample-prompt sets one)\n",
+                task.vocab.chars[task.prompt[0]] == '\n' ? "a newline" : "the vocabulary's first character",
+                TRAIN_PROMPT, file);
     {
         const char *base = strrchr(file, '/');
         const GPTConfig *c = &run.model->config;
@@ -394,14 +453,13 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
     run.meta.vocab = vocab_to_string(&task.vocab, &run.meta.vocab_len);
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
     rc = train_loop(&run);
+    if (task.stdout_failed) clearerr(stdout); /* said already; the run itself went fine */
 
-done_text:
-    free(text);
 done:
+    free(text);
     free(task.prompt);
     free(tokens);
     vocab_free(&task.vocab);
-    vocab_free(&resumed_vocab);
     ckpt_meta_free(&peek);
     free(bytes);
     return rc;
@@ -459,6 +517,34 @@ done:
     return rc;
 }
 
+/* eval's progress on stderr: a line redrawn in place on a terminal, a line every 10% elsewhere. */
+typedef struct {
+    Term term;
+    double t_start, t_draw;
+    int last_tenth;
+} EvalShow;
+
+static void show_eval_progress(void *ctx, size_t done, size_t total) {
+    EvalShow *show = ctx;
+    double now = now_seconds();
+    int tenth = (int)(10 * done / total);
+    char pct[32], left[32] = "", eta[48] = "";
+    snprintf(pct, sizeof pct, "%.0f%%", floor(100.0 * (double)done / (double)total));
+    if (done < total) format_duration((now - show->t_start) / (double)done * (double)(total - done), left, sizeof left);
+    if (left[0]) snprintf(eta, sizeof eta, "ETA %s", left);
+    char head[96];
+    snprintf(head, sizeof head, "eval: %zu/%zu windows", done, total);
+    if (show->term.tty) {
+        if (now - show->t_draw < 0.1 && done < total) return;
+        const char *fields[] = {head, pct, eta};
+        term_status(&show->term, fields, eta[0] ? 3 : 2);
+        show->t_draw = now;
+    } else if (tenth > show->last_tenth && done < total) {
+        fprintf(stderr, "%s (%s%s%s)\n", head, pct, eta[0] ? ", " : "", eta);
+    }
+    show->last_tenth = tenth;
+}
+
 int task_chars_eval(const EvalOptions *opt) {
     CkptMeta meta;
     Vocab vocab;
@@ -474,16 +560,27 @@ int task_chars_eval(const EvalOptions *opt) {
         fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu\n", opt->file, bad);
         goto done;
     }
-    if (n < 2) {
-        fprintf(stderr, "mingpt: %s: needs at least 2 characters to predict one\n", opt->file);
+    /* the split training made: the first (1 - val_frac) trains, the rest validates */
+    size_t n_val = (size_t)((double)n * opt->val_frac), begin = 0, end = n;
+    const char *split = "all";
+    if (opt->split == EVAL_SPLIT_VAL) begin = n - n_val, split = "val";
+    else if (opt->split == EVAL_SPLIT_TRAIN) end = n - n_val, split = "train";
+    if (end - begin < 2) {
+        fprintf(stderr, "mingpt: %s: its %s part (--split %s, --val-frac %g) has %zu characters; predicting one "
+                        "needs 2 (try --split all)\n",
+                opt->file, split, split, (double)opt->val_frac, end - begin);
         goto done;
     }
-    tokens = xmalloc(xmul_size(n, sizeof(int)));
-    if (encode_text(&vocab, text, n, as_bytes, tokens, opt->file, opt->ckpt) != 0) goto done;
+    tokens = xmalloc(xmul_size(end - begin, sizeof(int)));
+    if (encode_text(&vocab, text + begin, end - begin, as_bytes, tokens, opt->file, opt->ckpt) != 0) goto done;
     size_t count;
-    double loss = chars_eval_loss(m, tokens, n, opt->batch_size, 0, &count);
-    printf("%s: %.4f nats/char, %.4f bits/char over %zu predicted characters\n", opt->file, loss,
-           loss / 0.6931471805599453, count);
+    EvalShow show = {0};
+    term_init(&show.term, 0);
+    show.t_start = now_seconds();
+    double loss = chars_eval_loss(m, tokens, end - begin, opt->batch_size, 0, &count, show_eval_progress, &show);
+    term_clear(&show.term);
+    printf("%s (%s split, characters %zu to %zu): %.4f nats/char, %.4f bits/char over %zu predicted characters\n",
+           opt->file, split, begin, end, loss, loss / 0.6931471805599453, count);
     rc = 0;
 done:
     free(bytes);

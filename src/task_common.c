@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "plot.h"
 
 double now_seconds(void) {
@@ -54,22 +55,16 @@ TrainConfig train_config_from_options(const TrainOptions *opt) {
 }
 
 int read_whole_file(const char *path, unsigned char **data, size_t *size) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "mingpt: %s: %s\n", path, strerror(errno));
+    char err[512];
+    int fd = open_input(path, 1, err, sizeof err);
+    if (fd < 0) {
+        fprintf(stderr, "mingpt: %s\n", err);
         return 1;
     }
-    if (S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "mingpt: %s: is a directory, expected a text file\n", path);
-        return 1;
-    }
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        fprintf(stderr, "mingpt: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
+    struct stat st = {0};
+    size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
     unsigned char *buf = xmalloc(cap);
+    int failed = 0;
     for (;;) {
         if (n == cap) {
             cap *= 2;
@@ -77,25 +72,34 @@ int read_whole_file(const char *path, unsigned char **data, size_t *size) {
             if (!grown) die(1, "%s: out of memory reading %zu bytes", path, cap);
             buf = grown;
         }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) failed = errno;
+        if (got <= 0) break;
+        n += (size_t)got;
     }
-    int failed = ferror(fp);
-    fclose(fp);
+    close(fd);
     if (failed) {
-        fprintf(stderr, "mingpt: %s: read error\n", path);
+        fprintf(stderr, "mingpt: %s: read error: %s\n", path, strerror(failed));
         free(buf);
         return 1;
     }
     if (n == 0) {
-        fprintf(stderr, "mingpt: %s: the file is empty\n", path);
+        fprintf(stderr, "mingpt: %s: the file is empty%s\n", path, S_ISFIFO(st.st_mode) ? " (a FIFO with no writer?)" : "");
         free(buf);
         return 1;
     }
     *data = buf;
     *size = n;
     return 0;
+}
+
+int check_checkpoint_exists(const char *path, const char *make_one) {
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT) return 0; /* other problems: the loader says */
+    fprintf(stderr, "mingpt: %s: no checkpoint there; train one first (%s) or name one with --ckpt\n", path,
+            make_one);
+    return 1;
 }
 
 static void describe(const GPT *m, int B, int T) {
@@ -110,9 +114,47 @@ static void describe(const GPT *m, int B, int T) {
             pool_size(m->pool) == 1 ? "" : "s");
 }
 
+/* --model, --n-layer, --n-head and --n-embd describe a new model; on resume they may only repeat
+ * the checkpoint's shape. Returns 0, or prints what disagrees and returns 2. */
+static int check_resumed_shape(const TrainOptions *opt, const GPTConfig *have) {
+    GPTConfig want = *have;
+    if (opt->model_given) CHECK(gpt_preset(opt->model_type, &want));
+    if (opt->n_layer > 0) want.n_layer = opt->n_layer;
+    if (opt->n_head > 0) want.n_head = opt->n_head;
+    if (opt->n_embd > 0) want.n_embd = opt->n_embd;
+    if (want.n_layer == have->n_layer && want.n_head == have->n_head && want.n_embd == have->n_embd) return 0;
+    fprintf(stderr,
+            "mingpt: %s: holds a model of %d layers, %d heads, n_embd %d; the command line asks for %d, %d, %d "
+            "(a resumed model keeps its shape: drop --model/--n-layer/--n-head/--n-embd)\n",
+            opt->resume, have->n_layer, have->n_head, have->n_embd, want.n_layer, want.n_head, want.n_embd);
+    return 2;
+}
+
+/* Refuses a run whose weights, gradients, AdamW moments and activations would not fit in the memory
+ * this process can still get, before allocating any of it. Returns 0, or prints why and returns 1. */
+static int check_memory(const TrainRun *run, const GPTConfig *c, const char *name) {
+    const char *limit;
+    size_t have = memory_available(&limit);
+    size_t fixed = xmul_size(gpt_count_params(c), 4 * sizeof(float));
+    size_t act = gpt_activation_bytes(c, (size_t)run->B, (size_t)run->T), need = fixed + act;
+    if (!have || need <= have) return 0;
+    char need_s[32], have_s[32], hint[96];
+    format_bytes((double)need, need_s, sizeof need_s);
+    format_bytes((double)have, have_s, sizeof have_s);
+    size_t per_row = act / (size_t)run->B; /* activations grow with the batch, the rest does not */
+    if (fixed < have && (have - fixed) / per_row >= 1)
+        snprintf(hint, sizeof hint, "try --batch-size %zu", (have - fixed) / per_row);
+    else
+        snprintf(hint, sizeof hint, "try a smaller model");
+    fprintf(stderr,
+            "mingpt: %s at batch %d x %d needs %s (weights, gradients, AdamW moments, activations); %s %s; %s\n",
+            name, run->B, run->T, need_s, have_s, limit, hint);
+    return 1;
+}
+
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     const TrainOptions *opt = run->opt;
-    char werr[512];
+    char werr[512], name[96];
     if (ckpt_check_writable(opt->out, werr, sizeof werr) != 0) {
         fprintf(stderr, "mingpt: %s\n", werr);
         return 1;
@@ -122,6 +164,16 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     if (opt->resume) {
         char err[512];
         CkptMeta loaded;
+        GPTConfig have;
+        if (ckpt_peek(opt->resume, &have, &loaded, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
+        ckpt_meta_free(&loaded);
+        int rc = check_resumed_shape(opt, &have);
+        snprintf(name, sizeof name, "the model in %s", opt->resume);
+        if (rc == 0) rc = check_memory(run, &have, name);
+        if (rc != 0) return rc;
         run->model = ckpt_load(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
         if (!run->model) {
             fprintf(stderr, "mingpt: %s\n", err);
@@ -135,6 +187,10 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
             run->model = NULL;
             return 1;
         }
+        if (opt->dropout_given) { /* dropout has no weights: it may change between runs */
+            GPTConfig *c = &run->model->config;
+            c->embd_pdrop = c->resid_pdrop = c->attn_pdrop = opt->dropout;
+        }
         if (loaded.has_data_rng) run->data_rng = loaded.data_rng;
         if (!opt->quiet)
             fprintf(stderr, "resuming from %s at step %ld%s\n", opt->resume, run->tr.step,
@@ -142,17 +198,12 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         ckpt_meta_free(&run->meta);
         run->meta = loaded;
     } else {
-        /* weights, gradients and two AdamW moments, plus activations: refused before allocating */
-        size_t need = gpt_count_params(config) * 16 +
-                      gpt_activation_bytes(config, (size_t)run->B, (size_t)run->T),
-               have = physical_memory_bytes();
-        if (have && need > have) {
-            fprintf(stderr,
-                    "mingpt: this model needs %.1f GiB (weights, gradients, AdamW moments and "
-                    "activations at batch %d x %d), more than this machine's %.1f GiB\n",
-                    (double)need / (1 << 30), run->B, run->T, (double)have / (1 << 30));
-            return 1;
-        }
+        if (opt->n_layer || opt->n_head || opt->n_embd)
+            snprintf(name, sizeof name, "a model of %d layers, %d heads, n_embd %d", config->n_layer, config->n_head,
+                     config->n_embd);
+        else
+            snprintf(name, sizeof name, "%s", opt->model_type);
+        if (check_memory(run, config, name) != 0) return 1;
         run->model = gpt_create(config, opt->pool);
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);
@@ -189,8 +240,9 @@ static void trampoline_batch(void *ctx, int *idx, int *targets, int B, int T) {
     run->next_batch(run, idx, targets);
 }
 
-/* SIGINT/SIGTERM during training: the first lets the current step finish, saves and exits 130;
- * a second exits at once, never touching the checkpoint (saves are atomic anyway). */
+/* SIGINT/SIGTERM/SIGHUP during training: the first lets the current step finish, saves (or, for a
+ * task that keeps only its best model, evaluates and saves if better) and exits 130; a second exits
+ * at once, never touching the checkpoint (saves are atomic anyway). */
 static volatile sig_atomic_t g_interrupts;
 
 static void on_interrupt(int sig) {
@@ -296,7 +348,12 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     run->ema_loss = ema_update(run->ema_loss, tr->loss, run->ema_count);
     run->ema_dt = ema_update(run->ema_dt, dt, run->ema_count);
     if (g_interrupts) {
-        if (train_save(run, "") != 0) {
+        int save = 1;
+        if (run->keeps_best) { /* the file holds the best model so far: only a better one replaces it */
+            term_clear(&run->term);
+            run->evaluate(run, 1, &save);
+        }
+        if (save && train_save(run, "") != 0) {
             st->rc = 1;
             return 1;
         }
@@ -335,6 +392,13 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
         run->eval_loss = NAN;
         stop = run->evaluate(run, final, &save);
         row.val_loss = run->eval_loss;
+        if (run->meta.has_val_loss && !isfinite(run->meta.val_loss)) {
+            /* finite training loss, non-finite validation loss: the weights have blown up somewhere */
+            fprintf(stderr, "mingpt: step %ld: the validation loss is %s; training stopped, %s left as it was\n",
+                    tr->step, isnan(run->meta.val_loss) ? "NaN" : "infinite", opt->out);
+            st->rc = 1;
+            return 1;
+        }
         /* a failed save mid-run (a full disk, say) is not the end: the model is still in memory */
         if (save && train_save(run, final || stop ? "" : "; training goes on and saves again at the next "
                                                            "evaluation") != 0 && (final || stop)) {
@@ -408,13 +472,19 @@ int train_loop(TrainRun *run) {
         st.rc = 1;
         goto done;
     }
-    struct sigaction sa, old_int, old_term;
+    /* SIGHUP (the terminal closed) saves like Ctrl-C; with SIGPIPE ignored, a closed stdout
+     * (`train ... | head`) is a failed write that stops the samples, not the run */
+    struct sigaction sa, ign, old_int, old_term, old_hup, old_pipe;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
+    ign = sa;
+    ign.sa_handler = SIG_IGN;
     g_interrupts = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     run->t_start = run->t_prev = now_seconds();
     if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
         fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
@@ -422,6 +492,8 @@ int train_loop(TrainRun *run) {
         trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     if (st.rc == 0 && run->save_failed) {
         fprintf(stderr, "mingpt: training ended at step %ld, but the last save failed (see above); %s holds an older model\n",
                 run->tr.step, opt->out);

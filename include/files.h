@@ -1,0 +1,31 @@
+/* files.h — the rules for the files mingpt reads and writes, checked before any work starts.
+ *
+ * An output is never one of the run's inputs nor another output (files are compared by device and
+ * inode, so "./a" and "a", or a symbolic link, are caught too), never an existing non-regular file
+ * (outputs are written beside the target and renamed over it, which would replace a device or a
+ * FIFO by a plain file), and never an empty name. Inputs are opened without blocking, so a FIFO
+ * that nobody writes to is an error instead of a hang.
+ */
+#ifndef MINGPT_FILES_H
+#define MINGPT_FILES_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *path;       /* NULL: not given, skipped */
+    const char *role;       /* how the user named it: "--out", "the training text", ... */
+    const char *may_equal;  /* inputs: the role of the one output allowed to be this file, or NULL */
+} FileRole;
+
+/* Checks outputs against the inputs and each other. Returns 0, or writes one line to err and
+ * returns 2 when two arguments name the same file or a name is empty (a usage error), 1 when an
+ * output exists and is not a regular file. */
+int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs,
+                  char *err, size_t err_size);
+
+/* Opens path for reading: a regular file, or (if allow_fifo) a FIFO or pipe, which is then read in
+ * blocking mode (with no writer it reads as empty). Anything else (a folder, a device, a socket) is
+ * refused. Returns the descriptor, or -1 with "PATH: what is wrong" in err. */
+int open_input(const char *path, int allow_fifo, char *err, size_t err_size);
+
+#endif
