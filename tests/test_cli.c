@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "common.h"
 #include "runlog.h"
+#include "safetensors.h"
 #include "task_common.h"
 #include "utf8.h"
 
@@ -56,8 +57,9 @@ static int run_limited(const char *args, long max_file_bytes, int as_nobody) {
     CHECK(pid >= 0);
     if (pid == 0) {
         if (max_file_bytes > 0) {
+            /* SIGXFSZ keeps its default (killing) disposition: mingpt itself must turn it into EFBIG */
             struct rlimit lim = {(rlim_t)max_file_bytes, (rlim_t)max_file_bytes};
-            signal(SIGXFSZ, SIG_IGN); /* inherited through exec: write() fails instead of killing */
+            signal(SIGXFSZ, SIG_DFL);
             if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(99);
         }
         /* the output files are opened before giving up root */
@@ -290,37 +292,292 @@ static void test_interrupt_saves_and_nan_stops(void) {
     /* kill -9 at any moment, saving every step: the checkpoint that is there always loads */
     for (int k = 0; k < 3; k++) {
         snprintf(cmd, sizeof cmd,
-                 "D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
+                 "exec 2>/dev/null; D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
                  "--max-iters 1000000 --eval-every 1 --val-frac 0 --log-every 1000000 "
-                 "--out $D/killed.safetensors >/dev/null 2>&1 & pid=$!; sleep 1.%d; kill -9 $pid; wait $pid",
+                 "--out $D/killed.safetensors >/dev/null & pid=$!; sleep 1.%d; kill -9 $pid; wait $pid",
                  dir, binary, 3 + 3 * k);
         if (system(cmd) == -1) harness_case_failed = 1;
         EXPECT_RUN("eval --ckpt $D/killed.safetensors $D/corpus.txt", 0, "");
     }
 
-    /* a NaN stops training with a message, and the checkpoint on disk stays as it was */
-    char err[256];
-    CkptMeta meta;
-    Trainer tr;
-    TrainConfig tc = train_config_default();
-    snprintf(path, sizeof path, "%s/int.safetensors", dir);
-    GPT *m = ckpt_load(path, NULL, &meta, &tr, &tc, err, sizeof err);
-    EXPECT(m != NULL);
-    if (!m) return;
-    m->w.h[0].c_fc_w[3] = NAN;
-    snprintf(path, sizeof path, "%s/nan.safetensors", dir);
-    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
-    ckpt_meta_free(&meta);
-    trainer_free(&tr);
-    gpt_free(m);
-    snprintf(cmd, sizeof cmd, "cp %s/nan.safetensors %s/nan.before", dir, dir);
+    /* SIGHUP (the terminal closed) saves as SIGINT does */
+    snprintf(cmd, sizeof cmd,
+             "D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
+             "--max-iters 1000000 --eval-every 1000000 --log-every 1000000 --out $D/hup.safetensors "
+             ">$D/stdout 2>$D/stderr & pid=$!; sleep 1.5; kill -HUP $pid; wait $pid; echo $? >$D/rc",
+             dir, binary);
     CHECK(system(cmd) == 0);
-    /* (the resume and model lines come first: this is not an input error) */
-    EXPECT(run("train $D/corpus.txt --resume $D/nan.safetensors --out $D/nan.safetensors "
-               "--max-iters 1000000 --eval-every 5") == 1);
-    EXPECT(strstr(err_text, "the loss is NaN") != NULL);
-    snprintf(cmd, sizeof cmd, "cmp -s %s/nan.safetensors %s/nan.before", dir, dir);
+    snprintf(path, sizeof path, "%s/rc", dir);
+    slurp(path, rc_text, sizeof rc_text);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    slurp(path, err_text, sizeof err_text);
+    EXPECT(atoi(rc_text) == 130 && strstr(err_text, "interrupted at step") != NULL);
+    EXPECT_RUN("info $D/hup.safetensors", 0, "");
+}
+
+/* Writes value over element `index` of tensor `name` in a safetensors file, in place. */
+static void poke_float(const char *file, const char *name, size_t index, float value) {
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    StFile f;
+    CHECK(st_open_header(&f, path, err, sizeof err) == 0);
+    const StTensor *t = st_find(&f, name);
+    CHECK(t != NULL && index < t->numel);
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    long at = (long)((size_t)st.st_size - f.data_size + t->begin + index * sizeof(float));
+    st_close(&f);
+    FILE *fp = fopen(path, "r+b");
+    CHECK(fp && fseek(fp, at, SEEK_SET) == 0 && fwrite(&value, sizeof value, 1, fp) == 1);
+    fclose(fp);
+}
+
+static int same_files(const char *a, const char *b) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "cmp -s %s/%s %s/%s", dir, a, dir, b);
+    return system(cmd) == 0;
+}
+
+static void copy_file(const char *from, const char *to) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "cp %s/%s %s/%s", dir, from, dir, to);
     EXPECT(system(cmd) == 0);
+}
+
+static void test_checkpoints_never_get_worse(void) {
+    char args[600];
+    snprintf(args, sizeof args, "%s --max-iters 20 --eval-every 10 --out $D/good.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    /* NaN or Inf in a weight or an AdamW moment: refused on every path that loads, and a resumed
+     * run never writes over the file */
+    const char *poisoned[][2] = {{"transformer.h.0.mlp.c_fc.weight", "nan"},
+                                 {"optimizer.m.transformer.h.1.attn.c_attn.weight", "nan"},
+                                 {"optimizer.v.lm_head.weight", "inf"}};
+    for (int i = 0; i < 3; i++) {
+        copy_file("good.safetensors", "bad.safetensors");
+        poke_float("bad.safetensors", poisoned[i][0], 7, strcmp(poisoned[i][1], "nan") == 0 ? NAN : INFINITY);
+        copy_file("bad.safetensors", "bad.before");
+        snprintf(args, sizeof args, "%s --max-iters 40 --eval-every 5 --resume $D/bad.safetensors", TRAIN_ARGS);
+        EXPECT_RUN(args, 1, poisoned[i][0]);
+        EXPECT(same_files("bad.safetensors", "bad.before"));
+        if (i == 0) {
+            EXPECT_RUN("sample --ckpt $D/bad.safetensors --len 5", 1, poisoned[i][0]);
+            EXPECT_RUN("eval --ckpt $D/bad.safetensors $D/corpus.txt", 1, poisoned[i][0]);
+        }
+    }
+}
+
+/* Runs a shell command line (with $D and $M, the binary) in the temporary folder; returns the
+ * exit status of the whole line. */
+static int shell(const char *line) {
+    char cmd[2048], bin[300];
+    if (binary[0] == '/') snprintf(bin, sizeof bin, "%s", binary);
+    else CHECK(getcwd(bin, sizeof bin - 40) != NULL), snprintf(bin + strlen(bin), 40, "/%s", binary);
+    snprintf(cmd, sizeof cmd, "D=%s; M=%s; cd $D && { %s; } >$D/stdout 2>$D/stderr </dev/null", dir, bin, line);
+    return collect(system(cmd));
+}
+
+static void test_outputs_never_destroy_inputs(void) {
+    copy_file("corpus.txt", "data.txt");
+    copy_file("corpus.txt", "data.before");
+    snprintf(path_buf, sizeof path_buf, "%s --max-iters 10 --eval-every 10", "train $D/data.txt --model gpt-nano "
+             "--block-size 16 --batch-size 4");
+    char args[800];
+    /* each output that names an input, or another output, is refused before any work (exit 2) */
+    const char *cases[][2] = {
+        {"--out $D/data.txt", "--out " },
+        {"--out $D/./data.txt", "is the training text"},
+        {"--log $D/data.txt", "--log "},
+        {"--plot $D/data.txt", "--plot "},
+        {"--out $D/o.safetensors --plot $D/o.safetensors", "--out and --plot both name"},
+        {"--log $D/x.csv --plot $D/x.csv", "--log and --plot both name"},
+        {"--out ''", "--out: the file name is empty"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(args, sizeof args, "%s %s", path_buf, cases[i][0]);
+        EXPECT_RUN(args, 2, cases[i][1]);
+    }
+    EXPECT(same_files("data.txt", "data.before"));
+    EXPECT(count_files("o.safetensors") == 0 && count_files("x.csv") == 0);
+    /* a symbolic link to the text is the text */
+    EXPECT(shell("ln -s data.txt $D/link.txt && $M train $D/data.txt --out $D/link.txt") == 2);
+    EXPECT(strstr(err_text, "is the training text") != NULL);
+    EXPECT(same_files("data.txt", "data.before"));
+    copy_file("data.before", "data.txt"); /* (in case it was destroyed above) */
+    /* plot: -o may not be the CSV */
+    snprintf(args, sizeof args, "%s --log $D/p.csv --out $D/p.safetensors", path_buf);
+    EXPECT_RUN(args, 0, "done");
+    copy_file("p.csv", "p.before");
+    EXPECT_RUN("plot $D/p.csv -o $D/p.csv", 2, "-o ");
+    EXPECT(same_files("p.csv", "p.before"));
+    /* the resumed checkpoint is an input too: --log may not be it */
+    snprintf(args, sizeof args, "%s --resume $D/p.safetensors --log $D/p.safetensors", path_buf);
+    EXPECT_RUN(args, 2, "is the checkpoint given to --resume");
+    /* an existing non-regular output (a FIFO here, /dev/null for root) is never replaced */
+    EXPECT(shell("mkfifo $D/fifo.out") == 0);
+    snprintf(args, sizeof args, "%s --out $D/fifo.out", path_buf);
+    EXPECT_RUN(args, 1, "exists and is a FIFO");
+    struct stat st;
+    snprintf(args, sizeof args, "%s/fifo.out", dir);
+    EXPECT(stat(args, &st) == 0 && S_ISFIFO(st.st_mode));
+    /* a device: a private copy of /dev/null's node, so that a regression cannot replace the real one */
+    if (geteuid() == 0 && shell("mknod $D/null.dev c 1 3") == 0) {
+        snprintf(args, sizeof args, "%s --out $D/null.dev", path_buf);
+        EXPECT_RUN(args, 1, "exists and is a character device");
+        snprintf(args, sizeof args, "%s/null.dev", dir);
+        EXPECT(stat(args, &st) == 0 && S_ISCHR(st.st_mode));
+    }
+}
+
+static void test_resume_writes_back_to_its_file(void) {
+    char args[800];
+    snprintf(args, sizeof args, "%s --max-iters 10 --eval-every 10 --out $D/r.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    /* from inside $D, so that the default out/chargpt/model.safetensors would land there */
+    EXPECT(shell("$M train corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --threads 2 "
+                 "--max-iters 20 --eval-every 10 --resume r.safetensors") == 0);
+    EXPECT(strstr(err_text, "saved r.safetensors") != NULL);
+    snprintf(args, sizeof args, "%s/out", dir);
+    EXPECT(access(args, F_OK) != 0);
+    EXPECT_RUN("info $D/r.safetensors", 0, "");
+    EXPECT(strstr(out_text, "step:        20\n") != NULL);
+    /* a model shape that disagrees with the checkpoint is refused, not ignored */
+    EXPECT_RUN("train $D/corpus.txt --resume $D/r.safetensors --model gpt-mini --max-iters 30", 2,
+               "holds a model of 3 layers, 3 heads, n_embd 48");
+    EXPECT_RUN("train $D/corpus.txt --resume $D/r.safetensors --n-layer 4 --max-iters 30", 2, "holds a model of");
+    /* the same shape said again is fine */
+    EXPECT_RUN("train $D/corpus.txt --resume $D/r.safetensors --model gpt-nano --max-iters 30 --eval-every 10 "
+               "--block-size 32 --batch-size 16", 0, "done: step 30");
+}
+
+static void test_closed_outputs_and_pipes(void) {
+    /* train | head: the reader leaves at the first sample; training goes on and saves (exit 0) */
+    EXPECT(shell("{ $M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 30 "
+                 "--eval-every 10 --out $D/piped.safetensors; echo $? >$D/rc; } | head -c 5 >/dev/null") == 0);
+    char path[300], rc_text[16];
+    snprintf(path, sizeof path, "%s/rc", dir);
+    slurp(path, rc_text, sizeof rc_text);
+    EXPECT(atoi(rc_text) == 0);
+    EXPECT(strstr(err_text, "standard output is closed; training goes on without samples") != NULL);
+    EXPECT(strstr(err_text, "done: step 30") != NULL);
+    EXPECT_RUN("info $D/piped.safetensors", 0, "");
+    EXPECT(strstr(out_text, "step:        30\n") != NULL);
+    /* stdout or stderr closed: nothing meant for them ends up in the --log CSV */
+    RunLog log = {0};
+    char err[512];
+    EXPECT(shell("$M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 20 "
+                 "--eval-every 10 --log-every 5 --out $D/closed.safetensors --log $D/closed1.csv >&-") == 0);
+    snprintf(path, sizeof path, "%s/closed1.csv", dir);
+    EXPECT(runlog_read_csv(path, &log, err, sizeof err) == 0 && log.n == 5);
+    runlog_free(&log);
+    EXPECT(shell("$M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 20 "
+                 "--eval-every 10 --log-every 5 --out $D/closed.safetensors --log $D/closed2.csv 2>&-") == 0);
+    snprintf(path, sizeof path, "%s/closed2.csv", dir);
+    EXPECT(runlog_read_csv(path, &log, err, sizeof err) == 0 && log.n == 5);
+    runlog_free(&log);
+    /* --help into a full disk is a failure */
+    EXPECT(shell("$M train --help >/dev/full") == 1);
+    EXPECT(strstr(err_text, "cannot write to standard output") != NULL);
+}
+
+static void test_fifos_never_block(void) {
+    /* a FIFO that nobody writes to, in every place that reads a file: an error at once, no hang */
+    EXPECT(shell("mkfifo $D/fifo.in") == 0);
+    const char *cmds[][2] = {
+        {"train $D/fifo.in", "the file is empty"},
+        {"sample --ckpt $D/fifo.in", "fifo.in"},
+        {"eval --ckpt $D/fifo.in $D/corpus.txt", "fifo.in"},
+        {"train $D/corpus.txt --resume $D/fifo.in --out $D/f.safetensors", "fifo.in"},
+        {"info $D/fifo.in", "fifo.in"},
+        {"plot $D/fifo.in -o $D/f.svg", "fifo.in"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char line[600];
+        snprintf(line, sizeof line, "timeout 5 $M %s", cmds[i][0]);
+        int rc = shell(line);
+        if (rc != 1 || !strstr(err_text, cmds[i][1]))
+            printf("    mingpt %s: exit %d, stderr: %s", cmds[i][0], rc, err_text);
+        EXPECT(rc == 1 && strstr(err_text, cmds[i][1]));
+    }
+    /* a pipe with a writer is read to its end */
+    EXPECT(shell("cat $D/corpus.txt | $M train /dev/stdin --model gpt-nano --block-size 16 --batch-size 4 "
+                 "--max-iters 2 --eval-every 2 --out $D/stdin.safetensors") == 0);
+}
+
+static void test_memory_is_checked_up_front(void) {
+    /* 300 MB of address space: gpt-mini's default run needs more; the refusal names the limit
+     * and a batch size that fits */
+    EXPECT(shell("ulimit -v 300000 && $M train $D/corpus.txt --max-iters 1") == 1);
+    if (!strstr(err_text, "gpt-mini at batch 64 x 128 needs") || !strstr(err_text, "left under ulimit -v; try --batch-size"))
+        printf("    stderr: %s", err_text);
+    EXPECT(strstr(err_text, "gpt-mini at batch 64 x 128 needs") && strstr(err_text, "left under ulimit -v; try --batch-size"));
+    EXPECT(strchr(err_text, '\n') == strrchr(err_text, '\n'));
+    /* what cannot be foreseen says what did not fit, never a source line */
+    EXPECT(shell("ulimit -v 300000 && $M sample --ckpt $D/good.safetensors --len 100000000") == 1);
+    EXPECT(strstr(err_text, "out of memory: ") && !strstr(err_text, ".c:"));
+}
+
+static void test_strict_flag_values(void) {
+    /* (each would be a 1-step run if accepted) */
+    const char *tiny_run = "train $D/corpus.txt --model gpt-nano --block-size 8 --max-iters 1 --out $D/s.safetensors";
+    const char *bad[][2] = {{"--batch-size ' 5'", "--batch-size expects an integer"},
+                            {"--batch-size +5", "--batch-size expects an integer"},
+                            {"--seed ' -1'", "--seed expects a non-negative integer"},
+                            {"--seed +1", "--seed expects a non-negative integer"},
+                            {"--lr ' 0.1'", "--lr expects a number"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char args[400];
+        snprintf(args, sizeof args, "%s %s", tiny_run, bad[i][0]);
+        EXPECT_RUN(args, 2, bad[i][1]);
+    }
+    EXPECT_RUN("sample --temperature ''", 2, "--temperature expects a number in (0, 1000]");
+    EXPECT_RUN("eval --split test $D/corpus.txt", 2, "--split expects val, train or all");
+}
+
+static void test_newcomer_output(void) {
+    char args[800];
+    /* samples: labelled, ending in a newline, from --sample-prompt or a prompt that fits the text */
+    snprintf(args, sizeof args, "%s --max-iters 20 --eval-every 10 --out $D/n.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "samples start from a newline: chargpt's prompt");
+    EXPECT(strncmp(out_text, "--- sample at step 10 ---\n", 26) == 0 && strstr(out_text, "\n--- sample at step 20 ---\n"));
+    EXPECT(out_text[0] && out_text[strlen(out_text) - 1] == '\n');
+    snprintf(args, sizeof args, "%s --max-iters 10 --eval-every 10 --out $D/n2.safetensors --sample-prompt 'the cat'",
+             TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "done");
+    EXPECT(strncmp(out_text, "--- sample at step 10 ---\nthe cat", 33) == 0);
+    snprintf(args, sizeof args, "%s --max-iters 10 --out $D/n3.safetensors --sample-prompt 'Zebra'", TRAIN_ARGS);
+    EXPECT_RUN(args, 2, "--sample-prompt: character 'Z' (U+005A) at position 0 is not in the vocabulary");
+    /* eval: the held-out part by default, the others on request; progress on stderr */
+    EXPECT_RUN("eval --ckpt $D/n.safetensors $D/corpus.txt", 0, "eval: ");
+    EXPECT(strstr(out_text, "(val split, characters ") != NULL);
+    EXPECT_RUN("eval --ckpt $D/n.safetensors --split train $D/corpus.txt", 0, "");
+    EXPECT(strstr(out_text, "(train split, characters 0 to ") != NULL);
+    EXPECT_RUN("eval --ckpt $D/n.safetensors --split all $D/corpus.txt", 0, "");
+    EXPECT(strstr(out_text, "(all split, characters 0 to ") != NULL);
+    /* add --log: the val_loss column holds the test problems' loss */
+    EXPECT_RUN("add --max-iters 40 --eval-every 20 --out $D/a.safetensors --log $D/a.csv", 0, "done");
+    RunLog log = {0};
+    char err[512], path[300];
+    snprintf(path, sizeof path, "%s/a.csv", dir);
+    EXPECT(runlog_read_csv(path, &log, err, sizeof err) == 0);
+    int vals = 0;
+    for (size_t i = 0; i < log.n; i++) vals += isfinite(log.rows[i].val_loss) && log.rows[i].val_loss > 0;
+    EXPECT(vals == 2);
+    runlog_free(&log);
+}
+
+static void test_adder_interrupt_keeps_the_best_model(void) {
+    /* Ctrl-C while the adder trains: the file keeps the best-scoring model, never a later worse one */
+    EXPECT(shell("$M add --max-iters 1000000 --eval-every 50 --log-every 1000000 --out $D/best.safetensors "
+                 "& pid=$!; sleep 4; kill -INT $pid; wait $pid") == 130);
+    const char *p = err_text, *best = NULL;
+    while ((p = strstr(p, "new best test score ")) != NULL) best = p += 20;
+    EXPECT(best != NULL);
+    if (!best) return;
+    int score = atoi(best);
+    EXPECT_RUN("add --eval --ckpt $D/best.safetensors", 0, "");
+    const char *test = strstr(out_text, "test final score: ");
+    EXPECT(test && atoi(test + 18) == score);
 }
 
 static void test_failed_saves_keep_the_old_checkpoint(void) {
@@ -518,7 +775,16 @@ int main(void) {
     RUN(test_train_lowers_val_loss_then_sample_and_eval);
     RUN(test_resume_continues_exactly);
     RUN(test_interrupt_saves_and_nan_stops);
+    RUN(test_checkpoints_never_get_worse);
     RUN(test_failed_saves_keep_the_old_checkpoint);
+    RUN(test_outputs_never_destroy_inputs);
+    RUN(test_resume_writes_back_to_its_file);
+    RUN(test_closed_outputs_and_pipes);
+    RUN(test_fifos_never_block);
+    RUN(test_memory_is_checked_up_front);
+    RUN(test_strict_flag_values);
+    RUN(test_newcomer_output);
+    RUN(test_adder_interrupt_keeps_the_best_model);
     RUN(test_progress_on_a_terminal_and_in_a_pipe);
     RUN(test_log_csv_plot_and_info);
     RUN(test_help_conventions_and_install);
