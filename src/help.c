@@ -23,7 +23,8 @@ const char *const USAGE_MAIN =
     "  mingpt --man              the manual page (roff), as make install installs it\n"
     "\n"
     "Options take their value as --opt VALUE or --opt=VALUE. Exit status: 0 done, 1 a runtime\n"
-    "error, 2 a usage error, 130 interrupted (after saving). NO_COLOR set: no colours.\n";
+    "error, 2 a usage error, 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (after saving). NO_COLOR\n"
+    "set: no colours.\n";
 
 const char *const USAGE_TRAIN =
     "usage: mingpt train FILE [options]\n"
@@ -49,6 +50,8 @@ const char *const USAGE_TRAIN =
     "  --lr-decay KIND       none | cosine (to lr/10 at --max-iters) (none)\n"
     "  --val-frac X          fraction of the text held out for validation, 0 = none (0.1)\n"
     "  --eval-every N        validate, print a sample and save every N steps (250)\n"
+    "  --sample-prompt TEXT  the samples' prompt (chargpt's \"O God, O God!\" if FILE has its\n"
+    "                        characters, else a newline)\n"
     "  --seed N              random seed for init, batches and dropout (3407)\n"
     "  --threads N           worker threads (all cores)\n"
     "  --bytes               train on raw bytes instead of UTF-8 characters\n"
@@ -61,9 +64,11 @@ const char *const USAGE_TRAIN =
     "  --log-scale           --plot with a logarithmic loss axis\n"
     "checkpoints:\n"
     "  --out PATH            checkpoint written at every evaluation and at the end\n"
-    "                        (out/chargpt/model.safetensors)\n"
+    "                        (out/chargpt/model.safetensors; with --resume, the resumed file)\n"
     "  --resume PATH         continue from a checkpoint: weights, optimizer, step and RNG state;\n"
-    "                        its model shape and vocabulary are kept\n";
+    "                        its model shape and vocabulary are kept\n"
+    "\n"
+    "No output may be FILE, the resumed checkpoint (except --out) or another output.\n";
 
 const char *const USAGE_SAMPLE =
     "usage: mingpt sample [options]\n"
@@ -94,9 +99,12 @@ const char *const USAGE_EVAL =
     "\n"
     "Prints the mean cross-entropy of FILE under a character model, in nats and bits per\n"
     "character. Windows of block_size+1 characters start at 0, block_size, 2*block_size, ..., so\n"
-    "every character after the first is predicted exactly once.\n"
+    "every character after the first is predicted exactly once. Progress goes to stderr.\n"
     "\n"
     "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
+    "  --split PART          val: the last --val-frac of FILE, held out as training does; train:\n"
+    "                        the rest; all: the whole file (val)\n"
+    "  --val-frac X          the fraction training held out (0.1)\n"
     "  --batch-size N        windows per forward pass (64)\n"
     "  --threads N           worker threads (all cores)\n";
 
@@ -120,7 +128,7 @@ const char *const USAGE_ADD =
     "  --eval-every N        score train and test every N steps (500)\n"
     "  --seed N              (3407)\n"
     "  --threads N           worker threads (all cores)\n"
-    "  --out PATH            best model (out/adder/model.safetensors)\n"
+    "  --out PATH            best model (out/adder/model.safetensors; with --resume, that file)\n"
     "  --resume PATH         continue from a checkpoint\n"
     "  --eval                only score the model in --ckpt and exit\n"
     "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n"
@@ -238,7 +246,7 @@ void print_man(FILE *out, const char *version) {
           ".SH COMMANDS\n", out);
     for (size_t i = 0; i < sizeof COMMAND_NAMES / sizeof *COMMAND_NAMES; i++) man_command(out, *COMMAND_USAGES[i]);
     fputs(".SH EXIT STATUS\n0 done, 1 a runtime error (bad input, a failed save, a NaN), 2 a usage error,\n"
-          "130 interrupted by SIGINT or SIGTERM after saving the checkpoint.\n"
+          "130 interrupted by SIGINT, SIGTERM or SIGHUP after saving the checkpoint (the adder keeps its best).\n"
           ".SH ENVIRONMENT\n.TP\n\\fBNO_COLOR\\fR\nwhen set and not empty, the progress line uses no colours.\n"
           ".SH SEE ALSO\nThe README.md of the mingpt sources, and minGPT: https://github.com/karpathy/minGPT\n",
           out);
