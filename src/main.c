@@ -406,6 +406,12 @@ int main(int argc, char **argv) {
         check_files(inputs, 2, outputs, 3);
     }
 
+    /* more threads than CPUs only adds threads waiting for each other's turn on a core */
+    if (o.threads > cpu_count()) {
+        fprintf(stderr, "mingpt: --threads %d: this process may use %d CPU%s; using %d\n", o.threads, cpu_count(),
+                cpu_count() == 1 ? "" : "s", cpu_count());
+        o.threads = cpu_count();
+    }
     Pool *pool = pool_create(o.threads);
     o.train.pool = o.sample.pool = o.eval.pool = pool;
     int rc;

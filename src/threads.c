@@ -10,17 +10,32 @@
 
 #include "common.h"
 
-/* How long a thread spins before sleeping: long enough to cover the gap between two kernels of
- * one training step, short enough not to burn a core when the pool is idle. */
-#define SPIN_ITERS 200000
+/* How long a thread spins (pause instructions) before sleeping: enough to bridge the gap between
+ * two kernels of a step on an idle machine (a few microseconds), short enough that a thread whose
+ * partner has been descheduled by another program soon gives its core away. */
+static int SPIN_PAUSES = 4000;
 
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* A job is split into n parts, part ith being fn(ctx, ith, n). Parts are claimed from a counter by
+ * whichever thread comes first, so when another program has taken the worker's core the caller
+ * runs the worker's part too instead of waiting for it; which thread runs a part never changes
+ * what the part computes, so results stay bitwise the same. */
 struct Pool {
-    int n;                      /* threads including the caller */
+    int n;                      /* threads including the caller, and parts per job */
     pthread_t *threads;         /* (n-1) workers */
     pool_fn fn;
     void *ctx;
+    atomic_int next_part;       /* the next part to claim; >= n when all are claimed */
+    atomic_int parts_done;
     atomic_uint generation;     /* bumped for every job */
-    atomic_int pending;         /* workers that have not finished the current job */
+    atomic_int sleepers;        /* workers asleep on job_cond (or about to be) */
     atomic_int stop;
     pthread_mutex_t mutex;
     pthread_cond_t job_cond;    /* workers sleep here */
@@ -34,28 +49,38 @@ typedef struct {
     int ith;
 } WorkerArg;
 
+/* Claims and runs parts until none is left; returns 1 if this thread finished the job's last one. */
+static int run_parts(Pool *pool) {
+    int last = 0;
+    for (;;) {
+        int part = atomic_fetch_add_explicit(&pool->next_part, 1, memory_order_acq_rel);
+        if (part >= pool->n) return last;
+        pool->fn(pool->ctx, part, pool->n); /* read after the claim: the claim's job's fn */
+        last = atomic_fetch_add_explicit(&pool->parts_done, 1, memory_order_acq_rel) == pool->n - 1;
+    }
+}
+
 static void *worker_main(void *arg_) {
     WorkerArg *arg = arg_;
     Pool *pool = arg->pool;
-    int ith = arg->ith;
     free(arg);
     unsigned seen = 0;
     for (;;) {
         unsigned gen;
         int spins = 0;
-        while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
-               !atomic_load_explicit(&pool->stop, memory_order_acquire) && spins < SPIN_ITERS)
-            spins++;
+        while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop) && spins++ < SPIN_PAUSES)
+            cpu_relax();
         if (gen == seen && !atomic_load(&pool->stop)) {
             pthread_mutex_lock(&pool->mutex);
+            atomic_fetch_add(&pool->sleepers, 1); /* seen by pool_run before or after its bump: no lost wake-up */
             while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->job_cond, &pool->mutex);
+            atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->mutex);
         }
         if (atomic_load(&pool->stop)) return NULL;
         seen = gen;
-        pool->fn(pool->ctx, ith, pool->n);
-        if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel) == 1) {
+        if (run_parts(pool)) {
             pthread_mutex_lock(&pool->mutex);
             pthread_cond_signal(&pool->done_cond);
             pthread_mutex_unlock(&pool->mutex);
@@ -74,10 +99,13 @@ int cpu_count(void) {
 }
 
 Pool *pool_create(int n_threads) {
+    if (getenv("SPIN")) SPIN_PAUSES = atoi(getenv("SPIN"));
     Pool *pool = xcalloc(1, sizeof *pool);
     pool->n = n_threads > 0 ? n_threads : cpu_count();
     atomic_init(&pool->generation, 0);
-    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->next_part, pool->n); /* nothing to claim before the first job */
+    atomic_init(&pool->parts_done, 0);
+    atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->stop, 0);
     CHECK(pthread_mutex_init(&pool->mutex, NULL) == 0);
     CHECK(pthread_cond_init(&pool->job_cond, NULL) == 0);
@@ -143,22 +171,24 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
+    /* the previous job is complete: no thread reads fn or ctx until it claims a part of this one */
     pool->fn = fn;
     pool->ctx = ctx;
-    atomic_store_explicit(&pool->pending, pool->n - 1, memory_order_relaxed);
-    pthread_mutex_lock(&pool->mutex);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->job_cond);
-    pthread_mutex_unlock(&pool->mutex);
-
-    fn(ctx, 0, pool->n);
-
-    int spins = 0;
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0 && spins < SPIN_ITERS)
-        spins++;
-    if (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
+    atomic_store_explicit(&pool->parts_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->next_part, 0, memory_order_release);
+    atomic_fetch_add(&pool->generation, 1);
+    if (atomic_load(&pool->sleepers) > 0) {
         pthread_mutex_lock(&pool->mutex);
-        while (atomic_load(&pool->pending) > 0) pthread_cond_wait(&pool->done_cond, &pool->mutex);
+        pthread_cond_broadcast(&pool->job_cond);
+        pthread_mutex_unlock(&pool->mutex);
+    }
+    run_parts(pool);
+    int spins = 0;
+    while (atomic_load_explicit(&pool->parts_done, memory_order_acquire) < pool->n && spins++ < SPIN_PAUSES)
+        cpu_relax();
+    if (atomic_load_explicit(&pool->parts_done, memory_order_acquire) < pool->n) {
+        pthread_mutex_lock(&pool->mutex);
+        while (atomic_load(&pool->parts_done) < pool->n) pthread_cond_wait(&pool->done_cond, &pool->mutex);
         pthread_mutex_unlock(&pool->mutex);
     }
 }
