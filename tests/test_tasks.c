@@ -422,6 +422,18 @@ static void copy_open(Copy *c, const char *path) {
     memcpy(c->meta, c->f.meta, (size_t)c->n_meta * sizeof(StMeta));
 }
 
+static StWriteTensor *copy_tensor(Copy *c, const char *name) {
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->t[i].name, name) == 0) return &c->t[i];
+    CHECK(!"no such tensor in the copy");
+    return NULL;
+}
+
+static void copy_drop(Copy *c, const char *name) {
+    StWriteTensor *t = copy_tensor(c, name);
+    *t = c->t[--c->n];
+}
+
 static void copy_set_meta(Copy *c, const char *key, const char *value) {
     for (int i = 0; i < c->n_meta; i++)
         if (strcmp(c->meta[i].key, key) == 0) {
@@ -482,7 +494,14 @@ static void test_names_in_errors_are_escaped(void) {
     tmp_path(path, sizeof path, "escape.safetensors");
     tmp_path(bad, sizeof bad, "escape-bad.safetensors");
     save_trained_checkpoint(path);
-    /* tensor names, a dtype and a metadata key with terminal escapes */
+    /* a tensor name, a dtype and a metadata key with terminal escapes and a carriage return */
+    const char *evil = "transformer.h.0.\x1b[31mred\r";
+    Copy c;
+    copy_open(&c, path);
+    c.t[c.n++] = (StWriteTensor){evil, 1, c.t[0].shape, c.t[0].data};
+    copy_write(&c, bad);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "\\x1B[31mred\\x0D\" has no place") &&
+           !strchr(err, 0x1B) && !strchr(err, '\r'));
     const char *headers[] = {
         "{\"\\u001b[2J\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,5]}}",     /* span */
         "{\"x\":{\"dtype\":\"\\u001b[2J\",\"shape\":[1],\"data_offsets\":[0,4]}}",       /* dtype */
@@ -506,12 +525,78 @@ static void test_names_in_errors_are_escaped(void) {
         EXPECT(rc == -1 && clean);
     }
     /* a metadata value (as before) */
-    Copy c;
     copy_open(&c, path);
     copy_set_meta(&c, "task", "\x1b]0;owned\x07");
     copy_write(&c, bad);
     EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "unknown task \"\\x1B]0;owned\\x07\"") &&
            !strchr(err, 0x1B) && !strchr(err, 0x07));
+}
+
+static void test_optimizer_state_is_all_or_nothing(void) {
+    char path[256], bad[256], err[512];
+    tmp_path(path, sizeof path, "adam.safetensors");
+    tmp_path(bad, sizeof bad, "adam-bad.safetensors");
+    save_trained_checkpoint(path);
+    long step = -1;
+    int has_opt = 0;
+    EXPECT(load_ok(path, err, sizeof err, &step, &has_opt) && step == 2 && has_opt);
+    /* the very tensor the old code probed: without it, it dropped all the state and restarted at
+     * step 0 without a word */
+    const char *missing[] = {"optimizer.m.transformer.wte.weight", "optimizer.m.lm_head.weight",
+                             "optimizer.v.transformer.h.1.mlp.c_proj.bias"};
+    for (int i = 0; i < 3; i++) {
+        Copy c;
+        copy_open(&c, path);
+        copy_drop(&c, missing[i]);
+        copy_write(&c, bad);
+        step = -1;
+        int loaded = load_ok(bad, err, sizeof err, &step, NULL);
+        if (loaded) printf("    without %s: loaded at step %ld\n", missing[i], step);
+        EXPECT(!loaded && strstr(err, missing[i]) && strstr(err, "some of AdamW's moments but not all") && strstr(err, bad));
+        CkptMeta meta; /* without a trainer too: the file is broken either way */
+        EXPECT(ckpt_load(bad, pool, &meta, NULL, NULL, err, sizeof err) == NULL && strstr(err, missing[i]));
+    }
+    /* every v, or every m, alone is still "some" */
+    Copy c;
+    copy_open(&c, path);
+    for (int i = c.n - 1; i >= 0; i--)
+        if (strncmp(c.t[i].name, "optimizer.m.", 12) == 0) copy_drop(&c, c.t[i].name);
+    copy_write(&c, bad);
+    GPTConfig config;
+    CkptMeta meta;
+    EXPECT(ckpt_peek(bad, &config, &meta, err, sizeof err) == 0 && meta.has_optimizer);
+    ckpt_meta_free(&meta);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "missing tensor \"optimizer.m.transformer.wte.weight\""));
+    /* a moment of the wrong shape */
+    copy_open(&c, path);
+    copy_tensor(&c, "optimizer.v.transformer.wpe.weight")->shape = copy_tensor(&c, "transformer.h.0.mlp.c_fc.weight")->shape;
+    copy_tensor(&c, "optimizer.v.transformer.wpe.weight")->data = copy_tensor(&c, "transformer.h.0.mlp.c_fc.weight")->data;
+    copy_write(&c, bad);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "optimizer.v.transformer.wpe.weight\" has shape [64, 16]"));
+    /* none at all: a fresh optimizer at step 0, as before */
+    copy_open(&c, path);
+    for (int i = c.n - 1; i >= 0; i--)
+        if (strncmp(c.t[i].name, "optimizer.", 10) == 0) copy_drop(&c, c.t[i].name);
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, &step, &has_opt) && step == 0 && !has_opt);
+    /* other tensors: PyTorch's attn.bias buffers and names outside the model are ignored; a weight
+     * the config has no place for (a third layer, a misspelt name, a moment of it) is refused */
+    copy_open(&c, path);
+    size_t mask_shape[4] = {1, 1, 8, 8};
+    static float mask[64];
+    c.t[c.n++] = (StWriteTensor){"transformer.h.1.attn.bias", 4, mask_shape, mask};
+    c.t[c.n++] = (StWriteTensor){"fixture.logits", 4, mask_shape, mask};
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, &step, NULL) && step == 2);
+    const char *stray[] = {"transformer.h.2.ln_1.bias", "lm_head.bias", "optimizer.m.transformer.h.2.ln_1.bias",
+                           "transformer.h.0.attn.bias.weight"};
+    for (int i = 0; i < 4; i++) {
+        copy_open(&c, path);
+        c.t[c.n++] = (StWriteTensor){stray[i], 1, c.t[0].shape + 1, c.t[0].data};
+        copy_write(&c, bad);
+        EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, stray[i]) && strstr(err, "has no place") &&
+               strstr(err, "n_layer 2"));
+    }
 }
 
 static void test_fifos_and_folders_are_refused_at_once(void) {
@@ -761,6 +846,7 @@ int main(void) {
     RUN(test_truncated_checkpoints_are_refused);
     RUN(test_huge_headers_take_linear_time_and_little_memory);
     RUN(test_names_in_errors_are_escaped);
+    RUN(test_optimizer_state_is_all_or_nothing);
     RUN(test_fifos_and_folders_are_refused_at_once);
     RUN(test_sampler);
     RUN(test_cached_generation_equals_minGPT_generate);
