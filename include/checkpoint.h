@@ -14,6 +14,8 @@
  *     except the attention-mask buffers transformer.h.N.attn.bias and .attn.masked_bias that
  *     PyTorch and Hugging Face state_dicts carry; those, and tensors under any other name (a test
  *     fixture's extra data), are ignored, as load_state_dict(strict=False) ignores them.
+ * No weight or moment may be NaN or infinite, and no second moment negative: such a file is the
+ * product of a diverged run, and ckpt_save refuses to write one.
  */
 #ifndef MINGPT_CHECKPOINT_H
 #define MINGPT_CHECKPOINT_H
@@ -35,7 +37,7 @@ typedef struct {
     int ndigit;         /* add: digits per operand */
     long step;          /* optimizer steps taken */
     int has_val_loss;
-    double val_loss;    /* validation loss when saved */
+    double val_loss;    /* validation loss when saved; finite (a file with another is refused) */
     int has_data_rng;
     Rng data_rng;       /* the task's batch sampler */
     int has_optimizer;  /* read only: the file holds AdamW's moments (any optimizer.m.* or
@@ -45,7 +47,10 @@ typedef struct {
 void ckpt_meta_free(CkptMeta *meta);
 
 /* Saves model weights, tr's moments if tr is not NULL, and meta (atomically, see st_write). The
- * folder is created if missing. Returns 0, or -1 with a message naming the path in err. */
+ * folder is created if missing. Returns 0, or -1 with a message naming the path in err; in
+ * particular, when a weight or a moment is NaN or infinite, or meta has a val_loss that is not
+ * finite ("...the model holds NaN/Inf (training diverged); not saved..."), nothing is written and
+ * any file at path is left as it was. */
 int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptMeta *meta,
               char *err, size_t err_size);
 
@@ -61,8 +66,8 @@ int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, si
 /* Loads a checkpoint into a new GPT on `pool`. If tr is not NULL it is initialised with
  * train_config and, when the file has optimizer state, its moments and step are restored (the
  * model's dropout seed and pass too); otherwise it starts fresh at step 0. Returns NULL with a
- * one-line message naming the path in err if anything is missing, malformed or inconsistent (see
- * the top of this file); the moments are checked even when tr is NULL. */
+ * one-line message naming the path in err if anything is missing, malformed, inconsistent or not
+ * finite (see the top of this file); the moments are checked even when tr is NULL. */
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size);
 

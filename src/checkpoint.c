@@ -1,10 +1,12 @@
 /* checkpoint.c — ckpt_save and ckpt_load (see checkpoint.h for the format and for which tensors a
- * file may hold). */
+ * file may hold). Both refuse non-finite numbers: a diverged run is not saved, and a file holding
+ * one is not loaded, so a NaN never travels from one run into the next. */
 #include "checkpoint.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +85,65 @@ static void meta_add(MetaList *l, const char *key, const char *fmt, ...) {
     l->n++;
 }
 
+/* The index of the first float in bytes[0..4n) that is NaN or ±Inf (with nonneg, or below 0), or n.
+ * This runs over every weight on every save and load, so the common case is one pass that GCC
+ * vectorises: the largest bit pattern (sign cleared unless nonneg) of each block of 4096 floats;
+ * only a block where it reaches Inf's exponent (or a sign bit, with nonneg) is looked at one float
+ * at a time. memcpy reads the floats because a tensor in a file need not be 4-byte aligned. */
+static size_t first_bad_float(const unsigned char *bytes, size_t n, int nonneg) {
+    const uint32_t mask = nonneg ? 0xFFFFFFFFu : 0x7FFFFFFFu;
+    for (size_t lo = 0; lo < n; lo += 4096) {
+        size_t hi = n - lo > 4096 ? lo + 4096 : n;
+        uint32_t worst = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t u;
+            memcpy(&u, bytes + 4 * i, 4);
+            u &= mask;
+            worst = u > worst ? u : worst;
+        }
+        if (worst < 0x7F800000u) continue;
+        for (size_t i = lo; i < hi; i++) { /* (-0.0 set the sign bit but is not below 0) */
+            float x;
+            memcpy(&x, bytes + 4 * i, 4);
+            if (!isfinite(x) || (nonneg && x < 0.0f)) return i;
+        }
+    }
+    return n;
+}
+
+static const char *bad_float_kind(const unsigned char *bytes, size_t i) {
+    float x;
+    memcpy(&x, bytes + 4 * i, 4);
+    return isnan(x) ? "NaN" : isinf(x) ? (x > 0 ? "+Inf" : "-Inf") : "a negative value";
+}
+
+/* Refuses to save a diverged run: the weights, the moments (v >= 0 too) and the validation loss
+ * must be finite, or what is saved could never be loaded. Returns 0 or -1 with err set. */
+static int check_saveable(const char *path, const GPT *m, const Trainer *tr, const CkptMeta *meta,
+                          char *err, size_t err_size) {
+    const TensorTable *params = &m->params;
+    for (int k = 0; k < (tr ? 3 : 1); k++) {
+        const float *block = k == 0 ? m->param_mem : k == 1 ? tr->m : tr->v;
+        for (int i = 0; i < params->n; i++) {
+            const Tensor *t = &params->t[i];
+            const unsigned char *bytes = (const unsigned char *)(block + t->offset);
+            size_t bad = first_bad_float(bytes, t->numel, k == 2);
+            if (bad == t->numel) continue;
+            return error_text(err, err_size, "%s: %s (training diverged); not saved (\"%s%s\" holds %s at index %zu)",
+                              path, k == 0 ? "the model holds NaN/Inf" : "AdamW's moments hold NaN/Inf",
+                              k == 0 ? "" : k == 1 ? "optimizer.m." : "optimizer.v.", t->name,
+                              bad_float_kind(bytes, bad), bad);
+        }
+    }
+    if (meta->has_val_loss && !isfinite(meta->val_loss))
+        return error_text(err, err_size, "%s: the validation loss is %s (training diverged); not saved", path,
+                          isnan(meta->val_loss) ? "NaN" : "infinite");
+    return 0;
+}
+
 int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta *meta, char *err,
               size_t err_size) {
+    if (check_saveable(path, m, tr, meta, err, err_size) != 0) return -1;
     if (make_parent_dirs(path, err, err_size) != 0) return -1;
     const GPTConfig *c = &m->config;
     MetaList l = {0};
@@ -238,10 +297,13 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     meta->step = 0;
     if (st_meta(f, "step") && meta_long(f, "step", 0, 1L << 40, &meta->step, err, err_size)) return -1;
     const char *val = st_meta(f, "val_loss");
-    if (val) {
+    if (val) { /* a NaN here would make the next save of a resumed run fail */
         char *end;
         meta->val_loss = strtod(val, &end);
-        meta->has_val_loss = end != val && *end == '\0';
+        if (end == val || *end || !isfinite(meta->val_loss))
+            return error_text(err, err_size, "%s: metadata \"val_loss\" = \"%s\" is not a finite number",
+                              f->path, SHOW(val, shown));
+        meta->has_val_loss = 1;
     }
     /* any moment at all means the file claims AdamW's state; ckpt_load then wants all of it */
     for (int i = 0; i < f->n_tensors && !meta->has_optimizer; i++)
@@ -307,10 +369,22 @@ static int check_no_stray_tensors(const StFile *f, const GPT *m, char *err, size
     return rc;
 }
 
-/* The F32 tensor `name` with t's shape: its bytes in the file, or NULL with err set. */
-static const unsigned char *checked_tensor(const StFile *f, const char *name, const Tensor *t, char *err,
-                                           size_t err_size) {
-    return st_f32_bytes(f, name, t->ndim, t->shape, err, err_size);
+/* The F32 tensor `name` with t's shape, all finite (and >= 0 with nonneg): its bytes in the file,
+ * or NULL with err set. */
+static const unsigned char *checked_tensor(const StFile *f, const char *name, const Tensor *t, int nonneg,
+                                           char *err, size_t err_size) {
+    const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, t->shape, err, err_size);
+    if (!bytes) return NULL;
+    size_t bad = first_bad_float(bytes, t->numel, nonneg);
+    if (bad == t->numel) return bytes;
+    const char *kind = bad_float_kind(bytes, bad);
+    if (kind[0] == 'a')
+        error_text(err, err_size, "%s: tensor \"%s\" holds a negative value at index %zu, which AdamW's "
+                   "second moment never has; this checkpoint cannot be used", f->path, name, bad);
+    else
+        error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu (a diverged run?); this "
+                   "checkpoint cannot be used", f->path, name, kind, bad);
+    return NULL;
 }
 
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
@@ -343,7 +417,7 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
     m->dropout_seed = dropout_seed;
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
-        const unsigned char *bytes = checked_tensor(&f, t->name, t, err, err_size);
+        const unsigned char *bytes = checked_tensor(&f, t->name, t, 0, err, err_size);
         if (!bytes) goto fail;
         memcpy(t->data, bytes, t->numel * sizeof(float)); /* little-endian, as every target is */
     }
@@ -362,7 +436,7 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                                "moments but not all (they are saved for every parameter or for none)", path, name);
                     goto fail;
                 }
-                if (!checked_tensor(&f, name, t, err, err_size)) goto fail;
+                if (!checked_tensor(&f, name, t, k == 1, err, err_size)) goto fail;
             }
     }
     if (tr) {

@@ -599,6 +599,84 @@ static void test_optimizer_state_is_all_or_nothing(void) {
     }
 }
 
+static void test_non_finite_values_are_neither_saved_nor_loaded(void) {
+    char path[256], bad[256], before[256], err[512];
+    tmp_path(path, sizeof path, "finite.safetensors");
+    tmp_path(bad, sizeof bad, "finite-bad.safetensors");
+    tmp_path(before, sizeof before, "finite-before.safetensors");
+    save_trained_checkpoint(path);
+    /* loading: NaN or Inf in a weight or a moment, a negative second moment, a NaN val_loss */
+    static const struct {
+        const char *tensor;
+        float value;
+        const char *expect;
+    } cases[] = {
+        {"transformer.h.0.mlp.c_fc.weight", NAN, "tensor \"transformer.h.0.mlp.c_fc.weight\" holds NaN at index 3 (a diverged run?); this checkpoint cannot be used"},
+        {"lm_head.weight", -INFINITY, "tensor \"lm_head.weight\" holds -Inf at index 3"},
+        {"optimizer.m.transformer.wte.weight", INFINITY, "tensor \"optimizer.m.transformer.wte.weight\" holds +Inf at index 3"},
+        {"optimizer.v.transformer.ln_f.bias", -1e-9f, "tensor \"optimizer.v.transformer.ln_f.bias\" holds a negative value at index 3"},
+        {"optimizer.v.transformer.ln_f.bias", NAN, "\"optimizer.v.transformer.ln_f.bias\" holds NaN at index 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Copy c;
+        copy_open(&c, path);
+        float *x = (float *)copy_tensor(&c, cases[i].tensor)->data;
+        x[3] = cases[i].value;
+        copy_write(&c, bad);
+        int loaded = load_ok(bad, err, sizeof err, NULL, NULL);
+        if (loaded || !strstr(err, cases[i].expect)) printf("    case %zu: %s\n", i, loaded ? "loaded" : err);
+        EXPECT(!loaded && strstr(err, cases[i].expect) && strstr(err, bad));
+        CkptMeta meta; /* for sampling too */
+        EXPECT(ckpt_load(bad, pool, &meta, NULL, NULL, err, sizeof err) == NULL && strstr(err, cases[i].expect));
+    }
+    /* -0.0 is a second moment like +0.0 */
+    Copy c;
+    copy_open(&c, path);
+    ((float *)copy_tensor(&c, "optimizer.v.transformer.ln_f.bias")->data)[3] = -0.0f;
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, NULL, NULL));
+    const char *val_losses[] = {"nan", "inf", "-inf", "1.5x"};
+    for (int i = 0; i < 4; i++) {
+        copy_open(&c, path);
+        copy_set_meta(&c, "val_loss", val_losses[i]);
+        copy_write(&c, bad);
+        EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "\"val_loss\"") && strstr(err, "not a finite number"));
+    }
+    /* saving: a diverged model, moments or val_loss write nothing and leave the old file as it was */
+    CkptMeta meta;
+    Trainer tr;
+    TrainConfig tc = train_config_default();
+    GPT *m = ckpt_load(path, pool, &meta, &tr, &tc, err, sizeof err);
+    CHECK(m != NULL);
+    CHECK(ckpt_save(before, m, &tr, &meta, err, sizeof err) == 0 && ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    m->w.h[0].c_fc_w[3] = NAN;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, path) &&
+           strstr(err, "the model holds NaN/Inf (training diverged); not saved") &&
+           strstr(err, "\"transformer.h.0.mlp.c_fc.weight\" holds NaN at index 3"));
+    EXPECT(ckpt_save(path, m, NULL, &meta, err, sizeof err) == -1 && strstr(err, "training diverged"));
+    m->w.h[0].c_fc_w[3] = 0.0f;
+    const Tensor *lm_head = &m->params.t[m->params.n - 1]; /* the last parameter, as in minGPT */
+    float *last_m = tr.m + lm_head->offset + lm_head->numel - 1;
+    *last_m = INFINITY;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, "AdamW's moments hold NaN/Inf") &&
+           strstr(err, "\"optimizer.m.lm_head.weight\" holds +Inf at index 175"));
+    EXPECT(ckpt_save(bad, m, NULL, &meta, err, sizeof err) == 0); /* the weights alone are fine */
+    *last_m = 0.0f;
+    tr.v[5] = -1.0f;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 &&
+           strstr(err, "\"optimizer.v.transformer.wte.weight\" holds a negative value at index 5"));
+    tr.v[5] = 0.0f;
+    meta.has_val_loss = 1;
+    meta.val_loss = NAN;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, "validation loss is NaN (training diverged); not saved"));
+    EXPECT(file_equal(before, path));
+    meta.val_loss = 2.5;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0 && load_ok(path, err, sizeof err, NULL, NULL));
+    ckpt_meta_free(&meta);
+    trainer_free(&tr);
+    gpt_free(m);
+}
+
 static void test_fifos_and_folders_are_refused_at_once(void) {
     char fifo[256], err[256];
     tmp_path(fifo, sizeof fifo, "pipe.safetensors");
@@ -847,6 +925,7 @@ int main(void) {
     RUN(test_huge_headers_take_linear_time_and_little_memory);
     RUN(test_names_in_errors_are_escaped);
     RUN(test_optimizer_state_is_all_or_nothing);
+    RUN(test_non_finite_values_are_neither_saved_nor_loaded);
     RUN(test_fifos_and_folders_are_refused_at_once);
     RUN(test_sampler);
     RUN(test_cached_generation_equals_minGPT_generate);
