@@ -5,6 +5,17 @@
  * __metadata__ holds the config, the task and its vocabulary, the step, and the training state
  * (batch-sampling RNG, dropout seed and pass) that an exact resume needs. Loading checks every
  * config value and every shape before allocating the model.
+ *
+ * What a file may hold, and what loading makes of it:
+ *   - every parameter of the GPT its metadata describes, F32, with the config's shape;
+ *   - AdamW's moments for every parameter, or for none: one optimizer.m.* or optimizer.v.* tensor
+ *     makes all of them required (the first missing one is named in the error);
+ *   - nothing else under the model's names (transformer.*, lm_head.*, optimizer.m.*, optimizer.v.*)
+ *     except the attention-mask buffers transformer.h.N.attn.bias and .attn.masked_bias that
+ *     PyTorch and Hugging Face state_dicts carry; those, and tensors under any other name (a test
+ *     fixture's extra data), are ignored, as load_state_dict(strict=False) ignores them.
+ * No weight or moment may be NaN or infinite, and no second moment negative: such a file is the
+ * product of a diverged run, and ckpt_save refuses to write one.
  */
 #ifndef MINGPT_CHECKPOINT_H
 #define MINGPT_CHECKPOINT_H
@@ -26,16 +37,20 @@ typedef struct {
     int ndigit;         /* add: digits per operand */
     long step;          /* optimizer steps taken */
     int has_val_loss;
-    double val_loss;    /* validation loss when saved */
+    double val_loss;    /* validation loss when saved; finite (a file with another is refused) */
     int has_data_rng;
     Rng data_rng;       /* the task's batch sampler */
-    int has_optimizer;  /* read only: the file holds AdamW's moments (optimizer.m.*, optimizer.v.*) */
+    int has_optimizer;  /* read only: the file holds AdamW's moments (any optimizer.m.* or
+                           optimizer.v.* tensor; ckpt_load then requires all of them) */
 } CkptMeta;
 
 void ckpt_meta_free(CkptMeta *meta);
 
 /* Saves model weights, tr's moments if tr is not NULL, and meta (atomically, see st_write). The
- * folder is created if missing. Returns 0, or -1 with a message naming the path in err. */
+ * folder is created if missing. Returns 0, or -1 with a message naming the path in err; in
+ * particular, when a weight or a moment is NaN or infinite, or meta has a val_loss that is not
+ * finite ("...the model holds NaN/Inf (training diverged); not saved..."), nothing is written and
+ * any file at path is left as it was. */
 int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptMeta *meta,
               char *err, size_t err_size);
 
@@ -43,14 +58,16 @@ int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptM
  * fails at its start rather than at its first save. Returns 0, or -1 with a message in err. */
 int ckpt_check_writable(const char *path, char *err, size_t err_size);
 
-/* Reads and checks a checkpoint's config and metadata without loading its weights. Returns 0, or
- * -1 with a message naming the path in err. */
+/* Reads and checks a checkpoint's config and metadata without loading its weights (so neither
+ * their shapes nor their values are checked). Returns 0, or -1 with a message naming the path in
+ * err. */
 int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size);
 
 /* Loads a checkpoint into a new GPT on `pool`. If tr is not NULL it is initialised with
  * train_config and, when the file has optimizer state, its moments and step are restored (the
  * model's dropout seed and pass too); otherwise it starts fresh at step 0. Returns NULL with a
- * message naming the path in err if anything is missing, malformed or inconsistent. */
+ * one-line message naming the path in err if anything is missing, malformed, inconsistent or not
+ * finite (see the top of this file); the moments are checked even when tr is NULL. */
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size);
 

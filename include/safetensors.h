@@ -2,9 +2,11 @@
  * header {name: {dtype, shape, data_offsets}, "__metadata__": {key: string}}, then raw
  * little-endian tensor data.
  *
- * st_open checks everything before trusting any of it: the header size against the file size, the
- * JSON strictly, each dtype and shape, and that the data offsets match the shapes, stay inside the
- * file, do not overlap and leave no hole. Nothing here knows about GPT.
+ * st_open checks everything before trusting any of it: that the path is a regular file (a FIFO or a
+ * device is refused without waiting on it), the header size against the file size, the JSON
+ * strictly, each dtype and shape, and that the data offsets match the shapes, stay inside the
+ * file, do not overlap and leave no hole. Names and values from the file reach messages only
+ * through json_printable. Nothing here knows about GPT.
  */
 #ifndef MINGPT_SAFETENSORS_H
 #define MINGPT_SAFETENSORS_H
@@ -33,8 +35,10 @@ typedef struct {
     char *path;
     unsigned char *data;  /* the data section (owned) */
     size_t data_size;
-    StTensor *tensors;    /* (n_tensors) */
+    StTensor *tensors;    /* (n_tensors) in the header's order */
     int n_tensors;
+    StTensor **by_name;   /* (n_tensors) the same tensors in strcmp order, for st_find's bsearch */
+    char *names;          /* every tensor's name, NUL-terminated, back to back (owned) */
     StMeta *meta;         /* (n_meta) __metadata__ entries */
     int n_meta;
 } StFile;
@@ -45,6 +49,7 @@ int st_open(StFile *file, const char *path, char *err, size_t err_size);
 /* The same checks without reading the data (data stays NULL): for the metadata alone. */
 int st_open_header(StFile *file, const char *path, char *err, size_t err_size);
 void st_close(StFile *file);
+/* The tensor called name, or NULL; a binary search, O(log n_tensors). */
 const StTensor *st_find(const StFile *file, const char *name);
 /* The metadata value for key (NUL-terminated), or NULL. */
 const char *st_meta(const StFile *file, const char *key);
@@ -54,6 +59,11 @@ const char *st_meta_n(const StFile *file, const char *key, size_t *len);
  * tensor is missing, not F32, or not of the expected shape (ndim, shape). */
 int st_read_f32(const StFile *file, const char *name, int ndim, const size_t *shape, float *dst,
                 char *err, size_t err_size);
+/* The same checks without the copy: the tensor's bytes inside file->data (4·numel of them,
+ * little-endian floats, not necessarily 4-byte aligned: read them with memcpy), or NULL with a
+ * message in err. The file must have been opened with st_open. */
+const unsigned char *st_f32_bytes(const StFile *file, const char *name, int ndim, const size_t *shape,
+                                  char *err, size_t err_size);
 
 /* One tensor to write: F32 data of the given shape. */
 typedef struct {

@@ -1,9 +1,12 @@
-/* checkpoint.c — ckpt_save and ckpt_load (see checkpoint.h for the format). */
+/* checkpoint.c — ckpt_save and ckpt_load (see checkpoint.h for the format and for which tensors a
+ * file may hold). Both refuse non-finite numbers: a diverged run is not saved, and a file holding
+ * one is not loaded, so a NaN never travels from one run into the next. */
 #include "checkpoint.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "json.h"
 #include "safetensors.h"
 
 void ckpt_meta_free(CkptMeta *meta) {
@@ -81,8 +85,65 @@ static void meta_add(MetaList *l, const char *key, const char *fmt, ...) {
     l->n++;
 }
 
+/* The index of the first float in bytes[0..4n) that is NaN or ±Inf (with nonneg, or below 0), or n.
+ * This runs over every weight on every save and load, so the common case is one pass that GCC
+ * vectorises: the largest bit pattern (sign cleared unless nonneg) of each block of 4096 floats;
+ * only a block where it reaches Inf's exponent (or a sign bit, with nonneg) is looked at one float
+ * at a time. memcpy reads the floats because a tensor in a file need not be 4-byte aligned. */
+static size_t first_bad_float(const unsigned char *bytes, size_t n, int nonneg) {
+    const uint32_t mask = nonneg ? 0xFFFFFFFFu : 0x7FFFFFFFu;
+    for (size_t lo = 0; lo < n; lo += 4096) {
+        size_t hi = n - lo > 4096 ? lo + 4096 : n;
+        uint32_t worst = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t u;
+            memcpy(&u, bytes + 4 * i, 4);
+            u &= mask;
+            worst = u > worst ? u : worst;
+        }
+        if (worst < 0x7F800000u) continue;
+        for (size_t i = lo; i < hi; i++) { /* (-0.0 set the sign bit but is not below 0) */
+            float x;
+            memcpy(&x, bytes + 4 * i, 4);
+            if (!isfinite(x) || (nonneg && x < 0.0f)) return i;
+        }
+    }
+    return n;
+}
+
+static const char *bad_float_kind(const unsigned char *bytes, size_t i) {
+    float x;
+    memcpy(&x, bytes + 4 * i, 4);
+    return isnan(x) ? "NaN" : isinf(x) ? (x > 0 ? "+Inf" : "-Inf") : "a negative value";
+}
+
+/* Refuses to save a diverged run: the weights, the moments (v >= 0 too) and the validation loss
+ * must be finite, or what is saved could never be loaded. Returns 0 or -1 with err set. */
+static int check_saveable(const char *path, const GPT *m, const Trainer *tr, const CkptMeta *meta,
+                          char *err, size_t err_size) {
+    const TensorTable *params = &m->params;
+    for (int k = 0; k < (tr ? 3 : 1); k++) {
+        const float *block = k == 0 ? m->param_mem : k == 1 ? tr->m : tr->v;
+        for (int i = 0; i < params->n; i++) {
+            const Tensor *t = &params->t[i];
+            const unsigned char *bytes = (const unsigned char *)(block + t->offset);
+            size_t bad = first_bad_float(bytes, t->numel, k == 2);
+            if (bad == t->numel) continue;
+            return error_text(err, err_size, "%s: %s (training diverged); not saved (\"%s%s\" holds %s at index %zu)",
+                              path, k == 0 ? "the model holds NaN/Inf" : "AdamW's moments hold NaN/Inf",
+                              k == 0 ? "" : k == 1 ? "optimizer.m." : "optimizer.v.", t->name,
+                              bad_float_kind(bytes, bad), bad);
+        }
+    }
+    if (meta->has_val_loss && !isfinite(meta->val_loss))
+        return error_text(err, err_size, "%s: the validation loss is %s (training diverged); not saved", path,
+                          isnan(meta->val_loss) ? "NaN" : "infinite");
+    return 0;
+}
+
 int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta *meta, char *err,
               size_t err_size) {
+    if (check_saveable(path, m, tr, meta, err, err_size) != 0) return -1;
     if (make_parent_dirs(path, err, err_size) != 0) return -1;
     const GPTConfig *c = &m->config;
     MetaList l = {0};
@@ -137,21 +198,8 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
 
 /* ---------------------------------------------------------------- loading */
 
-/* A metadata value fit for a one-line message: control characters escaped, at most 40 bytes. */
-static const char *printable(const char *v, char *buf, size_t size) {
-    size_t n = 0;
-    for (; *v && n + 8 < size; v++) {
-        unsigned char c = (unsigned char)*v;
-        if (n >= 40) {
-            n += (size_t)snprintf(buf + n, size - n, "...");
-            break;
-        }
-        if (c < 0x20 || c == 0x7F) n += (size_t)snprintf(buf + n, size - n, "\\x%02X", c);
-        else buf[n++] = (char)c;
-    }
-    buf[n < size ? n : size - 1] = '\0';
-    return buf;
-}
+/* A metadata value fit for a one-line message (see json_printable). */
+#define SHOW(value, buf) json_printable((value), strlen(value), (buf), sizeof(buf))
 
 static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, char *err,
                      size_t err_size) {
@@ -162,7 +210,7 @@ static int meta_long(const StFile *f, const char *key, long lo, long hi, long *o
     long x = strtol(v, &end, 10);
     if (errno || end == v || *end || x < lo || x > hi)
         return error_text(err, err_size, "%s: metadata \"%s\" = \"%s\" is not an integer in [%ld, %ld]",
-                       f->path, key, printable(v, shown, sizeof shown), lo, hi);
+                       f->path, key, SHOW(v, shown), lo, hi);
     *out = x;
     return 0;
 }
@@ -177,7 +225,7 @@ static int meta_prob(const StFile *f, const char *key, float *out, char *err, si
     float x = strtof(v, &end);
     if (end == v || *end || !(x >= 0.0f && x < 1.0f))
         return error_text(err, err_size, "%s: metadata \"%s\" = \"%s\" is not a probability in [0, 1)",
-                       f->path, key, printable(v, shown, sizeof shown));
+                       f->path, key, SHOW(v, shown));
     *out = x;
     return 0;
 }
@@ -201,7 +249,7 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     const char *format = st_meta(f, "format");
     if (format && strcmp(format, "mingpt") != 0)
         return error_text(err, err_size, "%s: metadata format is \"%s\", expected \"mingpt\"", f->path,
-                       printable(format, shown, sizeof shown));
+                       SHOW(format, shown));
     if (meta_long(f, "n_layer", 1, 256, &v, err, err_size)) return -1;
     c->n_layer = (int)v;
     if (meta_long(f, "n_head", 1, 256, &v, err, err_size)) return -1;
@@ -223,14 +271,14 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     if (!task) return error_text(err, err_size, "%s: metadata has no \"task\"", f->path);
     if (strcmp(task, "chars") != 0 && strcmp(task, "add") != 0)
         return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars or add)", f->path,
-                       printable(task, shown, sizeof shown));
+                       SHOW(task, shown));
     strcpy(meta->task, task);
     if (strcmp(task, "chars") == 0) {
         const char *enc = st_meta(f, "encoding");
         if (!enc) enc = "utf-8";
         if (strcmp(enc, "utf-8") != 0 && strcmp(enc, "bytes") != 0)
             return error_text(err, err_size, "%s: unknown encoding \"%s\"", f->path,
-                           printable(enc, shown, sizeof shown));
+                           SHOW(enc, shown));
         strcpy(meta->encoding, enc);
         size_t len;
         const char *vocab = st_meta_n(f, "vocab", &len);
@@ -249,14 +297,18 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     meta->step = 0;
     if (st_meta(f, "step") && meta_long(f, "step", 0, 1L << 40, &meta->step, err, err_size)) return -1;
     const char *val = st_meta(f, "val_loss");
-    if (val) {
+    if (val) { /* a NaN here would make the next save of a resumed run fail */
         char *end;
         meta->val_loss = strtod(val, &end);
-        meta->has_val_loss = end != val && *end == '\0';
+        if (end == val || *end || !isfinite(meta->val_loss))
+            return error_text(err, err_size, "%s: metadata \"val_loss\" = \"%s\" is not a finite number",
+                              f->path, SHOW(val, shown));
+        meta->has_val_loss = 1;
     }
-    /* the moments are saved for every tensor or for none, so the first one (every GPT's first
-     * parameter, define_params in model.c) tells */
-    meta->has_optimizer = st_find(f, "optimizer.m.transformer.wte.weight") != NULL;
+    /* any moment at all means the file claims AdamW's state; ckpt_load then wants all of it */
+    for (int i = 0; i < f->n_tensors && !meta->has_optimizer; i++)
+        meta->has_optimizer = strncmp(f->tensors[i].name, "optimizer.m.", 12) == 0 ||
+                              strncmp(f->tensors[i].name, "optimizer.v.", 12) == 0;
     const char *rng = st_meta(f, "data_rng");
     if (rng) {
         if (strlen(rng) != 64 || !parse_hex64(rng, &meta->data_rng.s[0]) ||
@@ -278,6 +330,63 @@ int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, si
     return rc;
 }
 
+/* Names that belong to the model's namespace but are not parameters: minGPT's causal-mask buffer
+ * (transformer.h.N.attn.bias, in a PyTorch state_dict) and Hugging Face GPT-2's masked_bias. */
+static int is_ignored_buffer(const char *name) {
+    size_t n = strlen(name);
+    return strncmp(name, "transformer.h.", 14) == 0 &&
+           ((n > 10 && strcmp(name + n - 10, ".attn.bias") == 0) ||
+            (n > 17 && strcmp(name + n - 17, ".attn.masked_bias") == 0));
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Every tensor of the file under the model's names (transformer.*, lm_head.*, optimizer.m.*,
+ * optimizer.v.*) must be a parameter or a moment of m: a weight with no place in the model (a
+ * layer more than n_layer says, a misspelt name) is refused rather than silently dropped. Other
+ * names, and the buffers above, are ignored, as PyTorch's load_state_dict(strict=False) would. */
+static int check_no_stray_tensors(const StFile *f, const GPT *m, char *err, size_t err_size) {
+    const TensorTable *params = &m->params;
+    const char **sorted = xmalloc((size_t)params->n * sizeof *sorted);
+    for (int i = 0; i < params->n; i++) sorted[i] = params->t[i].name;
+    qsort(sorted, (size_t)params->n, sizeof *sorted, cmp_names);
+    int rc = 0;
+    for (int i = 0; i < f->n_tensors && rc == 0; i++) {
+        const char *name = f->tensors[i].name, *param = name;
+        if (strncmp(name, "optimizer.m.", 12) == 0 || strncmp(name, "optimizer.v.", 12) == 0) param = name + 12;
+        else if ((strncmp(name, "transformer.", 12) != 0 && strncmp(name, "lm_head.", 8) != 0) ||
+                 is_ignored_buffer(name))
+            continue;
+        if (bsearch(&param, sorted, (size_t)params->n, sizeof *sorted, cmp_names)) continue;
+        const GPTConfig *c = &m->config;
+        char shown[128];
+        rc = error_text(err, err_size,
+                        "%s: tensor \"%s\" has no place in the model the metadata describes (n_layer %d, "
+                        "n_head %d, n_embd %d, vocab_size %d, block_size %d)",
+                        f->path, SHOW(name, shown), c->n_layer, c->n_head, c->n_embd, c->vocab_size, c->block_size);
+    }
+    free(sorted);
+    return rc;
+}
+
+/* The F32 tensor `name` with t's shape, all finite (and >= 0 with nonneg): its bytes in the file,
+ * or NULL with err set. */
+static const unsigned char *checked_tensor(const StFile *f, const char *name, const Tensor *t, int nonneg,
+                                           char *err, size_t err_size) {
+    const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, t->shape, err, err_size);
+    if (!bytes) return NULL;
+    size_t bad = first_bad_float(bytes, t->numel, nonneg);
+    if (bad == t->numel) return bytes;
+    const char *kind = bad_float_kind(bytes, bad);
+    if (kind[0] == 'a')
+        error_text(err, err_size, "%s: tensor \"%s\" holds a negative value at index %zu, which AdamW's "
+                   "second moment never has; this checkpoint cannot be used", f->path, name, bad);
+    else
+        error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu (a diverged run?); this "
+                   "checkpoint cannot be used", f->path, name, kind, bad);
+    return NULL;
+}
+
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size) {
     StFile f;
@@ -292,40 +401,63 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                 path, gpt_count_params(&config), f.data_size);
         goto fail;
     }
-    m = gpt_create(&config, pool); /* every weight is read below: no init needed */
+    /* the dropout state matters only to a trainer, but a file is checked the same way for every
+     * use: one that loads for sampling loads for training too */
+    uint64_t dropout_seed = 0x6D696E677074ull; /* a file without it (PyTorch's) gets a fixed one */
+    long dropout_pass = 0;
     const char *seed = st_meta(&f, "dropout_seed");
-    if (!seed || strlen(seed) != 16 || !parse_hex64(seed, &m->dropout_seed)) m->dropout_seed = 0x6D696E677074ull;
+    if (seed && (strlen(seed) != 16 || !parse_hex64(seed, &dropout_seed))) {
+        error_text(err, err_size, "%s: metadata \"dropout_seed\" is malformed (16 hex digits expected)", path);
+        goto fail;
+    }
+    if (st_meta(&f, "dropout_pass") && meta_long(&f, "dropout_pass", 0, LONG_MAX, &dropout_pass, err, err_size) != 0)
+        goto fail;
+    m = gpt_create(&config, pool); /* every weight is read below: no init needed */
+    if (check_no_stray_tensors(&f, m, err, err_size) != 0) goto fail;
+    m->dropout_seed = dropout_seed;
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
-        if (st_read_f32(&f, t->name, t->ndim, t->shape, t->data, err, err_size) != 0) goto fail;
+        const unsigned char *bytes = checked_tensor(&f, t->name, t, 0, err, err_size);
+        if (!bytes) goto fail;
+        memcpy(t->data, bytes, t->numel * sizeof(float)); /* little-endian, as every target is */
+    }
+    /* AdamW's state is all there or not at all: with any moment in the file, a missing one is an
+     * error (it used to drop the whole state and restart at step 0 without a word). The moments
+     * are checked even without a trainer, so that a file loads for sampling only if it would also
+     * load for training. */
+    if (meta->has_optimizer) {
+        char name[TENSOR_NAME_MAX + 16];
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < m->params.n; i++) {
+                const Tensor *t = &m->params.t[i];
+                snprintf(name, sizeof name, "optimizer.%c.%s", k == 0 ? 'm' : 'v', t->name);
+                if (!st_find(&f, name)) {
+                    error_text(err, err_size, "%s: missing tensor \"%s\": the file holds some of AdamW's "
+                               "moments but not all (they are saved for every parameter or for none)", path, name);
+                    goto fail;
+                }
+                if (!checked_tensor(&f, name, t, k == 1, err, err_size)) goto fail;
+            }
     }
     if (tr) {
         trainer_init(tr, m, train_config);
-        char name[TENSOR_NAME_MAX + 16];
         if (meta->has_optimizer) {
             for (int i = 0; i < m->params.n; i++) {
                 const Tensor *t = &m->params.t[i];
+                char name[TENSOR_NAME_MAX + 16];
                 snprintf(name, sizeof name, "optimizer.m.%s", t->name);
-                if (st_read_f32(&f, name, t->ndim, t->shape, tr->m + t->offset, err, err_size) != 0)
-                    goto fail_tr;
+                CHECK(st_read_f32(&f, name, t->ndim, t->shape, tr->m + t->offset, err, err_size) == 0);
                 snprintf(name, sizeof name, "optimizer.v.%s", t->name);
-                if (st_read_f32(&f, name, t->ndim, t->shape, tr->v + t->offset, err, err_size) != 0)
-                    goto fail_tr;
+                CHECK(st_read_f32(&f, name, t->ndim, t->shape, tr->v + t->offset, err, err_size) == 0);
             }
             tr->step = meta->step;
-            if (st_meta(&f, "dropout_pass")) {
-                long pass;
-                if (meta_long(&f, "dropout_pass", 0, LONG_MAX, &pass, err, err_size) != 0) goto fail_tr;
-                m->pass = (uint64_t)pass;
-            }
+            m->pass = (uint64_t)dropout_pass;
         } else {
             meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
         }
     }
     st_close(&f);
     return m;
-fail_tr:
-    trainer_free(tr);
 fail:
     gpt_free(m);
     ckpt_meta_free(meta);

@@ -1,7 +1,8 @@
-/* safetensors.c — the reader declared in safetensors.h. */
+/* safetensors.c — the reader and the writer declared in safetensors.h. */
 #include "safetensors.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,25 @@ static size_t dtype_size(const char *dtype) {
 }
 
 static int by_begin(const void *a, const void *b) {
-    const StTensor *x = a, *y = b;
+    const StTensor *x = *(StTensor *const *)a, *y = *(StTensor *const *)b;
     return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
 }
 
-/* Fills one StTensor from its header entry; returns 0 or -1 with err set. */
-static int parse_entry(StTensor *t, const char *name, const JsonValue *entry, const char *path,
-                       char *err, size_t err_size) {
+static int by_name(const void *a, const void *b) {
+    return strcmp((*(StTensor *const *)a)->name, (*(StTensor *const *)b)->name);
+}
+
+static int name_vs_tensor(const void *name, const void *t) {
+    return strcmp(name, (*(StTensor *const *)t)->name);
+}
+
+/* A name from the file, escaped for a message (see json_printable). */
+#define SHOW(name, buf) json_printable((name), strlen(name), (buf), sizeof(buf))
+
+/* Fills one StTensor from its header entry (t->name already set); returns 0 or -1 with err set. */
+static int parse_entry(StTensor *t, const JsonValue *entry, const char *path, char *err, size_t err_size) {
+    char name[128];
+    SHOW(t->name, name);
     if (entry->type != JSON_OBJECT)
         return error_text(err, err_size, "%s: tensor \"%s\" is not a JSON object", path, name);
     const JsonValue *dtype = json_get(entry, "dtype"), *shape = json_get(entry, "shape"),
@@ -40,11 +53,14 @@ static int parse_entry(StTensor *t, const char *name, const JsonValue *entry, co
     if (!dtype || !shape || !offsets || entry->n != 3)
         return error_text(err, err_size,
                        "%s: tensor \"%s\" must have exactly dtype, shape and data_offsets", path, name);
-    if (dtype->type != JSON_STRING || dtype->len >= sizeof t->dtype || !dtype_size(dtype->str))
+    if (dtype->type != JSON_STRING || dtype->len >= sizeof t->dtype || !dtype_size(dtype->str)) {
+        char shown[48];
+        if (dtype->type == JSON_STRING) json_printable(dtype->str, dtype->len, shown, sizeof shown);
         return error_text(err, err_size, "%s: tensor \"%s\" has unknown dtype %s%s%s", path, name,
                        dtype->type == JSON_STRING ? "\"" : "",
-                       dtype->type == JSON_STRING ? dtype->str : "(not a string)",
+                       dtype->type == JSON_STRING ? shown : "(not a string)",
                        dtype->type == JSON_STRING ? "\"" : "");
+    }
     strcpy(t->dtype, dtype->str);
     if (shape->type != JSON_ARRAY || shape->n > ST_MAX_DIMS)
         return error_text(err, err_size, "%s: tensor \"%s\" has a bad shape (an array of at most %d sizes expected)",
@@ -72,92 +88,134 @@ static int parse_entry(StTensor *t, const char *name, const JsonValue *entry, co
                        t->numel <= SIZE_MAX / elem ? t->numel * elem : SIZE_MAX);
     t->begin = (size_t)begin;
     t->end = (size_t)end;
-    t->name = xmalloc(strlen(name) + 1);
-    strcpy(t->name, name);
     return 0;
 }
 
-static int parse_header(StFile *f, const char *header, size_t header_size, char *err,
-                        size_t err_size) {
-    char jerr[160];
-    JsonValue *root = json_parse(header, header_size, jerr, sizeof jerr);
-    if (!root) return error_text(err, err_size, "%s: malformed JSON header (%s)", f->path, jerr);
-    int rc = 0;
-    if (root->type != JSON_OBJECT) {
-        rc = error_text(err, err_size, "%s: the JSON header is not an object", f->path);
-        goto done;
-    }
+/* The tensor table, the name index and the metadata from the parsed header. */
+static int read_tree(StFile *f, const JsonValue *root, char *err, size_t err_size) {
+    if (root->type != JSON_OBJECT)
+        return error_text(err, err_size, "%s: the JSON header is not an object", f->path);
+    CHECK(root->n <= INT_MAX); /* the header is at most ST_MAX_HEADER bytes */
+    /* the names go into one block, sized first */
+    size_t names_size = 1;
+    for (size_t i = 0; i < root->n; i++) names_size += strlen(root->items[i].key) + 1;
+    f->names = xmalloc(names_size);
     f->tensors = xcalloc(root->n ? root->n : 1, sizeof(StTensor));
-    for (size_t i = 0; i < root->n && rc == 0; i++) {
-        const char *key = root->keys[i];
+    size_t names_used = 0;
+    for (size_t i = 0; i < root->n; i++) {
         const JsonValue *val = &root->items[i];
-        if (strcmp(key, "__metadata__") == 0) {
-            if (val->type != JSON_OBJECT) {
-                rc = error_text(err, err_size, "%s: __metadata__ is not an object", f->path);
-                break;
-            }
+        if (strcmp(val->key, "__metadata__") == 0) {
+            if (val->type != JSON_OBJECT)
+                return error_text(err, err_size, "%s: __metadata__ is not an object", f->path);
             f->meta = xcalloc(val->n ? val->n : 1, sizeof(StMeta));
             for (size_t j = 0; j < val->n; j++) {
-                if (val->items[j].type != JSON_STRING) {
-                    rc = error_text(err, err_size, "%s: __metadata__ value \"%s\" is not a string",
-                                 f->path, val->keys[j]);
-                    break;
+                const JsonValue *item = &val->items[j];
+                if (item->type != JSON_STRING) {
+                    char key[128];
+                    return error_text(err, err_size, "%s: __metadata__ value \"%s\" is not a string",
+                                      f->path, SHOW(item->key, key));
                 }
                 StMeta *m = &f->meta[f->n_meta++];
-                m->key = xmalloc(strlen(val->keys[j]) + 1);
-                strcpy(m->key, val->keys[j]);
-                m->value = xmalloc(val->items[j].len + 1);
-                memcpy(m->value, val->items[j].str, val->items[j].len + 1);
-                m->len = val->items[j].len;
+                m->key = xmalloc(strlen(item->key) + 1);
+                strcpy(m->key, item->key);
+                m->value = xmalloc((size_t)item->len + 1);
+                memcpy(m->value, item->str, (size_t)item->len + 1);
+                m->len = item->len;
             }
             continue;
         }
-        rc = parse_entry(&f->tensors[f->n_tensors], key, val, f->path, err, err_size);
-        if (rc == 0) f->n_tensors++;
+        StTensor *t = &f->tensors[f->n_tensors];
+        t->name = f->names + names_used;
+        strcpy(t->name, val->key);
+        names_used += strlen(val->key) + 1;
+        if (parse_entry(t, val, f->path, err, err_size) != 0) return -1;
+        f->n_tensors++;
     }
-    if (rc == 0) {
-        /* Offsets must tile the data section exactly: sorted, they start at 0, each begins where
-         * the previous ended, and the last ends at the end of the file. */
-        StTensor *sorted = xmalloc((size_t)(f->n_tensors ? f->n_tensors : 1) * sizeof(StTensor));
-        memcpy(sorted, f->tensors, (size_t)f->n_tensors * sizeof(StTensor));
-        qsort(sorted, (size_t)f->n_tensors, sizeof(StTensor), by_begin);
-        size_t pos = 0;
-        for (int i = 0; i < f->n_tensors && rc == 0; i++) {
-            if (sorted[i].begin != pos)
-                rc = error_text(err, err_size, "%s: tensor \"%s\" data %s", f->path, sorted[i].name,
-                             sorted[i].begin < pos ? "overlaps another tensor" : "leaves a hole before it");
-            pos = sorted[i].end;
-        }
-        if (rc == 0 && pos != f->data_size)
-            rc = error_text(err, err_size, "%s: tensors cover %zu bytes of data but the file holds %zu",
-                         f->path, pos, f->data_size);
-        free(sorted);
+    size_t n = (size_t)f->n_tensors;
+    StTensor **order = xmalloc((n ? n : 1) * sizeof *order);
+    for (size_t i = 0; i < n; i++) order[i] = &f->tensors[i];
+    /* Offsets must tile the data section exactly: sorted, they start at 0, each begins where the
+     * previous ended, and the last ends at the end of the file. */
+    qsort(order, n, sizeof *order, by_begin);
+    size_t pos = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char name[128];
+        if (order[i]->begin != pos)
+            rc = error_text(err, err_size, "%s: tensor \"%s\" data %s", f->path, SHOW(order[i]->name, name),
+                            order[i]->begin < pos ? "overlaps another tensor" : "leaves a hole before it");
+        pos = order[i]->end;
     }
-done:
-    json_free(root);
+    if (rc == 0 && pos != f->data_size)
+        rc = error_text(err, err_size, "%s: tensors cover %zu bytes of data but the file holds %zu",
+                        f->path, pos, f->data_size);
+    qsort(order, n, sizeof *order, by_name); /* names are unique: the JSON has no duplicate keys */
+    f->by_name = order;
     return rc;
 }
 
-/* st_open and st_open_header: the header is read and validated before any data is read. */
+/* What a path that is not a regular file is, for the message that refuses it. */
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "neither a file nor a folder";
+}
+
+/* Reads exactly n bytes; returns 0, or -1 with errno set (0 if the file ended first). */
+static int read_full(int fd, void *buf, size_t n) {
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = read(fd, p, n < ((size_t)1 << 30) ? n : ((size_t)1 << 30));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            if (got == 0) errno = 0;
+            return -1;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+static int read_failed(const char *path, char *err, size_t err_size) {
+    if (errno == 0) return error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
+    return error_text(err, err_size, "%s: read failed: %s", path, strerror(errno));
+}
+
+/* st_open and st_open_header: the header is read and validated before any data is read. O_NONBLOCK
+ * makes opening a FIFO return at once even with no writer (the fstat below then refuses it);
+ * it changes nothing for a regular file. */
 static int open_file(StFile *f, const char *path, int read_data, char *err, size_t err_size) {
     memset(f, 0, sizeof *f);
     f->path = xmalloc(strlen(path) + 1);
     strcpy(f->path, path);
     char *header = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    JsonValue *root = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        error_text(err, err_size, "%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        error_text(err, err_size, "%s: cannot stat: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error_text(err, err_size, "%s: not a regular file (it is %s)", path, file_kind(st.st_mode));
         goto fail;
     }
     size_t file_size = (size_t)st.st_size;
     unsigned char size_bytes[8];
-    if (file_size < 8 || fread(size_bytes, 1, 8, fp) != 8) {
+    if (file_size < 8) {
         error_text(err, err_size, "%s: too short to be a safetensors file (%zu bytes)", path, file_size);
+        goto fail;
+    }
+    if (read_full(fd, size_bytes, 8) != 0) {
+        read_failed(path, err, err_size);
         goto fail;
     }
     uint64_t header_size = 0;
@@ -178,23 +236,33 @@ static int open_file(StFile *f, const char *path, int read_data, char *err, size
     }
     header = xmalloc((size_t)header_size);
     f->data_size = file_size - 8 - (size_t)header_size;
-    if (fread(header, 1, (size_t)header_size, fp) != header_size) {
-        error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
+    if (read_full(fd, header, (size_t)header_size) != 0) {
+        read_failed(path, err, err_size);
         goto fail;
     }
-    if (parse_header(f, header, (size_t)header_size, err, err_size) != 0) goto fail;
+    char jerr[160];
+    root = json_parse(header, (size_t)header_size, jerr, sizeof jerr);
+    free(header); /* the tree does not point into it: free it before building the tables */
+    header = NULL;
+    if (!root) {
+        error_text(err, err_size, "%s: malformed JSON header (%s)", path, jerr);
+        goto fail;
+    }
+    if (read_tree(f, root, err, err_size) != 0) goto fail;
+    json_free(root);
+    root = NULL;
     if (read_data) {
         f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
-        if (fread(f->data, 1, f->data_size, fp) != f->data_size) {
-            error_text(err, err_size, "%s: read failed (file changed while reading?)", path);
+        if (read_full(fd, f->data, f->data_size) != 0) {
+            read_failed(path, err, err_size);
             goto fail;
         }
     }
-    fclose(fp);
-    free(header);
+    close(fd);
     return 0;
 fail:
-    if (fp) fclose(fp);
+    if (fd >= 0) close(fd);
+    json_free(root);
     free(header);
     st_close(f);
     return -1;
@@ -209,12 +277,13 @@ int st_open_header(StFile *f, const char *path, char *err, size_t err_size) {
 }
 
 void st_close(StFile *f) {
-    for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
     for (int i = 0; i < f->n_meta; i++) {
         free(f->meta[i].key);
         free(f->meta[i].value);
     }
     free(f->tensors);
+    free(f->by_name);
+    free(f->names);
     free(f->meta);
     free(f->data);
     free(f->path);
@@ -222,9 +291,9 @@ void st_close(StFile *f) {
 }
 
 const StTensor *st_find(const StFile *f, const char *name) {
-    for (int i = 0; i < f->n_tensors; i++)
-        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
-    return NULL;
+    if (!f->by_name) return NULL;
+    StTensor *const *hit = bsearch(name, f->by_name, (size_t)f->n_tensors, sizeof *f->by_name, name_vs_tensor);
+    return hit ? *hit : NULL;
 }
 
 const char *st_meta_n(const StFile *f, const char *key, size_t *len) {
@@ -241,14 +310,20 @@ const char *st_meta(const StFile *f, const char *key) {
     return st_meta_n(f, key, &len);
 }
 
-int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,
-                char *err, size_t err_size) {
-    const StTensor *t = st_find(f, name);
+const unsigned char *st_f32_bytes(const StFile *f, const char *name, int ndim, const size_t *shape,
+                                  char *err, size_t err_size) {
     CHECK(f->data != NULL); /* not opened with st_open_header */
-    if (!t) return error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, name);
-    if (strcmp(t->dtype, "F32") != 0)
-        return error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
-                       name, t->dtype);
+    const StTensor *t = st_find(f, name);
+    char shown[128];
+    if (!t) {
+        error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, SHOW(name, shown));
+        return NULL;
+    }
+    if (strcmp(t->dtype, "F32") != 0) {
+        error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
+                   SHOW(name, shown), t->dtype); /* (a dtype is one of dtype_size's names) */
+        return NULL;
+    }
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
     if (!same) {
@@ -257,11 +332,21 @@ int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape
             snprintf(want + strlen(want), sizeof want - strlen(want), d ? ", %zu" : "%zu", shape[d]);
         for (int d = 0; d < t->ndim; d++)
             snprintf(got + strlen(got), sizeof got - strlen(got), d ? ", %zu" : "%zu", t->shape[d]);
-        return error_text(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
-                       name, got, want);
+        error_text(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
+                   SHOW(name, shown), got, want);
+        return NULL;
     }
+    return f->data + t->begin;
+}
+
+int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,
+                char *err, size_t err_size) {
+    const unsigned char *bytes = st_f32_bytes(f, name, ndim, shape, err, err_size);
+    if (!bytes) return -1;
     /* Little-endian floats on the disk; every platform mingpt builds for is little-endian. */
-    memcpy(dst, f->data + t->begin, t->numel * sizeof(float));
+    size_t numel = 1;
+    for (int d = 0; d < ndim; d++) numel *= shape[d];
+    memcpy(dst, bytes, numel * sizeof(float));
     return 0;
 }
 

@@ -3,6 +3,8 @@
  * that PyTorch wrote. */
 #define _GNU_SOURCE /* memmem */
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -107,6 +109,45 @@ static void test_json_parser(void) {
     JsonValue *huge = json_parse("18446744073709551616", 20, err, sizeof err);
     EXPECT(huge && !json_uint(huge, &big)); /* 2^64 does not fit */
     json_free(huge);
+    /* duplicates are per object: the same key in sibling and nested objects is fine, and an outer
+     * object's keys are still known after an inner object closed */
+    const char *fine = "{\"a\":{\"a\":{\"a\":1},\"b\":1},\"b\":{\"a\":2,\"b\":[{\"a\":3},{\"a\":4}]}}";
+    v = json_parse(fine, strlen(fine), err, sizeof err);
+    EXPECT(v && v->n == 2 && strcmp(v->items[1].key, "b") == 0 && v->items[1].items[1].n == 2);
+    json_free(v);
+    const char *dup = "{\"a\":{\"b\":1,\"c\":{\"b\":2},\"b\":3}}";
+    EXPECT(!json_parse(dup, strlen(dup), err, sizeof err) && strstr(err, "duplicate key \"b\""));
+    /* a big object: its key set grows past its first size and still finds the first key */
+    char many[4096];
+    size_t len = 0;
+    for (int i = 0; i < 200; i++) len += (size_t)snprintf(many + len, sizeof many - len, "%s\"k%d\":%d", i ? "," : "{", i, i);
+    snprintf(many + len, sizeof many - len, "}");
+    v = json_parse(many, strlen(many), err, sizeof err);
+    EXPECT(v && v->n == 200 && json_get(v, "k199") && strcmp(json_get(v, "k199")->str, "199") == 0);
+    json_free(v);
+    snprintf(many + len, sizeof many - len, ",\"k0\":1}");
+    EXPECT(!json_parse(many, strlen(many), err, sizeof err) && strstr(err, "duplicate key \"k0\""));
+    /* a key or an escape that would drive the terminal is quoted as escapes in the message */
+    const char *evil = "{\"\\u001b[31mred\\r\":1,\"\\u001b[31mred\\r\":2}";
+    EXPECT(!json_parse(evil, strlen(evil), err, sizeof err) && strstr(err, "duplicate key \"\\x1B[31mred\\x0D\"") &&
+           !strchr(err, 0x1B) && !strchr(err, '\r'));
+    EXPECT(!json_parse("\"\\\x1b\"", 4, err, sizeof err) && strstr(err, "invalid escape \\\\x1B") && !strchr(err, 0x1B));
+}
+
+static void test_printable_escapes_what_a_terminal_would_obey(void) {
+    char buf[64];
+    EXPECT(strcmp(json_printable("plain.name", 10, buf, sizeof buf), "plain.name") == 0);
+    EXPECT(strcmp(json_printable("a\x1b[31m\r\n\x7f", 9, buf, sizeof buf), "a\\x1B[31m\\x0D\\x0A\\x7F") == 0);
+    EXPECT(strcmp(json_printable("q\"\\", 3, buf, sizeof buf), "q\\\"\\\\") == 0);
+    EXPECT(strcmp(json_printable("\xC2\x9B" "2J", 4, buf, sizeof buf), "\\u009B2J") == 0);       /* C1 CSI */
+    EXPECT(strcmp(json_printable("\xE2\x80\xAE" "txt", 6, buf, sizeof buf), "\\u202Etxt") == 0); /* RLO */
+    EXPECT(strcmp(json_printable("caf\xC3\xA9 \xFF", 7, buf, sizeof buf), "caf\xC3\xA9 \\xFF") == 0);
+    EXPECT(strcmp(json_printable("a\0b", 3, buf, sizeof buf), "a\\x00b") == 0);
+    /* too long: cut, marked, and never past the buffer */
+    char small[8];
+    EXPECT(strcmp(json_printable("abcdefgh", 8, small, sizeof small), "abcd...") == 0);
+    EXPECT(strcmp(json_printable("abcdefg", 7, small, sizeof small), "abcdefg") == 0);
+    EXPECT(strcmp(json_printable("\x1b\x1b", 2, small, sizeof small), "\\x1B...") == 0);
 }
 
 static void test_safetensors_round_trip_and_validation(void) {
@@ -295,6 +336,365 @@ static void test_truncated_checkpoints_are_refused(void) {
     CkptMeta got;
     EXPECT(ckpt_load(cut, pool, &got, NULL, NULL, err, sizeof err) == NULL && strstr(err, "header size is 0"));
     free(bytes);
+}
+
+/* Peak and current resident memory in KiB from /proc/self/status, or -1 (not Linux). */
+static long vm_kib(const char *field) {
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (!fp) return -1;
+    char line[256];
+    long kib = -1;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, fp))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') kib = atol(line + n + 1);
+    fclose(fp);
+    return kib;
+}
+
+static void test_huge_headers_take_linear_time_and_little_memory(void) {
+    /* 100,000 tensors (a 10 MB header): the old parser compared every key with every earlier one
+     * and st_find walked the list, a minute or more in all; now a fraction of a second */
+    enum { N = 100000 };
+    char path[256], err[256];
+    tmp_path(path, sizeof path, "huge.safetensors");
+    char (*names)[48] = xmalloc(N * sizeof *names);
+    StWriteTensor *ts = xmalloc(N * sizeof *ts);
+    static const size_t shape[2] = {1, 1};
+    static const float zero = 0.0f;
+    for (int i = 0; i < N; i++) {
+        /* not in sorted order, so a search by name cannot lean on the file's order */
+        snprintf(names[i], sizeof names[i], "transformer.h.%d.mlp.c_fc.weight", (int)((i * 7919L) % N));
+        ts[i] = (StWriteTensor){names[i], 2, shape, &zero};
+    }
+    CHECK(st_write(path, ts, N, NULL, 0, err, sizeof err) == 0);
+    free(ts);
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    double header_kib = (double)(st.st_size - 8 - 4 * N) / 1024;
+    /* reset the peak resident size to the current one (Linux), so VmHWM then says what st_open adds */
+    FILE *clear = fopen("/proc/self/clear_refs", "w");
+    int can_measure = clear && fputs("5", clear) >= 0;
+    if (clear && fclose(clear) != 0) can_measure = 0;
+    long rss_before = vm_kib("VmRSS");
+    clock_t t0 = clock();
+    StFile f;
+    EXPECT(st_open_header(&f, path, err, sizeof err) == 0 && f.n_tensors == N);
+    long peak = vm_kib("VmHWM");
+    int found = 0;
+    for (int i = 0; i < N; i++) {
+        const StTensor *t = st_find(&f, names[i]);
+        found += t && strcmp(t->name, names[i]) == 0;
+    }
+    double seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    EXPECT(found == N && !st_find(&f, "transformer.h.100000.mlp.c_fc.weight") && !st_find(&f, ""));
+    st_close(&f);
+    if (seconds > 3.0) printf("    st_open_header + %d lookups took %.2f s of CPU\n", N, seconds);
+    EXPECT(seconds <= 3.0); /* about 0.1 s here (0.5 s with sanitizers) */
+    /* the JSON tree and the tensor table: a small multiple of the header, not 20-40 times it (the
+     * sanitizers' allocator pads every block, so the figure means something only without them) */
+    if (can_measure && rss_before > 0 && peak > 0 && !getenv("MINGPT_SANITIZED")) {
+        double ratio = (double)(peak - rss_before) / header_kib;
+        if (ratio > 8.0) printf("    parsing a %.0f KiB header took %ld KiB at its peak (%.1fx)\n", header_kib, peak - rss_before, ratio);
+        EXPECT(ratio <= 8.0);
+    }
+    free(names);
+    unlink(path);
+}
+
+/* A checkpoint's tensors and metadata as st_write takes them, to edit and write back. */
+typedef struct {
+    StFile f;
+    StWriteTensor t[128];
+    int n;
+    StMeta meta[40];
+    int n_meta;
+} Copy;
+
+static void copy_open(Copy *c, const char *path) {
+    char err[256];
+    CHECK(st_open(&c->f, path, err, sizeof err) == 0 && c->f.n_tensors <= 128 && c->f.n_meta <= 40);
+    c->n = c->f.n_tensors;
+    for (int i = 0; i < c->n; i++) {
+        const StTensor *t = &c->f.tensors[i];
+        c->t[i] = (StWriteTensor){t->name, t->ndim, t->shape, (const float *)(c->f.data + t->begin)};
+    }
+    c->n_meta = c->f.n_meta;
+    memcpy(c->meta, c->f.meta, (size_t)c->n_meta * sizeof(StMeta));
+}
+
+static StWriteTensor *copy_tensor(Copy *c, const char *name) {
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->t[i].name, name) == 0) return &c->t[i];
+    CHECK(!"no such tensor in the copy");
+    return NULL;
+}
+
+static void copy_drop(Copy *c, const char *name) {
+    StWriteTensor *t = copy_tensor(c, name);
+    *t = c->t[--c->n];
+}
+
+static void copy_set_meta(Copy *c, const char *key, const char *value) {
+    for (int i = 0; i < c->n_meta; i++)
+        if (strcmp(c->meta[i].key, key) == 0) {
+            c->meta[i].value = (char *)value;
+            c->meta[i].len = strlen(value);
+            return;
+        }
+    c->meta[c->n_meta++] = (StMeta){(char *)key, (char *)value, strlen(value)};
+}
+
+static void copy_write(Copy *c, const char *path) {
+    char err[256];
+    for (int i = 0; i < c->n_meta; i++)
+        if (c->meta[i].len == 0) c->meta[i].len = strlen(c->meta[i].value); /* 0 means strlen to st_write */
+    CHECK(st_write(path, c->t, c->n, c->meta, c->n_meta, err, sizeof err) == 0);
+    st_close(&c->f);
+}
+
+/* A 2-layer chars checkpoint with AdamW's moments after two steps, saved at path. */
+static void save_trained_checkpoint(const char *path) {
+    char err[256];
+    GPTConfig c = small_config();
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 5);
+    TrainConfig tc = train_config_default();
+    Trainer tr;
+    trainer_init(&tr, m, &tc);
+    int idx[16], targets[16];
+    for (int i = 0; i < 16; i++) idx[i] = i % 11, targets[i] = (i * 7) % 11;
+    for (int s = 0; s < 2; s++) trainer_step(&tr, m, idx, targets, 2, 8);
+    CkptMeta meta = {0};
+    strcpy(meta.task, "chars");
+    strcpy(meta.encoding, "utf-8");
+    meta.vocab = "\n !,.abcde\xC3\xA9";
+    meta.vocab_len = strlen(meta.vocab);
+    CHECK(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    trainer_free(&tr);
+    gpt_free(m);
+}
+
+/* ckpt_load with a trainer: NULL and err, or the model (freed here) with tr->step in *step. */
+static int load_ok(const char *path, char *err, size_t err_size, long *step, int *has_optimizer) {
+    CkptMeta meta;
+    Trainer tr;
+    TrainConfig tc = train_config_default();
+    GPT *m = ckpt_load(path, pool, &meta, &tr, &tc, err, err_size);
+    if (!m) return 0;
+    if (step) *step = tr.step;
+    if (has_optimizer) *has_optimizer = meta.has_optimizer;
+    trainer_free(&tr);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+    return 1;
+}
+
+static void test_names_in_errors_are_escaped(void) {
+    char path[256], bad[256], err[512];
+    tmp_path(path, sizeof path, "escape.safetensors");
+    tmp_path(bad, sizeof bad, "escape-bad.safetensors");
+    save_trained_checkpoint(path);
+    /* a tensor name, a dtype and a metadata key with terminal escapes and a carriage return */
+    const char *evil = "transformer.h.0.\x1b[31mred\r";
+    Copy c;
+    copy_open(&c, path);
+    c.t[c.n++] = (StWriteTensor){evil, 1, c.t[0].shape, c.t[0].data};
+    copy_write(&c, bad);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "\\x1B[31mred\\x0D\" has no place") &&
+           !strchr(err, 0x1B) && !strchr(err, '\r'));
+    const char *headers[] = {
+        "{\"\\u001b[2J\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,5]}}",     /* span */
+        "{\"x\":{\"dtype\":\"\\u001b[2J\",\"shape\":[1],\"data_offsets\":[0,4]}}",       /* dtype */
+        "{\"__metadata__\":{\"\\u001b[2J\":1},\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+        "{\"\\u009b2J\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",      /* hole, C1 CSI */
+        "{\"\\u001b[2J\":1,\"\\u001b[2J\":2}",                                            /* duplicate */
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        FILE *fp = fopen(bad, "wb");
+        uint64_t n = strlen(headers[i]);
+        unsigned char size_le[8];
+        for (int k = 0; k < 8; k++) size_le[k] = (unsigned char)(n >> (8 * k));
+        fwrite(size_le, 1, 8, fp);
+        fwrite(headers[i], 1, n, fp);
+        fwrite("\0\0\0\0\0\0\0\0", 1, 8, fp);
+        fclose(fp);
+        StFile f;
+        int rc = st_open(&f, bad, err, sizeof err);
+        int clean = !strchr(err, 0x1B) && !strstr(err, "\xC2\x9B") && (strstr(err, "\\x1B[2J") || strstr(err, "\\u009B2J"));
+        if (rc == 0 || !clean) printf("    header #%zu: rc %d, err '%s'\n", i, rc, err);
+        EXPECT(rc == -1 && clean);
+    }
+    /* a metadata value (as before) */
+    copy_open(&c, path);
+    copy_set_meta(&c, "task", "\x1b]0;owned\x07");
+    copy_write(&c, bad);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "unknown task \"\\x1B]0;owned\\x07\"") &&
+           !strchr(err, 0x1B) && !strchr(err, 0x07));
+}
+
+static void test_optimizer_state_is_all_or_nothing(void) {
+    char path[256], bad[256], err[512];
+    tmp_path(path, sizeof path, "adam.safetensors");
+    tmp_path(bad, sizeof bad, "adam-bad.safetensors");
+    save_trained_checkpoint(path);
+    long step = -1;
+    int has_opt = 0;
+    EXPECT(load_ok(path, err, sizeof err, &step, &has_opt) && step == 2 && has_opt);
+    /* the very tensor the old code probed: without it, it dropped all the state and restarted at
+     * step 0 without a word */
+    const char *missing[] = {"optimizer.m.transformer.wte.weight", "optimizer.m.lm_head.weight",
+                             "optimizer.v.transformer.h.1.mlp.c_proj.bias"};
+    for (int i = 0; i < 3; i++) {
+        Copy c;
+        copy_open(&c, path);
+        copy_drop(&c, missing[i]);
+        copy_write(&c, bad);
+        step = -1;
+        int loaded = load_ok(bad, err, sizeof err, &step, NULL);
+        if (loaded) printf("    without %s: loaded at step %ld\n", missing[i], step);
+        EXPECT(!loaded && strstr(err, missing[i]) && strstr(err, "some of AdamW's moments but not all") && strstr(err, bad));
+        CkptMeta meta; /* without a trainer too: the file is broken either way */
+        EXPECT(ckpt_load(bad, pool, &meta, NULL, NULL, err, sizeof err) == NULL && strstr(err, missing[i]));
+    }
+    /* every v, or every m, alone is still "some" */
+    Copy c;
+    copy_open(&c, path);
+    for (int i = c.n - 1; i >= 0; i--)
+        if (strncmp(c.t[i].name, "optimizer.m.", 12) == 0) copy_drop(&c, c.t[i].name);
+    copy_write(&c, bad);
+    GPTConfig config;
+    CkptMeta meta;
+    EXPECT(ckpt_peek(bad, &config, &meta, err, sizeof err) == 0 && meta.has_optimizer);
+    ckpt_meta_free(&meta);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "missing tensor \"optimizer.m.transformer.wte.weight\""));
+    /* a moment of the wrong shape */
+    copy_open(&c, path);
+    copy_tensor(&c, "optimizer.v.transformer.wpe.weight")->shape = copy_tensor(&c, "transformer.h.0.mlp.c_fc.weight")->shape;
+    copy_tensor(&c, "optimizer.v.transformer.wpe.weight")->data = copy_tensor(&c, "transformer.h.0.mlp.c_fc.weight")->data;
+    copy_write(&c, bad);
+    EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "optimizer.v.transformer.wpe.weight\" has shape [64, 16]"));
+    /* none at all: a fresh optimizer at step 0, as before */
+    copy_open(&c, path);
+    for (int i = c.n - 1; i >= 0; i--)
+        if (strncmp(c.t[i].name, "optimizer.", 10) == 0) copy_drop(&c, c.t[i].name);
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, &step, &has_opt) && step == 0 && !has_opt);
+    /* other tensors: PyTorch's attn.bias buffers and names outside the model are ignored; a weight
+     * the config has no place for (a third layer, a misspelt name, a moment of it) is refused */
+    copy_open(&c, path);
+    size_t mask_shape[4] = {1, 1, 8, 8};
+    static float mask[64];
+    c.t[c.n++] = (StWriteTensor){"transformer.h.1.attn.bias", 4, mask_shape, mask};
+    c.t[c.n++] = (StWriteTensor){"fixture.logits", 4, mask_shape, mask};
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, &step, NULL) && step == 2);
+    const char *stray[] = {"transformer.h.2.ln_1.bias", "lm_head.bias", "optimizer.m.transformer.h.2.ln_1.bias",
+                           "transformer.h.0.attn.bias.weight"};
+    for (int i = 0; i < 4; i++) {
+        copy_open(&c, path);
+        c.t[c.n++] = (StWriteTensor){stray[i], 1, c.t[0].shape + 1, c.t[0].data};
+        copy_write(&c, bad);
+        EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, stray[i]) && strstr(err, "has no place") &&
+               strstr(err, "n_layer 2"));
+    }
+}
+
+static void test_non_finite_values_are_neither_saved_nor_loaded(void) {
+    char path[256], bad[256], before[256], err[512];
+    tmp_path(path, sizeof path, "finite.safetensors");
+    tmp_path(bad, sizeof bad, "finite-bad.safetensors");
+    tmp_path(before, sizeof before, "finite-before.safetensors");
+    save_trained_checkpoint(path);
+    /* loading: NaN or Inf in a weight or a moment, a negative second moment, a NaN val_loss */
+    static const struct {
+        const char *tensor;
+        float value;
+        const char *expect;
+    } cases[] = {
+        {"transformer.h.0.mlp.c_fc.weight", NAN, "tensor \"transformer.h.0.mlp.c_fc.weight\" holds NaN at index 3 (a diverged run?); this checkpoint cannot be used"},
+        {"lm_head.weight", -INFINITY, "tensor \"lm_head.weight\" holds -Inf at index 3"},
+        {"optimizer.m.transformer.wte.weight", INFINITY, "tensor \"optimizer.m.transformer.wte.weight\" holds +Inf at index 3"},
+        {"optimizer.v.transformer.ln_f.bias", -1e-9f, "tensor \"optimizer.v.transformer.ln_f.bias\" holds a negative value at index 3"},
+        {"optimizer.v.transformer.ln_f.bias", NAN, "\"optimizer.v.transformer.ln_f.bias\" holds NaN at index 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Copy c;
+        copy_open(&c, path);
+        float *x = (float *)copy_tensor(&c, cases[i].tensor)->data;
+        x[3] = cases[i].value;
+        copy_write(&c, bad);
+        int loaded = load_ok(bad, err, sizeof err, NULL, NULL);
+        if (loaded || !strstr(err, cases[i].expect)) printf("    case %zu: %s\n", i, loaded ? "loaded" : err);
+        EXPECT(!loaded && strstr(err, cases[i].expect) && strstr(err, bad));
+        CkptMeta meta; /* for sampling too */
+        EXPECT(ckpt_load(bad, pool, &meta, NULL, NULL, err, sizeof err) == NULL && strstr(err, cases[i].expect));
+    }
+    /* -0.0 is a second moment like +0.0 */
+    Copy c;
+    copy_open(&c, path);
+    ((float *)copy_tensor(&c, "optimizer.v.transformer.ln_f.bias")->data)[3] = -0.0f;
+    copy_write(&c, bad);
+    EXPECT(load_ok(bad, err, sizeof err, NULL, NULL));
+    const char *val_losses[] = {"nan", "inf", "-inf", "1.5x"};
+    for (int i = 0; i < 4; i++) {
+        copy_open(&c, path);
+        copy_set_meta(&c, "val_loss", val_losses[i]);
+        copy_write(&c, bad);
+        EXPECT(!load_ok(bad, err, sizeof err, NULL, NULL) && strstr(err, "\"val_loss\"") && strstr(err, "not a finite number"));
+    }
+    /* saving: a diverged model, moments or val_loss write nothing and leave the old file as it was */
+    CkptMeta meta;
+    Trainer tr;
+    TrainConfig tc = train_config_default();
+    GPT *m = ckpt_load(path, pool, &meta, &tr, &tc, err, sizeof err);
+    CHECK(m != NULL);
+    CHECK(ckpt_save(before, m, &tr, &meta, err, sizeof err) == 0 && ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    m->w.h[0].c_fc_w[3] = NAN;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, path) &&
+           strstr(err, "the model holds NaN/Inf (training diverged); not saved") &&
+           strstr(err, "\"transformer.h.0.mlp.c_fc.weight\" holds NaN at index 3"));
+    EXPECT(ckpt_save(path, m, NULL, &meta, err, sizeof err) == -1 && strstr(err, "training diverged"));
+    m->w.h[0].c_fc_w[3] = 0.0f;
+    const Tensor *lm_head = &m->params.t[m->params.n - 1]; /* the last parameter, as in minGPT */
+    float *last_m = tr.m + lm_head->offset + lm_head->numel - 1;
+    *last_m = INFINITY;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, "AdamW's moments hold NaN/Inf") &&
+           strstr(err, "\"optimizer.m.lm_head.weight\" holds +Inf at index 175"));
+    EXPECT(ckpt_save(bad, m, NULL, &meta, err, sizeof err) == 0); /* the weights alone are fine */
+    *last_m = 0.0f;
+    tr.v[5] = -1.0f;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 &&
+           strstr(err, "\"optimizer.v.transformer.wte.weight\" holds a negative value at index 5"));
+    tr.v[5] = 0.0f;
+    meta.has_val_loss = 1;
+    meta.val_loss = NAN;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == -1 && strstr(err, "validation loss is NaN (training diverged); not saved"));
+    EXPECT(file_equal(before, path));
+    meta.val_loss = 2.5;
+    EXPECT(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0 && load_ok(path, err, sizeof err, NULL, NULL));
+    ckpt_meta_free(&meta);
+    trainer_free(&tr);
+    gpt_free(m);
+}
+
+static void test_fifos_and_folders_are_refused_at_once(void) {
+    char fifo[256], err[256];
+    tmp_path(fifo, sizeof fifo, "pipe.safetensors");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    /* with no writer, opening a FIFO for reading used to wait forever: the alarm turns a hang into
+     * a failed test */
+    alarm(20);
+    StFile f;
+    GPTConfig config;
+    CkptMeta meta;
+    EXPECT(st_open_header(&f, fifo, err, sizeof err) == -1 && strstr(err, "pipe.safetensors: not a regular file (it is a FIFO)"));
+    EXPECT(st_open(&f, fifo, err, sizeof err) == -1 && strstr(err, "it is a FIFO"));
+    EXPECT(ckpt_peek(fifo, &config, &meta, err, sizeof err) == -1 && strstr(err, "it is a FIFO"));
+    EXPECT(ckpt_load(fifo, pool, &meta, NULL, NULL, err, sizeof err) == NULL && strstr(err, "it is a FIFO"));
+    alarm(0);
+    EXPECT(st_open(&f, tmpdir, err, sizeof err) == -1 && strstr(err, "not a regular file (it is a directory)"));
+    EXPECT(st_open(&f, "/dev/null", err, sizeof err) == -1 && strstr(err, "it is a character device"));
+    unlink(fifo);
 }
 
 static void test_sampler(void) {
@@ -518,9 +918,15 @@ int main(void) {
     RUN(test_utf8_decoder_is_strict);
     RUN(test_vocabulary);
     RUN(test_json_parser);
+    RUN(test_printable_escapes_what_a_terminal_would_obey);
     RUN(test_safetensors_round_trip_and_validation);
     RUN(test_checkpoint_round_trip_is_bit_exact);
     RUN(test_truncated_checkpoints_are_refused);
+    RUN(test_huge_headers_take_linear_time_and_little_memory);
+    RUN(test_names_in_errors_are_escaped);
+    RUN(test_optimizer_state_is_all_or_nothing);
+    RUN(test_non_finite_values_are_neither_saved_nor_loaded);
+    RUN(test_fifos_and_folders_are_refused_at_once);
     RUN(test_sampler);
     RUN(test_cached_generation_equals_minGPT_generate);
     RUN(test_eval_matches_pytorch_model);

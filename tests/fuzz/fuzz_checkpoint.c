@@ -1,10 +1,14 @@
 /* fuzz_checkpoint.c — libFuzzer target for everything that reads a checkpoint: the safetensors
  * container, the strict JSON header, the metadata and config checks, and loading the weights. An
  * input that loads must also run a forward pass, so a file that passes validation but breaks the
- * model (a shape or size the checks missed) is caught too. Run by `make fuzz`.
+ * model (a shape or size the checks missed) is caught too, and hold only finite weights and
+ * moments. Every refusal must be one line naming the file, with no control character from the
+ * input in it. Run by `make fuzz`; tests/fuzz/mutate.c (make mutate) damages valid checkpoints
+ * in more structured ways.
  *
  * The readers take a path, as mingpt does, so each input goes through a file of its own.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,19 @@
 static char path[64];
 
 static void remove_input_file(void) { unlink(path); }
+
+/* A refusal: one line that names the file, nothing a terminal would act on. */
+static void check_message(const char *err) {
+    if (!strstr(err, path)) abort();
+    for (const unsigned char *c = (const unsigned char *)err; *c; c++)
+        if (*c < 0x20 || *c == 0x7F) abort();
+}
+
+static int finite_block(const float *x, size_t n, int nonneg) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) || (nonneg && x[i] < 0)) return 0;
+    return 1;
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (!path[0]) {
@@ -35,20 +52,25 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             if (t->end > f.data_size || t->begin > t->end) abort(); /* what st_open promises */
         }
         st_close(&f);
-    } else if (!strstr(err, path)) {
-        abort(); /* every message names the file */
+    } else {
+        check_message(err);
     }
 
     GPTConfig config;
     CkptMeta meta = {0};
     if (ckpt_peek(path, &config, &meta, err, sizeof err) == 0) ckpt_meta_free(&meta);
+    else check_message(err);
 
     Trainer tr;
     TrainConfig tc = train_config_default();
     static Pool *pool;
     if (!pool) pool = pool_create(1);
     GPT *m = ckpt_load(path, pool, &meta, &tr, &tc, err, sizeof err);
+    if (!m) check_message(err);
     if (m) {
+        if (!finite_block(m->param_mem, m->params.numel, 0) || !finite_block(tr.m, m->params.numel, 0) ||
+            !finite_block(tr.v, m->params.numel, 1))
+            abort(); /* ckpt_load refuses NaN, Inf and a negative second moment */
         int T = m->config.block_size < 4 ? m->config.block_size : 4, idx[4] = {0}, targets[4];
         for (int t = 0; t < T; t++) targets[t] = (t + 1) % m->config.vocab_size;
         gpt_forward(m, idx, targets, 1, T, 0);
