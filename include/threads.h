@@ -4,7 +4,10 @@
  * thread runs ith 0 — and returns when all calls have returned. Kernels use (ith, nth) to pick the
  * outputs they own (split_range in common.h); they never split a sum, so results are bitwise
  * identical for any thread count. Threads are created once, spin briefly between jobs so that
- * back-to-back kernels start in microseconds, then sleep on a condition variable.
+ * back-to-back kernels start in microseconds, then sleep on a condition variable. The parts of a
+ * job are claimed by whichever thread is free first, and after a worker has kept the caller
+ * waiting a scheduler time slice (another program had its core) the caller runs jobs alone for a
+ * while, so a busy machine never makes more threads much slower than one.
  */
 #ifndef MINGPT_THREADS_H
 #define MINGPT_THREADS_H
@@ -19,7 +22,9 @@ typedef struct Pool Pool;
 Pool *pool_create(int n_threads);
 void pool_free(Pool *pool);
 int pool_size(const Pool *pool);
-/* Runs fn on every thread; not reentrant (fn must not call pool_run on the same pool). */
+/* Calls fn(ctx, ith, nth) for every part ith in [0, nth), nth = pool_size, spread over the
+ * threads; returns when all have returned. Not reentrant (fn must not call pool_run on the same
+ * pool). fn must depend on ith, never on which thread runs it. */
 void pool_run(Pool *pool, pool_fn fn, void *ctx);
 /* Calls fn(ctx, lo, hi) on every thread for its share [lo, hi) of [0, n) (split_range). For
  * kernels whose outputs are independent rows or columns. */

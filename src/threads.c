@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -13,7 +14,20 @@
 /* How long a thread spins (pause instructions) before sleeping: enough to bridge the gap between
  * two kernels of a step on an idle machine (a few microseconds), short enough that a thread whose
  * partner has been descheduled by another program soon gives its core away. */
-static int SPIN_PAUSES = 4000;
+#define SPIN_PAUSES 3000
+
+/* When a worker has been off its core (another program took it), the caller can end up waiting a
+ * whole scheduler time slice, milliseconds, for a part that takes microseconds. After such a stall
+ * the caller runs jobs alone for SOLO_SECONDS, then tries the workers again: on a busy machine two
+ * threads then cost about what one does; on an idle machine stalls are rare (a few per thousand steps). */
+#define SOLO_SECONDS 0.5
+#define STALL_WAIT 1e-3 /* a wait this long, and 4 times the caller's own work, is a stall */
+
+static double monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -42,12 +56,8 @@ struct Pool {
     pthread_cond_t done_cond;   /* the caller sleeps here */
     void *workspace;            /* see pool_workspace */
     size_t workspace_bytes;
+    double solo_until;          /* the caller runs every part alone until then (monotonic seconds) */
 };
-
-typedef struct {
-    Pool *pool;
-    int ith;
-} WorkerArg;
 
 /* Claims and runs parts until none is left; returns 1 if this thread finished the job's last one. */
 static int run_parts(Pool *pool) {
@@ -60,10 +70,8 @@ static int run_parts(Pool *pool) {
     }
 }
 
-static void *worker_main(void *arg_) {
-    WorkerArg *arg = arg_;
-    Pool *pool = arg->pool;
-    free(arg);
+static void *worker_main(void *arg) {
+    Pool *pool = arg;
     unsigned seen = 0;
     for (;;) {
         unsigned gen;
@@ -99,7 +107,6 @@ int cpu_count(void) {
 }
 
 Pool *pool_create(int n_threads) {
-    if (getenv("SPIN")) SPIN_PAUSES = atoi(getenv("SPIN"));
     Pool *pool = xcalloc(1, sizeof *pool);
     pool->n = n_threads > 0 ? n_threads : cpu_count();
     atomic_init(&pool->generation, 0);
@@ -112,10 +119,7 @@ Pool *pool_create(int n_threads) {
     CHECK(pthread_cond_init(&pool->done_cond, NULL) == 0);
     pool->threads = xcalloc((size_t)pool->n, sizeof(pthread_t));
     for (int i = 1; i < pool->n; i++) {
-        WorkerArg *arg = xmalloc(sizeof *arg);
-        arg->pool = pool;
-        arg->ith = i;
-        if (pthread_create(&pool->threads[i - 1], NULL, worker_main, arg) != 0)
+        if (pthread_create(&pool->threads[i - 1], NULL, worker_main, pool) != 0)
             die(1, "cannot create worker thread %d of %d", i, pool->n);
     }
     return pool;
@@ -171,6 +175,15 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
+    double t_start = 0.0;
+    if (pool->solo_until > 0.0) {
+        t_start = monotonic_seconds();
+        if (t_start < pool->solo_until) {
+            for (int part = 0; part < pool->n; part++) fn(ctx, part, pool->n);
+            return;
+        }
+        pool->solo_until = 0.0;
+    }
     /* the previous job is complete: no thread reads fn or ctx until it claims a part of this one */
     pool->fn = fn;
     pool->ctx = ctx;
@@ -182,7 +195,10 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         pthread_cond_broadcast(&pool->job_cond);
         pthread_mutex_unlock(&pool->mutex);
     }
+    if (t_start == 0.0) t_start = monotonic_seconds();
     run_parts(pool);
+    if (atomic_load_explicit(&pool->parts_done, memory_order_acquire) == pool->n) return;
+    double t_worked = monotonic_seconds();
     int spins = 0;
     while (atomic_load_explicit(&pool->parts_done, memory_order_acquire) < pool->n && spins++ < SPIN_PAUSES)
         cpu_relax();
@@ -191,4 +207,7 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         while (atomic_load(&pool->parts_done) < pool->n) pthread_cond_wait(&pool->done_cond, &pool->mutex);
         pthread_mutex_unlock(&pool->mutex);
     }
+    double t_end = monotonic_seconds();
+    if (t_end - t_worked > STALL_WAIT && t_end - t_worked > 4 * (t_worked - t_start))
+        pool->solo_until = t_end + SOLO_SECONDS;
 }
