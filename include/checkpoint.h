@@ -36,6 +36,8 @@ typedef struct {
     size_t vocab_len;   /* bytes in vocab: U+0000 is a character too */
     int ndigit;         /* add: digits per operand */
     long step;          /* optimizer steps taken */
+    int has_val_frac;
+    float val_frac;     /* chars: the fraction of the text held out, so eval finds the same split */
     int has_val_loss;
     double val_loss;    /* validation loss when saved; finite (a file with another is refused) */
     int has_data_rng;

@@ -62,7 +62,8 @@ typedef struct {
     const char *ckpt, *file;
     int batch_size;
     EvalSplit split;             /* which part of file: training splits it at (1 - val_frac) */
-    float val_frac;
+    float val_frac;              /* when given; else the checkpoint's, else 0.1 */
+    int val_frac_given;
 } EvalOptions;
 
 int task_chars_train(const char *file, const TrainOptions *opt);

@@ -1,13 +1,13 @@
 /* threads.h — a persistent pool of worker threads; the only user of <pthread.h>.
  *
- * pool_run(pool, fn, ctx) calls fn(ctx, ith, nth) once for every ith in [0, nth) — the calling
- * thread runs ith 0 — and returns when all calls have returned. Kernels use (ith, nth) to pick the
- * outputs they own (split_range in common.h); they never split a sum, so results are bitwise
- * identical for any thread count. Threads are created once, spin briefly between jobs so that
- * back-to-back kernels start in microseconds, then sleep on a condition variable. The parts of a
- * job are claimed by whichever thread is free first, and after a worker has kept the caller
- * waiting a scheduler time slice (another program had its core) the caller runs jobs alone for a
- * while, so a busy machine never makes more threads much slower than one.
+ * pool_run(pool, fn, ctx) calls fn(ctx, ith, nth) once for every part ith in [0, nth), on
+ * whichever thread claims it first (the caller included), and returns when all calls have
+ * returned. Kernels use (ith, nth) to pick the outputs they own (split_range in common.h); they
+ * never split a sum, so results are bitwise identical for any thread count. Threads are created
+ * once, spin briefly between jobs so that back-to-back kernels start in microseconds, then sleep
+ * on a condition variable. After a worker has kept the caller waiting a scheduler time slice
+ * (another program had its core), the caller runs jobs alone for a while, so a busy machine never
+ * makes more threads much slower than one.
  */
 #ifndef MINGPT_THREADS_H
 #define MINGPT_THREADS_H

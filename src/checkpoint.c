@@ -162,6 +162,7 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
     if (strcmp(meta->task, "chars") == 0) meta_add(&l, "encoding", "%s", meta->encoding);
     if (strcmp(meta->task, "add") == 0) meta_add(&l, "ndigit", "%d", meta->ndigit);
     if (meta->has_val_loss) meta_add(&l, "val_loss", "%.9g", meta->val_loss);
+    if (meta->has_val_frac) meta_add(&l, "val_frac", "%.9g", meta->val_frac);
     meta_add(&l, "dropout_seed", "%016" PRIx64, m->dropout_seed);
     meta_add(&l, "dropout_pass", "%" PRIu64, m->pass);
     if (meta->has_data_rng)
@@ -296,6 +297,10 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     }
     meta->step = 0;
     if (st_meta(f, "step") && meta_long(f, "step", 0, 1L << 40, &meta->step, err, err_size)) return -1;
+    if (st_meta(f, "val_frac")) {
+        if (meta_prob(f, "val_frac", &meta->val_frac, err, err_size)) return -1;
+        meta->has_val_frac = 1;
+    }
     const char *val = st_meta(f, "val_loss");
     if (val) { /* a NaN here would make the next save of a resumed run fail */
         char *end;

@@ -91,21 +91,53 @@ static size_t meminfo_available(void) {
     return (size_t)kib * 1024;
 }
 
-/* This process's cgroup (v2) limit less what the group uses now, or 0 when there is none. */
+/* The sum of the named counters in a cgroup memory.stat file (page cache the kernel can reclaim). */
+static size_t stat_sum(const char *path, const char *const *names, int n_names) {
+    FILE *fp = fopen(path, "r");
+    char line[128], key[64];
+    unsigned long long v, sum = 0;
+    if (!fp) return 0;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%63s %llu", key, &v) == 2)
+            for (int i = 0; i < n_names; i++)
+                if (strcmp(key, names[i]) == 0) sum += v;
+    fclose(fp);
+    return (size_t)sum;
+}
+
+/* The room left under this process's cgroup memory limit (v2, or v1's memory controller), or 0
+ * when there is no limit. Page cache counts as free: the kernel drops it before it refuses. */
 static size_t cgroup_room(void) {
     FILE *fp = fopen("/proc/self/cgroup", "r");
     char line[512], path[700];
     size_t room = 0;
     if (!fp) return 0;
     while (fgets(line, sizeof line, fp)) {
-        if (strncmp(line, "0::", 3) != 0) continue;
         line[strcspn(line, "\n")] = '\0';
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
+        const char *dir = NULL, *max_file, *used_file;
+        static const char *const v2_cache[] = {"active_file", "inactive_file"};
+        static const char *const v1_cache[] = {"total_active_file", "total_inactive_file"};
+        const char *const *cache;
+        const char *root;
+        if (strncmp(line, "0::", 3) == 0) {
+            dir = line + 3, root = "/sys/fs/cgroup", max_file = "memory.max", used_file = "memory.current";
+            cache = v2_cache;
+        } else if (strstr(line, ":memory:")) {
+            dir = strstr(line, ":memory:") + 8, root = "/sys/fs/cgroup/memory";
+            max_file = "memory.limit_in_bytes", used_file = "memory.usage_in_bytes", cache = v1_cache;
+        } else {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s%s/%s", root, dir, max_file);
         size_t max = read_size_file(path);
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", line + 3);
+        if (!max || max >= ((size_t)1 << 60)) continue; /* "max", or v1's "no limit" */
+        snprintf(path, sizeof path, "%s%s/%s", root, dir, used_file);
         size_t used = read_size_file(path);
-        if (max) room = max > used ? max - used : 1;
-        break;
+        snprintf(path, sizeof path, "%s%s/memory.stat", root, dir);
+        size_t cached = stat_sum(path, cache, 2);
+        used = used > cached ? used - cached : 0;
+        size_t here = max > used ? max - used : 1;
+        if (!room || here < room) room = here;
     }
     fclose(fp);
     return room;

@@ -19,12 +19,13 @@ static const char *kind_of(mode_t mode) {
     return "not a regular file";
 }
 
-/* Where a path leads: the file itself if it exists, else its folder and last name (two outputs
- * that do not exist yet are the same file when both match). */
+/* Where a path leads: the file itself if it exists; else its nearest existing folder and the rest
+ * of the path below it, "." and ".." resolved by name (the rest does not exist yet, so it holds no
+ * symbolic link to follow). Two outputs are the same file when both match. */
 typedef struct {
-    int exists, parent_known;
-    struct stat st;        /* exists: the file; else its folder */
-    const char *base;      /* !exists: the last component */
+    int exists;
+    struct stat st;        /* the file, or its nearest existing folder */
+    char *rest;            /* !exists: the missing part, normalised (owned) */
 } Identity;
 
 static void identify(const char *path, Identity *id) {
@@ -33,26 +34,50 @@ static void identify(const char *path, Identity *id) {
         id->exists = 1;
         return;
     }
-    const char *slash = strrchr(path, '/');
-    id->base = slash ? slash + 1 : path;
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    char *dir = xmalloc(n + 2);
-    if (slash) {
-        memcpy(dir, path, n ? n : 1); /* "/name" lives in "/" */
-        dir[n ? n : 1] = '\0';
-    } else {
-        strcpy(dir, ".");
+    size_t n = strlen(path);
+    char *dir = xmalloc(n + 2), *rest = xmalloc(n + 2);
+    memcpy(dir, path, n + 1);
+    rest[0] = '\0';
+    /* move the last component of dir to the front of rest until dir exists */
+    for (;;) {
+        size_t len = strlen(dir);
+        while (len > 1 && dir[len - 1] == '/') dir[--len] = '\0';
+        char *slash = strrchr(dir, '/');
+        const char *last = slash ? slash + 1 : dir;
+        size_t k = strlen(last), r = strlen(rest);
+        memmove(rest + k + 1, rest, r + 1);
+        memcpy(rest, last, k);
+        rest[k] = '/';
+        if (!slash) strcpy(dir, ".");
+        else if (slash == dir) dir[1] = '\0';
+        else *slash = '\0';
+        if (stat(dir, &id->st) == 0 || !slash) break;
     }
-    id->parent_known = stat(dir, &id->st) == 0;
+    /* normalise rest: drop "" and ".", let ".." take back the component before it */
+    char *out = xmalloc(strlen(rest) + 1);
+    size_t o = 0;
+    for (char *c = rest; *c;) {
+        char *end = strchr(c, '/');
+        size_t k = end ? (size_t)(end - c) : strlen(c);
+        if (k == 2 && c[0] == '.' && c[1] == '.' && o > 0) {
+            while (o > 0 && out[o - 1] != '/') o--;
+            if (o > 0) o--;
+        } else if (!(k == 0 || (k == 1 && c[0] == '.'))) {
+            if (o > 0) out[o++] = '/';
+            memcpy(out + o, c, k);
+            o += k;
+        }
+        c += k + (end ? 1 : 0);
+    }
+    out[o] = '\0';
     free(dir);
+    free(rest);
+    id->rest = out;
 }
 
-static int same_file(const char *a, const Identity *ia, const char *b, const Identity *ib) {
-    if (ia->exists != ib->exists) return 0;
-    if (ia->exists) return ia->st.st_dev == ib->st.st_dev && ia->st.st_ino == ib->st.st_ino;
-    if (ia->parent_known && ib->parent_known)
-        return ia->st.st_dev == ib->st.st_dev && ia->st.st_ino == ib->st.st_ino && strcmp(ia->base, ib->base) == 0;
-    return strcmp(a, b) == 0; /* a folder still to be made: the names are all there is */
+static int same_file(const Identity *a, const Identity *b) {
+    if (a->exists != b->exists || a->st.st_dev != b->st.st_dev || a->st.st_ino != b->st.st_ino) return 0;
+    return a->exists || strcmp(a->rest, b->rest) == 0;
 }
 
 int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs,
@@ -72,6 +97,7 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
                        "%s %s: exists and is %s; mingpt writes a new file and renames it into place, "
                        "so it only writes over regular files",
                        out->role, out->path, kind_of(io.st.st_mode));
+            free(io.rest);
             return 1;
         }
         for (int j = 0; j < n_inputs; j++) {
@@ -79,9 +105,12 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             if (!in->path || (in->may_equal && strcmp(in->may_equal, out->role) == 0)) continue;
             Identity ii;
             identify(in->path, &ii);
-            if (ii.exists && same_file(out->path, &io, in->path, &ii)) {
+            int same = ii.exists && same_file(&io, &ii);
+            free(ii.rest);
+            if (same) {
                 error_text(err, err_size, "%s %s is %s; writing it would destroy it (choose another %s)",
                            out->role, out->path, in->role, out->role);
+                free(io.rest);
                 return 2;
             }
         }
@@ -90,12 +119,16 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             if (!other->path) continue;
             Identity ij;
             identify(other->path, &ij);
-            if (same_file(out->path, &io, other->path, &ij)) {
+            int same = same_file(&io, &ij);
+            free(ij.rest);
+            if (same) {
                 error_text(err, err_size, "%s and %s both name %s; each output needs a file of its own",
                            other->role, out->role, out->path);
+                free(io.rest);
                 return 2;
             }
         }
+        free(io.rest);
     }
     return 0;
 }

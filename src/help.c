@@ -104,7 +104,7 @@ const char *const USAGE_EVAL =
     "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
     "  --split PART          val: the last --val-frac of FILE, held out as training does; train:\n"
     "                        the rest; all: the whole file (val)\n"
-    "  --val-frac X          the fraction training held out (0.1)\n"
+    "  --val-frac X          the fraction training held out (as the checkpoint records, else 0.1)\n"
     "  --batch-size N        windows per forward pass (64)\n"
     "  --threads N           worker threads (all cores)\n";
 

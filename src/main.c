@@ -202,6 +202,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         break;
     case OPT_VAL_FRAC:
         t->val_frac = o->eval.val_frac = parse_float("--val-frac", arg, 0.0, 1.0, 0, 1);
+        o->eval.val_frac_given = 1;
         break;
     case OPT_SPLIT:
         if (strcmp(arg, "val") == 0) o->eval.split = EVAL_SPLIT_VAL;
@@ -415,13 +416,19 @@ int main(int argc, char **argv) {
     Pool *pool = pool_create(o.threads);
     o.train.pool = o.sample.pool = o.eval.pool = pool;
     int rc;
-    if (strcmp(cmd, "train") == 0) rc = task_chars_train(rest[0], &o.train);
-    else if (strcmp(cmd, "add") == 0) rc = task_add(&o.train);
-    else if (strcmp(cmd, "sample") == 0) rc = task_chars_sample(&o.sample);
-    else {
+    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) {
+        /* the product of training is the checkpoint: a reader of stdout or stderr that goes away
+         * (`train ... | head`) costs the printing, never the run or its exit status */
+        signal(SIGPIPE, SIG_IGN);
+        rc = strcmp(cmd, "train") == 0 ? task_chars_train(rest[0], &o.train) : task_add(&o.train);
+        fflush(stdout);
+        clearerr(stdout);
+    } else if (strcmp(cmd, "sample") == 0) {
+        rc = finish(task_chars_sample(&o.sample));
+    } else {
         o.eval.file = rest[0];
-        rc = task_chars_eval(&o.eval);
+        rc = finish(task_chars_eval(&o.eval));
     }
     pool_free(pool);
-    return finish(rc);
+    return rc;
 }

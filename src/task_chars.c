@@ -278,7 +278,7 @@ static int chars_evaluate(TrainRun *run, int final, int *save) {
         fputs("\n", stdout);
         free(tokens);
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            /* (SIGPIPE is ignored while training) the reader is gone; the run is not */
+            /* (main ignores SIGPIPE for training) the reader is gone; the run is not */
             task->stdout_failed = 1;
             fprintf(stderr, "mingpt: step %ld: standard output is closed; training goes on without samples\n",
                     run->tr.step);
@@ -449,11 +449,12 @@ int task_chars_train(const char *file, const TrainOptions *opt) {
         snprintf(run.title, sizeof run.title, "mingpt train %s: %d layers, %d heads, n_embd %d", base ? base + 1 : file,
                  c->n_layer, c->n_head, c->n_embd);
     }
+    run.meta.has_val_frac = 1; /* this run's split, which eval looks up */
+    run.meta.val_frac = opt->val_frac;
     free(run.meta.vocab);
     run.meta.vocab = vocab_to_string(&task.vocab, &run.meta.vocab_len);
     strcpy(run.meta.encoding, as_bytes ? "bytes" : "utf-8");
     rc = train_loop(&run);
-    if (task.stdout_failed) clearerr(stdout); /* said already; the run itself went fine */
 
 done:
     free(text);
@@ -561,14 +562,15 @@ int task_chars_eval(const EvalOptions *opt) {
         goto done;
     }
     /* the split training made: the first (1 - val_frac) trains, the rest validates */
-    size_t n_val = (size_t)((double)n * opt->val_frac), begin = 0, end = n;
+    float val_frac = opt->val_frac_given || !meta.has_val_frac ? opt->val_frac : meta.val_frac;
+    size_t n_val = (size_t)((double)n * val_frac), begin = 0, end = n;
     const char *split = "all";
     if (opt->split == EVAL_SPLIT_VAL) begin = n - n_val, split = "val";
     else if (opt->split == EVAL_SPLIT_TRAIN) end = n - n_val, split = "train";
     if (end - begin < 2) {
         fprintf(stderr, "mingpt: %s: its %s part (--split %s, --val-frac %g) has %zu characters; predicting one "
                         "needs 2 (try --split all)\n",
-                opt->file, split, split, (double)opt->val_frac, end - begin);
+                opt->file, split, split, (double)val_frac, end - begin);
         goto done;
     }
     tokens = xmalloc(xmul_size(end - begin, sizeof(int)));

@@ -132,10 +132,11 @@ static int check_resumed_shape(const TrainOptions *opt, const GPTConfig *have) {
 
 /* Refuses a run whose weights, gradients, AdamW moments and activations would not fit in the memory
  * this process can still get, before allocating any of it. Returns 0, or prints why and returns 1. */
-static int check_memory(const TrainRun *run, const GPTConfig *c, const char *name) {
+static int check_memory(const TrainRun *run, const GPTConfig *c, size_t file_bytes, const char *name) {
     const char *limit;
     size_t have = memory_available(&limit);
-    size_t fixed = xmul_size(gpt_count_params(c), 4 * sizeof(float));
+    /* (a resumed run also holds the checkpoint's data while it loads) */
+    size_t fixed = xmul_size(gpt_count_params(c), 4 * sizeof(float)) + file_bytes;
     size_t act = gpt_activation_bytes(c, (size_t)run->B, (size_t)run->T), need = fixed + act;
     if (!have || need <= have) return 0;
     char need_s[32], have_s[32], hint[96];
@@ -169,10 +170,12 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
             fprintf(stderr, "mingpt: %s\n", err);
             return 1;
         }
+        if (strcmp(task, "add") == 0) run->T = 3 * loaded.ndigit; /* a resumed adder keeps its size */
         ckpt_meta_free(&loaded);
         int rc = check_resumed_shape(opt, &have);
+        struct stat st;
         snprintf(name, sizeof name, "the model in %s", opt->resume);
-        if (rc == 0) rc = check_memory(run, &have, name);
+        if (rc == 0) rc = check_memory(run, &have, stat(opt->resume, &st) == 0 ? (size_t)st.st_size : 0, name);
         if (rc != 0) return rc;
         run->model = ckpt_load(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
         if (!run->model) {
@@ -203,7 +206,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
                      config->n_embd);
         else
             snprintf(name, sizeof name, "%s", opt->model_type);
-        if (check_memory(run, config, name) != 0) return 1;
+        if (check_memory(run, config, 0, name) != 0) return 1;
         run->model = gpt_create(config, opt->pool);
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);
@@ -472,28 +475,28 @@ int train_loop(TrainRun *run) {
         st.rc = 1;
         goto done;
     }
-    /* SIGHUP (the terminal closed) saves like Ctrl-C; with SIGPIPE ignored, a closed stdout
-     * (`train ... | head`) is a failed write that stops the samples, not the run */
-    struct sigaction sa, ign, old_int, old_term, old_hup, old_pipe;
+    /* SIGHUP (the terminal closed) saves like Ctrl-C, unless it was ignored when mingpt started:
+     * `nohup mingpt train ...` must outlive the terminal. SIGINT is caught even when ignored, as a
+     * shell script's background jobs have it, so that `kill -INT` still stops and saves. (SIGPIPE
+     * is ignored for the whole command by main: a closed stdout is a failed write, not the end.) */
+    static const int SIGNALS[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old_action[3];
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    ign = sa;
-    ign.sa_handler = SIG_IGN;
     g_interrupts = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    sigaction(SIGPIPE, &ign, &old_pipe);
+    int caught[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++)
+        if (sigaction(SIGNALS[i], NULL, &old_action[i]) == 0 &&
+            (SIGNALS[i] != SIGHUP || old_action[i].sa_handler != SIG_IGN))
+            caught[i] = sigaction(SIGNALS[i], &sa, NULL) == 0;
     run->t_start = run->t_prev = now_seconds();
     if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
         fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
     else
         trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    sigaction(SIGPIPE, &old_pipe, NULL);
+    for (int i = 0; i < 3; i++)
+        if (caught[i]) sigaction(SIGNALS[i], &old_action[i], NULL);
     if (st.rc == 0 && run->save_failed) {
         fprintf(stderr, "mingpt: training ended at step %ld, but the last save failed (see above); %s holds an older model\n",
                 run->tr.step, opt->out);

@@ -9,6 +9,7 @@
 
 #include "checkpoint.h"
 #include "common.h"
+#include "json.h"
 #include "plot.h"
 #include "runlog.h"
 #include "safetensors.h"
@@ -46,7 +47,8 @@ int task_info(const char *path) {
     double mib = stat(path, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
     const char *version = st_meta(&f, "format_version");
     printf("%s: %.2f MiB, %d tensors, ", path, mib, f.n_tensors);
-    if (version) printf("mingpt checkpoint format %s\n", version);
+    char shown[64];
+    if (version) printf("mingpt checkpoint format %s\n", json_printable(version, strlen(version), shown, sizeof shown));
     else printf("no format_version (written by another program)\n");
     size_t total = gpt_count_params(&c), lm_head = (size_t)c.vocab_size * (size_t)c.n_embd;
     int as_bytes = strcmp(meta.encoding, "bytes") == 0;

@@ -11,9 +11,9 @@
 
 #include "common.h"
 
-/* How long a thread spins (pause instructions) before sleeping: enough to bridge the gap between
- * two kernels of a step on an idle machine (a few microseconds), short enough that a thread whose
- * partner has been descheduled by another program soon gives its core away. */
+/* How long a thread spins (pause instructions, 10 to 140 cycles each depending on the CPU) before
+ * sleeping: enough to bridge the gap between two kernels of a step on an idle machine, short enough
+ * (tens of microseconds) that a thread whose partner has been descheduled soon gives its core away. */
 #define SPIN_PAUSES 3000
 
 /* When a worker has been off its core (another program took it), the caller can end up waiting a
@@ -208,6 +208,7 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool->mutex);
     }
     double t_end = monotonic_seconds();
+    /* (the more threads, the more a stretch alone costs: it is shorter) */
     if (t_end - t_worked > STALL_WAIT && t_end - t_worked > 4 * (t_worked - t_start))
-        pool->solo_until = t_end + SOLO_SECONDS;
+        pool->solo_until = t_end + SOLO_SECONDS / (pool->n - 1);
 }

@@ -297,7 +297,7 @@ static void test_interrupt_saves_and_nan_stops(void) {
                  "--out $D/killed.safetensors >/dev/null & pid=$!; sleep 1.%d; kill -9 $pid; wait $pid",
                  dir, binary, 3 + 3 * k);
         if (system(cmd) == -1) harness_case_failed = 1;
-        EXPECT_RUN("eval --ckpt $D/killed.safetensors $D/corpus.txt", 0, "");
+        EXPECT_RUN("eval --ckpt $D/killed.safetensors --split all $D/corpus.txt", 0, "");
     }
 
     /* SIGHUP (the terminal closed) saves as SIGINT does */
@@ -391,6 +391,9 @@ static void test_outputs_never_destroy_inputs(void) {
         {"--plot $D/data.txt", "--plot "},
         {"--out $D/o.safetensors --plot $D/o.safetensors", "--out and --plot both name"},
         {"--log $D/x.csv --plot $D/x.csv", "--log and --plot both name"},
+        /* in folders still to be made, spelt differently */
+        {"--out $D/new/o.safetensors --plot $D/./new//o.safetensors", "--out and --plot both name"},
+        {"--out $D/new/a/../o.safetensors --log $D/new/o.safetensors", "--out and --log both name"},
         {"--out ''", "--out: the file name is empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -398,7 +401,7 @@ static void test_outputs_never_destroy_inputs(void) {
         EXPECT_RUN(args, 2, cases[i][1]);
     }
     EXPECT(same_files("data.txt", "data.before"));
-    EXPECT(count_files("o.safetensors") == 0 && count_files("x.csv") == 0);
+    EXPECT(count_files("o.safetensors") == 0 && count_files("x.csv") == 0 && count_files("new") == 0);
     /* a symbolic link to the text is the text */
     EXPECT(shell("ln -s data.txt $D/link.txt && $M train $D/data.txt --out $D/link.txt") == 2);
     EXPECT(strstr(err_text, "is the training text") != NULL);
@@ -475,6 +478,19 @@ static void test_closed_outputs_and_pipes(void) {
     snprintf(path, sizeof path, "%s/closed2.csv", dir);
     EXPECT(runlog_read_csv(path, &log, err, sizeof err) == 0 && log.n == 5);
     runlog_free(&log);
+    /* nor does a reader of stderr that leaves: the run ends, saved, with exit 0 (train and add) */
+    EXPECT(shell("{ $M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 30 "
+                 "--eval-every 10 --log-every 1 --out $D/piped2.safetensors; echo $? >$D/rc; } 2>&1 | head -c 5 >/dev/null") == 0);
+    slurp(path, rc_text, sizeof rc_text);
+    EXPECT(atoi(rc_text) == 0);
+    EXPECT(shell("{ $M add --max-iters 40 --eval-every 20 --log-every 1 --out $D/piped3.safetensors; echo $? >$D/rc; } "
+                 "2>&1 | head -c 5 >/dev/null") == 0);
+    slurp(path, rc_text, sizeof rc_text);
+    EXPECT(atoi(rc_text) == 0);
+    /* nohup: an ignored SIGHUP stays ignored, the run goes on to its end */
+    EXPECT(shell("nohup $M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 60 "
+                 "--eval-every 60 --out $D/nohup.safetensors >$D/nohup.out 2>&1 & pid=$!; sleep 1; kill -HUP $pid; "
+                 "wait $pid") == 0);
     /* --help into a full disk is a failure */
     EXPECT(shell("$M train --help >/dev/full") == 1);
     EXPECT(strstr(err_text, "cannot write to standard output") != NULL);
@@ -505,6 +521,10 @@ static void test_fifos_never_block(void) {
 }
 
 static void test_memory_is_checked_up_front(void) {
+    if (getenv("MINGPT_SANITIZED")) { /* AddressSanitizer reserves terabytes of address space */
+        printf("    (left out under sanitizers: ulimit -v stops ASan itself)\n");
+        return;
+    }
     /* 300 MB of address space: gpt-mini's default run needs more; the refusal names the limit
      * and a batch size that fits */
     EXPECT(shell("ulimit -v 300000 && $M train $D/corpus.txt --max-iters 1") == 1);
@@ -554,6 +574,11 @@ static void test_newcomer_output(void) {
     EXPECT(strstr(out_text, "(train split, characters 0 to ") != NULL);
     EXPECT_RUN("eval --ckpt $D/n.safetensors --split all $D/corpus.txt", 0, "");
     EXPECT(strstr(out_text, "(all split, characters 0 to ") != NULL);
+    /* the split is the one training made, as the checkpoint records it */
+    snprintf(args, sizeof args, "%s --max-iters 2 --eval-every 2 --val-frac 0.25 --out $D/q.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "done");
+    EXPECT_RUN("eval --ckpt $D/q.safetensors $D/corpus.txt", 0, "");
+    EXPECT(strstr(out_text, "(val split, characters 19752 to 26336)") != NULL);
     /* add --log: the val_loss column holds the test problems' loss */
     EXPECT_RUN("add --max-iters 40 --eval-every 20 --out $D/a.safetensors --log $D/a.csv", 0, "done");
     RunLog log = {0};
