@@ -16,11 +16,14 @@
  * (tens of microseconds) that a thread whose partner has been descheduled soon gives its core away. */
 #define SPIN_PAUSES 3000
 
-/* When a worker has been off its core (another program took it), the caller can end up waiting a
- * whole scheduler time slice, milliseconds, for a part that takes microseconds. After such a stall
- * the caller runs jobs alone for SOLO_SECONDS, then tries the workers again: on a busy machine two
- * threads then cost about what one does; on an idle machine stalls are rare (a few per thousand steps). */
-#define SOLO_SECONDS 0.5
+/* When a worker has been off its core (another program, or the hypervisor, took it), the caller can
+ * end up waiting a whole scheduler time slice, milliseconds, for a part that takes microseconds.
+ * After such a stall the caller runs jobs alone for a while, then tries the workers again. The
+ * stretch alone starts short (a lone hiccup costs little) and doubles while stalls keep coming
+ * soon after each return to the workers (a busy machine: two threads then cost about what one
+ * does), up to SOLO_MAX. */
+#define SOLO_MIN 0.02
+#define SOLO_MAX 1.0
 #define STALL_WAIT 1e-3 /* a wait this long, and 4 times the caller's own work, is a stall */
 
 static double monotonic_seconds(void) {
@@ -57,6 +60,8 @@ struct Pool {
     void *workspace;            /* see pool_workspace */
     size_t workspace_bytes;
     double solo_until;          /* the caller runs every part alone until then (monotonic seconds) */
+    double solo_len;            /* the last stretch alone, in seconds */
+    double parallel_since;      /* when the workers were last taken back */
 };
 
 /* Claims and runs parts until none is left; returns 1 if this thread finished the job's last one. */
@@ -183,6 +188,7 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
             return;
         }
         pool->solo_until = 0.0;
+        pool->parallel_since = t_start;
     }
     /* the previous job is complete: no thread reads fn or ctx until it claims a part of this one */
     pool->fn = fn;
@@ -208,7 +214,10 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool->mutex);
     }
     double t_end = monotonic_seconds();
-    /* (the more threads, the more a stretch alone costs: it is shorter) */
-    if (t_end - t_worked > STALL_WAIT && t_end - t_worked > 4 * (t_worked - t_start))
-        pool->solo_until = t_end + SOLO_SECONDS / (pool->n - 1);
+    if (t_end - t_worked > STALL_WAIT && t_end - t_worked > 4 * (t_worked - t_start)) {
+        int again = pool->solo_len > 0.0 && t_end - pool->parallel_since < 4 * pool->solo_len;
+        pool->solo_len = again ? MG_MIN(2 * pool->solo_len, SOLO_MAX) : SOLO_MIN;
+        /* (the more threads, the more a stretch alone costs: it is shorter) */
+        pool->solo_until = t_end + pool->solo_len / (pool->n - 1);
+    }
 }
