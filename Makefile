@@ -27,7 +27,7 @@ APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test bench asan fuzz memcheck install uninstall clean
+.PHONY: all test bench bench-portable asan fuzz memcheck install uninstall clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -51,6 +51,12 @@ $(BUILD)/bench: bench/bench.c $(CORE_OBJ) | $(BUILD)
 # Speed figures for this machine (about a minute; run nothing else meanwhile).
 bench: $(BUILD)/bench
 	@$(BUILD)/bench
+
+# The same bench built for AVX2+FMA without AVX-512 (x86-64-v3), to measure that path on any
+# recent x86 machine.
+bench-portable:
+	$(MAKE) BUILD=build/v3 CFLAGS="$(OPT) -march=x86-64-v3" build/v3/bench
+	@build/v3/bench
 
 # The tests and the binary built with AddressSanitizer and UBSan in build/asan, then run; any
 # sanitizer report fails the run (the adder's minute-long training is left to make test).

@@ -3,14 +3,18 @@
  * Prints the FMA peak (a short loop of independent vector FMAs), the GEMM's GFLOP/s on every
  * Linear shape of gpt-mini at batch 64 x block 128 beside the scalar reference, the median time
  * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; the adder's gpt-nano at batch
- * 64, ndigit 2) on 1 and on all threads, and the peak resident memory. A benchmark, not a test:
+ * 64, ndigit 2) on 1 and on all threads, the adder's step with a CPU-bound process beside it, and
+ * the peak resident memory. A benchmark, not a test:
  * it asserts nothing, and every figure is measured in this same run.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "matmul.h"
@@ -19,6 +23,19 @@
 #include "sample.h"
 #include "threads.h"
 #include "trainer.h"
+
+/* The vector ISA the compiler was allowed to use for this build. */
+#if defined(__AVX512F__)
+#define BUILT_FOR "AVX-512 (with AVX2 and FMA)"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define BUILT_FOR "AVX2 and FMA, no AVX-512"
+#elif defined(__AVX__)
+#define BUILT_FOR "AVX, no FMA"
+#elif defined(__aarch64__)
+#define BUILT_FOR "ARM64 NEON"
+#else
+#define BUILT_FOR "baseline SIMD only (SSE2 on x86-64)"
+#endif
 
 static double now(void) {
     struct timespec ts;
@@ -133,7 +150,10 @@ typedef struct {
     double ms, tokens_per_s, gflops;
 } StepResult;
 
-static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int steps, double flops_per_token) {
+/* The median step time, or with `mean` the mean (which counts the rare slow steps a busy machine
+ * causes, as a run's total time does). */
+static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int steps, double flops_per_token,
+                             int mean) {
     GPT *m = gpt_create(c, pool);
     gpt_init(m, 1);
     int *idx = xmalloc((size_t)B * T * sizeof(int)), *targets = xmalloc((size_t)B * T * sizeof(int));
@@ -153,7 +173,12 @@ static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int s
         trainer_step(&tr, m, idx, targets, B, T);
         times[s] = now() - t;
     }
-    double sec = median(times, steps);
+    double sec = 0.0;
+    if (mean) {
+        for (int i = 0; i < steps; i++) sec += times[i] / steps;
+    } else {
+        sec = median(times, steps);
+    }
     StepResult r = {sec * 1e3, B * T / sec, flops_per_token * B * T / sec / 1e9};
     free(times);
     free(idx);
@@ -168,12 +193,33 @@ static void bench_model(const char *name, const GPTConfig *c, int B, int T, int 
     double fpt = gpt_train_flops_per_token(c, T);
     printf("\n%s: batch %d x block %d, dropout %.1f, %.2f MFLOP per token, median of %d steps\n", name, B, T,
            c->attn_pdrop, fpt / 1e6, steps);
-    StepResult one = bench_step(pool1, c, B, T, steps, fpt);
-    StepResult all = bench_step(pool_all, c, B, T, steps, fpt);
+    StepResult one = bench_step(pool1, c, B, T, steps, fpt, 0);
+    StepResult all = bench_step(pool_all, c, B, T, steps, fpt, 0);
     printf("  %d thread : %8.2f ms/iter %9.0f tokens/s %6.1f GFLOP/s\n", 1, one.ms, one.tokens_per_s, one.gflops);
     printf("  %d threads: %8.2f ms/iter %9.0f tokens/s %6.1f GFLOP/s = %.0f%% of the FMA peak; %.2fx 1 thread\n",
            pool_size(pool_all), all.ms, all.tokens_per_s, all.gflops, 100.0 * all.gflops / peak_all,
            one.ms / all.ms);
+}
+
+/* A machine that another program keeps busy: one CPU-bound child process runs beside the adder's
+ * steps. More threads must not make it slower than one (the pool then works alone). */
+static void bench_busy(Pool *pool1, Pool *pool_all) {
+    GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
+    double fpt = gpt_train_flops_per_token(&nano, 6);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        for (volatile unsigned long spin = 0;; spin++) {
+        }
+    }
+    CHECK(child > 0);
+    StepResult one = bench_step(pool1, &nano, 64, 6, 1000, fpt, 1);
+    StepResult all = bench_step(pool_all, &nano, 64, 6, 1000, fpt, 1);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    printf("\nbusy machine (one CPU-bound process beside it), adder step, mean of 1000:\n");
+    printf("  1 thread : %8.2f ms/iter\n  %d threads: %8.2f ms/iter = %.2fx 1 thread\n", one.ms, pool_size(pool_all),
+           all.ms, one.ms / all.ms);
 }
 
 /* ---------------------------------------------------------------- generation */
@@ -220,14 +266,19 @@ static void bench_generate(Pool *pool) {
 }
 
 int main(int argc, char **argv) {
-    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --generate: only that part */
+    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --generate, --busy: only that part */
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int gemm_only = argc > 1 && strcmp(argv[1], "--gemm") == 0;
     Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
     double peak1 = fma_peak(pool1), peak_all = fma_peak(pool_all);
+    printf("built for %s\n", BUILT_FOR);
     printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peak_all, pool_size(pool_all));
     if (argc > 1 && strcmp(argv[1], "--generate") == 0) {
         bench_generate(pool_all);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--busy") == 0) {
+        bench_busy(pool1, pool_all);
         return 0;
     }
     if (!quick) bench_gemm(pool_all);
@@ -237,6 +288,7 @@ int main(int argc, char **argv) {
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
     bench_generate(pool_all);
+    bench_busy(pool1, pool_all);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\npeak resident memory: %.0f MiB\n", ru.ru_maxrss / 1024.0);
