@@ -2,8 +2,8 @@
  *
  * Prints the FMA peak (a short loop of independent vector FMAs), the GEMM's GFLOP/s on every
  * Linear shape of gpt-mini at batch 64 x block 128 beside the scalar reference, the median time
- * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; the adder's gpt-nano at batch
- * 64, ndigit 2) on 1 and on all threads, the adder's step with a CPU-bound process beside it, and
+ * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; a nanoGPT-sized model, 4 layers
+ * of 128 at batch 12 x block 64; the adder's gpt-nano at batch 64, ndigit 2) on 1 and on all threads, the adder's step with a CPU-bound process beside it, and
  * the peak resident memory. A benchmark, not a test:
  * it asserts nothing, and every figure is measured in this same run.
  */
@@ -285,6 +285,9 @@ int main(int argc, char **argv) {
     if (gemm_only) return 0;
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
+    /* nanoGPT's small character model (n_layer 4, n_head 4, n_embd 128, block 64, batch 12) */
+    GPTConfig small = {4, 4, 128, 65, 64, 0.1f, 0.1f, 0.1f};
+    bench_model("nanoGPT-sized (4 layers, n_embd 128)", &small, 12, 64, 50, pool1, pool_all, peak_all);
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
     bench_generate(pool_all);
