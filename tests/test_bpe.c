@@ -2,7 +2,9 @@
  * tricky spots, ids equal to minGPT's bpe.py on a committed fixture, both vocabulary layouts, a
  * 1 MB pre-token in under a second, and the encode/decode commands run as a user runs them. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "common.h"
@@ -391,8 +393,92 @@ static void test_small_vocabularies_and_load_errors(void) {
     free(t.ids);
 }
 
+/* ---------------------------------------------------------------- the commands */
+
+static const char *binary = "./mingpt";
+static char out_text[1 << 16], err_text[4096];
+
+/* Runs "mingpt ARGS" through the shell (ARGS may use $D, the temporary folder, and redirect
+ * standard input); its stdout and stderr land in out_text and err_text. Returns the exit status. */
+static int run(const char *args) {
+    char cmd[2048], path[600];
+    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr", dir, binary, args, dir, dir);
+    int status = system(cmd);
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(out_text, 1, sizeof out_text - 1, fp) : 0;
+    out_text[n] = '\0';
+    if (fp) fclose(fp);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    fp = fopen(path, "rb");
+    n = fp ? fread(err_text, 1, sizeof err_text - 1, fp) : 0;
+    err_text[n] = '\0';
+    if (fp) fclose(fp);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* run("ARGS <$D/in") with input as standard input. */
+static int run_with_input(const char *input, const char *args) {
+    char path[600], cmd[1024];
+    snprintf(path, sizeof path, "%s/in", dir);
+    write_file(path, input, strlen(input));
+    snprintf(cmd, sizeof cmd, "%s <$D/in", args);
+    return run(cmd);
+}
+
+/* A failed command: the exit status, nothing on stdout, and one line on stderr holding want. */
+#define EXPECT_FAILS(input, args, status, want)                                                   \
+    do {                                                                                          \
+        int rc_ = run_with_input(input, args);                                                    \
+        const char *nl_ = strchr(err_text, '\n');                                                 \
+        if (rc_ != (status) || out_text[0] || !strstr(err_text, want) || !nl_ || nl_[1]) {         \
+            printf("    %s:%d: mingpt %s: exit %d, stdout \"%.60s\", stderr \"%s\"; expected exit %d and \"%s\"\n", \
+                   __FILE__, __LINE__, args, rc_, out_text, err_text, status, want);              \
+            harness_case_failed = 1;                                                              \
+        }                                                                                         \
+    } while (0)
+
+static void test_encode_and_decode_commands(void) {
+    size_t n, en;
+    char *text = read_all("tests/fixtures/bpe_text.txt", &n);
+    char *expected = read_all("tests/fixtures/bpe_expected.txt", &en);
+    /* a file, and standard input: bpe.py's ids on one line, single spaces, one newline */
+    EXPECT(run("encode --tokenizer data/gpt2 tests/fixtures/bpe_text.txt") == 0);
+    EXPECT(strcmp(out_text, expected) == 0 && err_text[0] == '\0');
+    EXPECT(run("encode --tokenizer data/gpt2 <tests/fixtures/bpe_text.txt") == 0 && strcmp(out_text, expected) == 0);
+    /* the Hugging Face layout made by test_hugging_face_layout */
+    EXPECT(run("encode --tokenizer $D/hf tests/fixtures/bpe_text.txt") == 0 && strcmp(out_text, expected) == 0);
+    /* decode gives back the exact bytes, from a file or standard input */
+    EXPECT(run("decode --tokenizer data/gpt2 tests/fixtures/bpe_expected.txt") == 0);
+    EXPECT(strlen(out_text) == n && memcmp(out_text, text, n) == 0);
+    EXPECT(run("decode --tokenizer data/gpt2 <tests/fixtures/bpe_expected.txt") == 0 && strcmp(out_text, text) == 0);
+    /* ids may be separated by any white space; an empty input is an empty text */
+    EXPECT(run_with_input(" 15496\n\t995  \n", "decode --tokenizer data/gpt2") == 0 && strcmp(out_text, "Hello world") == 0);
+    EXPECT(run("encode --tokenizer data/gpt2 </dev/null") == 0 && strcmp(out_text, "\n") == 0);
+    /* bad ids name their position; nothing is written */
+    EXPECT_FAILS("15496 995 hello 13\n", "decode --tokenizer data/gpt2", 1,
+                 "mingpt: standard input: id 3 (byte offset 10): \"hello\" is not a token id");
+    EXPECT_FAILS("15496 50257\n", "decode --tokenizer data/gpt2", 1,
+                 "id 2 (byte offset 6): 50257 is outside the vocabulary (0 to 50256)");
+    EXPECT_FAILS("-1\n", "decode --tokenizer data/gpt2", 1, "\"-1\" is not a token id");
+    EXPECT_FAILS("99999999999999999999999\n", "decode --tokenizer data/gpt2", 1, "is outside the vocabulary");
+    /* a missing or wrong folder, a missing file, invalid UTF-8, usage errors */
+    EXPECT_FAILS("", "encode --tokenizer $D/missing", 1, "/missing: no such folder");
+    EXPECT_FAILS("", "decode --tokenizer $D", 1,
+                 "holds neither encoder.json + vocab.bpe (OpenAI's GPT-2 files) nor vocab.json + merges.txt");
+    EXPECT_FAILS("", "encode --tokenizer data/gpt2 $D/nothing.txt", 1, "nothing.txt");
+    EXPECT_FAILS("abc\377\n", "encode --tokenizer data/gpt2", 1, "standard input: invalid UTF-8 at byte offset 3");
+    EXPECT_FAILS("", "encode tests/fixtures/bpe_text.txt", 2, "needs --tokenizer DIR");
+    EXPECT_FAILS("", "decode --tokenizer data/gpt2 a b", 2, "unexpected argument 'b'");
+    EXPECT(run("encode --help") == 0 && strstr(out_text, "usage: mingpt encode --tokenizer DIR [FILE]") != NULL);
+    EXPECT(run("help decode") == 0 && strstr(out_text, "usage: mingpt decode --tokenizer DIR [FILE]") != NULL);
+    free(text);
+    free(expected);
+}
+
 int main(void) {
     CHECK(mkdtemp(dir) != NULL);
+    if (getenv("MINGPT")) binary = getenv("MINGPT");
     char err[512];
     gpt2 = tok_bpe_load("data/gpt2", err, sizeof err);
     if (!gpt2) {
@@ -406,6 +492,11 @@ int main(void) {
     RUN(test_one_megabyte_word_is_fast);
     RUN(test_hugging_face_layout);
     RUN(test_small_vocabularies_and_load_errors);
+    if (access(binary, X_OK) == 0) RUN(test_encode_and_decode_commands);
+    else {
+        printf("FAIL %s is not built (run from the repository root via make test)\n", binary);
+        harness_failed++;
+    }
     tokenizer_free(gpt2);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
