@@ -302,9 +302,9 @@ static void test_hugging_face_layout(void) {
     free(text);
 }
 
-/* A small vocabulary where a merge's result pairs with a lower rank than the merge itself: bpe.py
- * still finishes every occurrence of the pair it picked first. Tokens: the bytes, then "ab" from
- * merge 1, "bc" from merge 0; merge 0 (b c) picks first on "abcbc" -> a|bc|bc. */
+/* Writes the folder dir/name with an encoder.json of the 256 single bytes (ids 0..255 in byte order,
+ * spelled in bytes_to_unicode characters) plus the members vocab_extra, and a vocab.bpe holding
+ * merges; loads it into *out (NULL, with the message in err, if loading fails). */
 static void load_small(const char *name, const char *vocab_extra, const char *merges, Tokenizer **out, char *err,
                        size_t err_size) {
     char path[512];
