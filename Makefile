@@ -19,10 +19,11 @@ ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-con
 LDLIBS = -lm -pthread
 
 BUILD := build
-CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample
+CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample \
+	unicode unicode_tables tok_bpe
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o $(BUILD)/progress.o \
-	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o
+	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o $(BUILD)/task_bpe.o
 APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)

@@ -74,6 +74,10 @@ int task_add(const TrainOptions *opt);
 int task_info(const char *ckpt);
 /* mingpt plot: the loss curves of a --log CSV file as an SVG. title NULL: the CSV's file name. */
 int task_plot(const char *csv, const char *svg, const char *title, int log_scale);
+/* mingpt encode / decode: FILE (NULL: standard input) as GPT-2 token ids on one line, and such ids
+ * back to bytes, with the BPE vocabulary in the folder tokenizer_dir (task_bpe.c). */
+int task_encode(const char *tokenizer_dir, const char *file);
+int task_decode(const char *tokenizer_dir, const char *file);
 
 /* ---- pieces of the chars task, exposed for tests ---- */
 

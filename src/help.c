@@ -17,6 +17,8 @@ const char *const USAGE_MAIN =
     "  add          train a GPT to add n-digit numbers (minGPT's adder)\n"
     "  info CKPT    what a checkpoint holds: task, config, parameters, vocabulary, step, loss\n"
     "  plot CSV     draw the loss curves of a --log file as an SVG picture\n"
+    "  encode       text to GPT-2 token ids (minGPT's bpe.py)\n"
+    "  decode       GPT-2 token ids back to text\n"
     "\n"
     "  mingpt help <command>     options of a command, with their defaults (or <command> --help)\n"
     "  mingpt --version\n"
@@ -158,10 +160,29 @@ const char *const USAGE_PLOT =
     "  --log-scale           logarithmic loss axis\n"
     "  --title TEXT          title above the plot (the CSV file's name)\n";
 
+const char *const USAGE_ENCODE =
+    "usage: mingpt encode --tokenizer DIR [FILE]\n"
+    "\n"
+    "Prints the GPT-2 token ids of FILE (standard input if none is given) as decimal numbers\n"
+    "separated by single spaces, on one line, as minGPT's bpe.py encodes a text: GPT-2's\n"
+    "pre-tokenising pattern, then its byte-level BPE merges. The text must be UTF-8 (bpe.py\n"
+    "encodes a Python str); \"<|endoftext|>\" in it is ordinary characters.\n"
+    "\n"
+    "  --tokenizer DIR       the vocabulary: encoder.json + vocab.bpe (OpenAI's files, as in\n"
+    "                        data/gpt2) or vocab.json + merges.txt (a Hugging Face gpt2 folder)\n";
+
+const char *const USAGE_DECODE =
+    "usage: mingpt decode --tokenizer DIR [FILE]\n"
+    "\n"
+    "Reads GPT-2 token ids from FILE (standard input if none is given), decimal numbers separated\n"
+    "by white space, and writes the bytes they stand for, exactly: decode(encode(text)) is text.\n"
+    "Nothing is written if any id is not a number or is outside the vocabulary.\n"
+    "\n"
+    "  --tokenizer DIR       the vocabulary, as for encode\n";
 
 static const char *const *const COMMAND_USAGES[] = {&USAGE_TRAIN, &USAGE_SAMPLE, &USAGE_EVAL, &USAGE_ADD,
-                                                    &USAGE_INFO, &USAGE_PLOT};
-static const char *const COMMAND_NAMES[] = {"train", "sample", "eval", "add", "info", "plot"};
+                                                    &USAGE_INFO, &USAGE_PLOT, &USAGE_ENCODE, &USAGE_DECODE};
+static const char *const COMMAND_NAMES[] = {"train", "sample", "eval", "add", "info", "plot", "encode", "decode"};
 
 const char *usage_of(const char *command) {
     for (size_t i = 0; i < sizeof COMMAND_NAMES / sizeof *COMMAND_NAMES; i++)
@@ -242,7 +263,8 @@ void print_man(FILE *out, const char *version) {
     fputs(".SH DESCRIPTION\n"
           "mingpt is a C port of minGPT: it trains a character-level language model on any UTF\\-8 text,\n"
           "samples from it, and trains a GPT to add numbers, with the model, the hand-written backward\n"
-          "pass and AdamW all in one binary that needs only libc and libm.\n"
+          "pass and AdamW all in one binary that needs only libc and libm. It also encodes and decodes\n"
+          "text with GPT-2's byte-level BPE tokenizer.\n"
           ".SH COMMANDS\n", out);
     for (size_t i = 0; i < sizeof COMMAND_NAMES / sizeof *COMMAND_NAMES; i++) man_command(out, *COMMAND_USAGES[i]);
     fputs(".SH EXIT STATUS\n0 done, 1 a runtime error (bad input, a failed save, a NaN), 2 a usage error,\n"

@@ -107,7 +107,7 @@ enum {
     OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
     OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
-    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT,
+    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT, OPT_TOKENIZER,
 };
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
@@ -150,6 +150,8 @@ static const struct option PLOT_OPTIONS[] = {
     FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
+static const struct option BPE_OPTIONS[] = {LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
+
 static const struct option INFO_OPTIONS[] = {FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
 
 static const struct option EVAL_OPTIONS[] = {
@@ -163,6 +165,7 @@ typedef struct {
     EvalOptions eval;
     int threads;
     const char *plot_out, *plot_title; /* plot */
+    const char *tokenizer;             /* encode, decode: the vocabulary's folder */
 } Options;
 
 /* Applies one parsed option to whichever structs use it. */
@@ -238,6 +241,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_LOG_SCALE: t->log_scale = 1; break;
     case OPT_TITLE: o->plot_title = arg; break;
     case OPT_PLOT_OUT: o->plot_out = arg; break;
+    case OPT_TOKENIZER: o->tokenizer = arg; break;
     case OPT_HELP:
         fputs(usage, stdout);
         exit(finish(0));
@@ -390,6 +394,13 @@ int main(int argc, char **argv) {
         const FileRole input = {rest[0], "the CSV log being plotted", NULL}, output = {o.plot_out, "-o", NULL};
         check_files(&input, 1, &output, 1);
         return finish(task_plot(rest[0], o.plot_out, o.plot_title, o.train.log_scale));
+    } else if (strcmp(cmd, "encode") == 0 || strcmp(cmd, "decode") == 0) {
+        int encode = strcmp(cmd, "encode") == 0;
+        n_rest = parse(&o, argc - 1, argv + 1, BPE_OPTIONS, encode ? USAGE_ENCODE : USAGE_DECODE, &rest);
+        if (n_rest > 1) usage_error("unexpected argument '%s'%s", rest[1], "");
+        if (!o.tokenizer) usage_error("needs --tokenizer DIR, the folder holding GPT-2's vocabulary%s%s", "", "");
+        const char *file = n_rest ? rest[0] : NULL;
+        return finish(encode ? task_encode(o.tokenizer, file) : task_decode(o.tokenizer, file));
     } else {
         fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", cmd);
         return 2;
