@@ -10,6 +10,7 @@
 #define MINGPT_FILES_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct {
     const char *path;       /* NULL: not given, skipped */
@@ -27,5 +28,13 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
  * blocking mode (with no writer it reads as empty). Anything else (a folder, a device, a socket) is
  * refused. Returns the descriptor, or -1 with "PATH: what is wrong" in err. */
 int open_input(const char *path, int allow_fifo, char *err, size_t err_size);
+
+/* All of path (NULL: standard input), opened as open_input does, into *data (malloc'd, with a NUL
+ * after the *size bytes read; it may hold NULs itself and may be empty). Returns 0, or -1 with
+ * "PATH: what is wrong" in err. */
+int read_all(const char *path, int allow_fifo, char **data, size_t *size, char *err, size_t err_size);
+
+/* What a file that is not a regular one is, for a message: "a folder", "a FIFO", ... */
+const char *file_kind(mode_t mode);
 
 #endif

@@ -10,8 +10,8 @@
 
 #include "common.h"
 
-static const char *kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a folder";
+const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
     if (S_ISFIFO(mode)) return "a FIFO";
     if (S_ISCHR(mode)) return "a character device";
     if (S_ISBLK(mode)) return "a block device";
@@ -96,7 +96,7 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             error_text(err, err_size,
                        "%s %s: exists and is %s; mingpt writes a new file and renames it into place, "
                        "so it only writes over regular files",
-                       out->role, out->path, kind_of(io.st.st_mode));
+                       out->role, out->path, file_kind(io.st.st_mode));
             free(io.rest);
             return 1;
         }
@@ -149,7 +149,7 @@ int open_input(const char *path, int allow_fifo, char *err, size_t err_size) {
     }
     if (!S_ISREG(st.st_mode) && !(allow_fifo && S_ISFIFO(st.st_mode))) {
         close(fd);
-        return error_text(err, err_size, "%s: is %s, expected a file", path, kind_of(st.st_mode));
+        return error_text(err, err_size, "%s: is %s, expected a file", path, file_kind(st.st_mode));
     }
     /* reads wait for data again: a FIFO with no writer then reads as end of file */
     int flags = fcntl(fd, F_GETFL);
@@ -159,4 +159,38 @@ int open_input(const char *path, int allow_fifo, char *err, size_t err_size) {
         return -1;
     }
     return fd;
+}
+
+int read_all(const char *path, int allow_fifo, char **data, size_t *size, char *err, size_t err_size) {
+    const char *name = path ? path : "standard input";
+    int fd = path ? open_input(path, allow_fifo, err, err_size) : STDIN_FILENO;
+    if (fd < 0) return -1;
+    struct stat st;
+    /* a regular file's size is known: one allocation, one more byte for the NUL, no copy */
+    size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
+    size_t n = 0;
+    char *buf = xmalloc(cap);
+    int failed = 0;
+    for (;;) {
+        if (n + 1 == cap) {
+            cap = xmul_size(cap, 2);
+            char *grown = realloc(buf, cap);
+            if (!grown) die(1, "%s: out of memory reading %zu bytes", name, cap);
+            buf = grown;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) failed = errno;
+        if (got <= 0) break;
+        n += (size_t)got;
+    }
+    if (path) close(fd);
+    if (failed) {
+        free(buf);
+        return error_text(err, err_size, "%s: read error: %s", name, strerror(failed));
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *size = n;
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "json.h"
 
 static size_t dtype_size(const char *dtype) {
@@ -152,16 +153,6 @@ static int read_tree(StFile *f, const JsonValue *root, char *err, size_t err_siz
     qsort(order, n, sizeof *order, by_name); /* names are unique: the JSON has no duplicate keys */
     f->by_name = order;
     return rc;
-}
-
-/* What a path that is not a regular file is, for the message that refuses it. */
-static const char *file_kind(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    if (S_ISSOCK(mode)) return "a socket";
-    return "neither a file nor a folder";
 }
 
 /* Reads exactly n bytes; returns 0, or -1 with errno set (0 if the file ended first). */

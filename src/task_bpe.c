@@ -18,39 +18,9 @@
  * 0, or prints "mingpt: PATH: what is wrong" and returns 1. */
 static int read_input(const char *path, char **data, size_t *size) {
     char err[512];
-    int fd = 0;
-    if (path) {
-        fd = open_input(path, 1, err, sizeof err);
-        if (fd < 0) {
-            fprintf(stderr, "mingpt: %s\n", err);
-            return 1;
-        }
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = xmalloc(cap);
-    for (;;) {
-        if (n + 1 == cap) {
-            cap = xmul_size(cap, 2);
-            char *grown = realloc(buf, cap);
-            if (!grown) die(1, "%s: out of memory reading %zu bytes", path ? path : "standard input", cap);
-            buf = grown;
-        }
-        ssize_t got = read(fd, buf + n, cap - 1 - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            fprintf(stderr, "mingpt: %s: read error: %s\n", path ? path : "standard input", strerror(errno));
-            if (path) close(fd);
-            free(buf);
-            return 1;
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    if (path) close(fd);
-    buf[n] = '\0';
-    *data = buf;
-    *size = n;
-    return 0;
+    if (read_all(path, 1, data, size, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "mingpt: %s\n", err);
+    return 1;
 }
 
 static Tokenizer *load_tokenizer(const char *dir) {

@@ -55,42 +55,19 @@ TrainConfig train_config_from_options(const TrainOptions *opt) {
 }
 
 int read_whole_file(const char *path, unsigned char **data, size_t *size) {
-    char err[512];
-    int fd = open_input(path, 1, err, sizeof err);
-    if (fd < 0) {
+    char err[512], *buf;
+    if (read_all(path, 1, &buf, size, err, sizeof err) != 0) {
         fprintf(stderr, "mingpt: %s\n", err);
         return 1;
     }
-    struct stat st = {0};
-    size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
-    unsigned char *buf = xmalloc(cap);
-    int failed = 0;
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            unsigned char *grown = realloc(buf, cap);
-            if (!grown) die(1, "%s: out of memory reading %zu bytes", path, cap);
-            buf = grown;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) failed = errno;
-        if (got <= 0) break;
-        n += (size_t)got;
-    }
-    close(fd);
-    if (failed) {
-        fprintf(stderr, "mingpt: %s: read error: %s\n", path, strerror(failed));
+    if (*size == 0) {
+        struct stat st;
+        int fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+        fprintf(stderr, "mingpt: %s: the file is empty%s\n", path, fifo ? " (a FIFO with no writer?)" : "");
         free(buf);
         return 1;
     }
-    if (n == 0) {
-        fprintf(stderr, "mingpt: %s: the file is empty%s\n", path, S_ISFIFO(st.st_mode) ? " (a FIFO with no writer?)" : "");
-        free(buf);
-        return 1;
-    }
-    *data = buf;
-    *size = n;
+    *data = (unsigned char *)buf;
     return 0;
 }
 

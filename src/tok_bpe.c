@@ -320,32 +320,8 @@ static const TokenizerOps BPE_OPS = {bpe_encode, bpe_token, bpe_free};
 /* Reads a whole regular file into a NUL-terminated buffer. Returns it, or NULL with "PATH: ..." in
  * err. */
 static char *read_text_file(const char *path, size_t *size, char *err, size_t err_size) {
-    int fd = open_input(path, 0, err, err_size);
-    if (fd < 0) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = xmalloc(cap);
-    for (;;) {
-        if (n + 1 == cap) {
-            cap = xmul_size(cap, 2);
-            char *grown = realloc(buf, cap);
-            if (!grown) die(1, "%s: out of memory reading %zu bytes", path, cap);
-            buf = grown;
-        }
-        ssize_t got = read(fd, buf + n, cap - 1 - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            error_text(err, err_size, "%s: read error: %s", path, strerror(errno));
-            close(fd);
-            free(buf);
-            return NULL;
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *size = n;
-    return buf;
+    char *buf;
+    return read_all(path, 0, &buf, size, err, err_size) == 0 ? buf : NULL;
 }
 
 /* The bytes a token spelled in bytes_to_unicode characters stands for, written to out (room for
