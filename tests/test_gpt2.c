@@ -15,7 +15,9 @@
 #include "hf_gpt2.h"
 #include "model.h"
 #include "safetensors.h"
+#include "sample.h"
 #include "threads.h"
+#include "tokenizer.h"
 
 static char dir[] = "/tmp/mingpt-gpt2-XXXXXX";
 static Pool *pool;
@@ -310,6 +312,87 @@ static void test_malformed_folders_are_refused(void) {
     gpt_free(ref);
 }
 
+/* ---------------------------------------------------------------- the commands */
+
+static char out_text[1 << 16], err_text[4096];
+
+/* Runs "mingpt ARGS" through the shell (ARGS may use $D, the temporary folder); its stdout and
+ * stderr land in out_text and err_text. Returns the exit status. */
+static int run(const char *args) {
+    char cmd[2048], path[600];
+    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr", dir, binary, args, dir, dir);
+    int status = system(cmd);
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(out_text, 1, sizeof out_text - 1, fp) : 0;
+    out_text[n] = '\0';
+    if (fp) fclose(fp);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    fp = fopen(path, "rb");
+    n = fp ? fread(err_text, 1, sizeof err_text - 1, fp) : 0;
+    err_text[n] = '\0';
+    if (fp) fclose(fp);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* (d) sample, info and eval on the folder of test_bare_names_tie_lm_head, as a user runs them. */
+static void test_commands_on_a_folder(void) {
+    char folder[600], err[512];
+    snprintf(folder, sizeof folder, "%s/bare", dir);
+    /* the greedy continuation computed here, decoded: what the binary must print after "Hello" */
+    Tokenizer *tok = tok_bpe_load(folder, err, sizeof err);
+    GPT *m = hf_gpt2_load(folder, pool, NULL, err, sizeof err);
+    CHECK(tok && m);
+    TokenIds ids = {0};
+    CHECK(tokenizer_encode(tok, "Hello", 5, &ids, err, sizeof err) == 0 && ids.n == 1 && ids.ids[0] == 15496);
+    int prompt = ids.ids[0], next[5];
+    generate_greedy_batch(m, &prompt, 1, 1, 5, next);
+    char want[512] = "Hello";
+    size_t at = 5, len;
+    for (int i = 0; i < 5; i++) {
+        const char *bytes = tokenizer_token(tok, next[i], &len);
+        CHECK(at + len + 2 < sizeof want);
+        memcpy(want + at, bytes, len);
+        at += len;
+    }
+    want[at++] = '\n';
+    want[at] = '\0';
+    EXPECT(run("sample --ckpt $D/bare --prompt Hello --len 5 --greedy") == 0);
+    if (strcmp(out_text, want) != 0) {
+        printf("    sample printed \"%s\", expected \"%s\" (stderr: %s)\n", out_text, want, err_text);
+        harness_case_failed = 1;
+    }
+    EXPECT(run("sample --ckpt $D/bare --prompt Hello --len 5 --greedy --exact") == 0 && strcmp(out_text, want) == 0);
+    EXPECT(run("sample --ckpt $D/bare/ --prompt Hello --len 5 --greedy --threads 2") == 0 && strcmp(out_text, want) == 0);
+    /* past block_size (32 positions) with --exact, and sampled: deterministic for a seed */
+    EXPECT(run("sample --ckpt $D/bare --prompt Hello --len 40 --seed 7 --exact --top-p 0.9") == 0);
+    char first[sizeof out_text];
+    strcpy(first, out_text);
+    EXPECT(strncmp(first, "Hello", 5) == 0 && strlen(first) > 40);
+    EXPECT(run("sample --ckpt $D/bare --prompt Hello --len 40 --seed 7 --exact --top-p 0.9") == 0 &&
+           strcmp(out_text, first) == 0);
+    /* an empty prompt starts from <|endoftext|> and prints only what follows it; the written-out
+     * <|endoftext|> is text */
+    EXPECT(run("sample --ckpt $D/bare --len 3 --num-samples 2 --greedy") == 0 && strstr(out_text, "---------------\n"));
+    EXPECT(run("sample --ckpt $D/bare --prompt '<|endoftext|>' --len 3 --greedy") == 0 &&
+           strncmp(out_text, "<|endoftext|>", 13) == 0);
+    EXPECT(run("sample --ckpt $D/bare --prompt \"$(printf 'a\\377')\" --len 3") == 2 &&
+           strstr(err_text, "--prompt: invalid UTF-8") != NULL);
+
+    EXPECT(run("info $D/bare") == 0 && strstr(out_text, "2 layers, 2 heads, n_embd 16, block_size 32, vocab 50257") &&
+           strstr(out_text, "tied") && strstr(out_text, "811216 (0.81M"));
+    EXPECT(run("info $D/prefixed") == 0 && strstr(out_text, "lm_head.weight from the file") &&
+           strstr(out_text, "with \"transformer.\""));
+    EXPECT(run("eval data/gpt2/LICENSE --ckpt $D/bare") == 0 && strstr(out_text, "nats/token") &&
+           strstr(out_text, "bits/byte"));
+    /* a refused folder: one line on stderr, exit 1 */
+    EXPECT(run("sample --ckpt $D/bad --len 3") == 1 && strchr(err_text, '\n') == err_text + strlen(err_text) - 1 &&
+           strstr(err_text, "missing tensor"));
+    free(ids.ids);
+    gpt_free(m);
+    tokenizer_free(tok);
+}
+
 int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     if (getenv("MINGPT")) binary = getenv("MINGPT");
@@ -317,7 +400,11 @@ int main(void) {
     RUN(test_prefixed_with_lm_head);
     RUN(test_bare_names_tie_lm_head);
     RUN(test_malformed_folders_are_refused);
-    (void)binary;
+    if (access(binary, X_OK) == 0) RUN(test_commands_on_a_folder);
+    else {
+        printf("FAIL %s is not built (run from the repository root via make test)\n", binary);
+        harness_failed++;
+    }
     pool_free(pool);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
