@@ -70,6 +70,12 @@ int task_chars_train(const char *file, const TrainOptions *opt);
 int task_chars_sample(const SampleOptions *opt);
 int task_chars_eval(const EvalOptions *opt);
 int task_add(const TrainOptions *opt);
+/* sample, eval and info when --ckpt (info: its argument) is a Hugging Face GPT-2 folder, a directory
+ * holding config.json (task_gpt2.c). eval reads the whole file: --split and --val-frac belong to
+ * character models. */
+int task_gpt2_sample(const SampleOptions *opt);
+int task_gpt2_eval(const EvalOptions *opt);
+int task_gpt2_info(const char *dir);
 /* mingpt info CKPT: describes a checkpoint without loading its weights. */
 int task_info(const char *ckpt);
 /* mingpt plot: the loss curves of a --log CSV file as an SVG. title NULL: the CSV's file name. */

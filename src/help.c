@@ -75,11 +75,12 @@ const char *const USAGE_TRAIN =
 const char *const USAGE_SAMPLE =
     "usage: mingpt sample [options]\n"
     "\n"
-    "Generates text from a character model, streaming it to stdout.\n"
+    "Generates text from a character model or GPT-2, streaming it to stdout.\n"
     "\n"
-    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
-    "  --prompt TEXT         text to continue (a newline)\n"
-    "  --len N               characters to generate (500)\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors), or a Hugging Face GPT-2\n"
+    "                        folder (config.json, model.safetensors, vocab.json, merges.txt)\n"
+    "  --prompt TEXT         text to continue (a newline; GPT-2: <|endoftext|>, token 50256)\n"
+    "  --len N               characters (GPT-2: tokens) to generate (500)\n"
     "  --temperature T       divide the logits by T > 0 (1.0)\n"
     "  --top-k K             sample from the K most likely characters, 0 = all (10)\n"
     "  --top-p P             then from the fewest whose probability reaches P, 1 = all (1.0)\n"
@@ -101,9 +102,11 @@ const char *const USAGE_EVAL =
     "\n"
     "Prints the mean cross-entropy of FILE under a character model, in nats and bits per\n"
     "character. Windows of block_size+1 characters start at 0, block_size, 2*block_size, ..., so\n"
-    "every character after the first is predicted exactly once. Progress goes to stderr.\n"
+    "every character after the first is predicted exactly once. Progress goes to stderr. With a\n"
+    "GPT-2 folder: nats per token and bits per byte over the whole file (no --split, --val-frac).\n"
     "\n"
-    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors)\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors), or a Hugging Face GPT-2\n"
+    "                        folder (config.json, model.safetensors, vocab.json, merges.txt)\n"
     "  --split PART          val: the last --val-frac of FILE, held out as training does; train:\n"
     "                        the rest; all: the whole file (val)\n"
     "  --val-frac X          the fraction training held out (as the checkpoint records, else 0.1)\n"
@@ -148,7 +151,8 @@ const char *const USAGE_INFO =
     "Describes a checkpoint without loading its weights: task, model config, parameter count\n"
     "(minGPT's, which leaves out lm_head, and in all), vocabulary size and its first characters, the\n"
     "step and validation loss recorded when it was saved, whether it holds optimizer state, and its\n"
-    "size on disk.\n";
+    "size on disk. CKPT may be a Hugging Face GPT-2 folder: then its config, tensor names, parameter\n"
+    "counts, whether lm_head is tied to wte, and which tokenizer files it holds.\n";
 
 const char *const USAGE_PLOT =
     "usage: mingpt plot FILE.csv -o FILE.svg [options]\n"

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "files.h"
 #include "help.h"
+#include "hf_gpt2.h"
 #include "model.h"
 #include "tasks.h"
 #include "threads.h"
@@ -386,7 +387,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(cmd, "info") == 0) {
         n_rest = parse(&o, argc - 1, argv + 1, INFO_OPTIONS, USAGE_INFO, &rest);
         if (n_rest != 1) usage_error("expects exactly one checkpoint file%s%s", "", "");
-        return finish(task_info(rest[0]));
+        return finish(hf_gpt2_is_folder(rest[0]) ? task_gpt2_info(rest[0]) : task_info(rest[0]));
     } else if (strcmp(cmd, "plot") == 0) {
         n_rest = parse(&o, argc - 1, argv + 1, PLOT_OPTIONS, USAGE_PLOT, &rest);
         if (n_rest != 1) usage_error("expects exactly one CSV log file%s%s", "", "");
@@ -435,10 +436,10 @@ int main(int argc, char **argv) {
         fflush(stdout);
         clearerr(stdout);
     } else if (strcmp(cmd, "sample") == 0) {
-        rc = finish(task_chars_sample(&o.sample));
+        rc = finish(hf_gpt2_is_folder(o.sample.ckpt) ? task_gpt2_sample(&o.sample) : task_chars_sample(&o.sample));
     } else {
         o.eval.file = rest[0];
-        rc = finish(task_chars_eval(&o.eval));
+        rc = finish(hf_gpt2_is_folder(o.eval.ckpt) ? task_gpt2_eval(&o.eval) : task_chars_eval(&o.eval));
     }
     pool_free(pool);
     return rc;

@@ -1,0 +1,335 @@
+/* hf_gpt2.c — a Hugging Face GPT-2 folder into the parameter table by name (see hf_gpt2.h), the
+ * C side of minGPT's GPT.from_pretrained: the config from config.json instead of a model_type
+ * table, the same names, the same four transposed Conv1D weights, the same ignored buffers. What
+ * from_pretrained leaves to an assert (a shape, a name) is a one-line error here, and a tensor the
+ * model has no place for is refused rather than dropped.
+ */
+#include "hf_gpt2.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "json.h"
+#include "safetensors.h"
+
+#define CONFIG_MAX_BYTES (1u << 20)
+#define PREFIX "transformer."
+#define PREFIX_LEN 12
+
+/* A value from a file, fit for a one-line message. */
+#define SHOW(s, n, buf) json_printable((s), (n), (buf), sizeof(buf))
+
+static char *join(const char *dir, const char *file) {
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", file);
+    return p;
+}
+
+int hf_gpt2_is_folder(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    char *config = join(path, "config.json");
+    int found = stat(config, &st) == 0;
+    free(config);
+    return found;
+}
+
+/* ---------------------------------------------------------------- config.json */
+
+/* The whole of a small text file, NUL-terminated; NULL with err set. */
+static char *read_small(const char *path, size_t *n, char *err, size_t err_size) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(CONFIG_MAX_BYTES + 1);
+    size_t got = fread(buf, 1, CONFIG_MAX_BYTES + 1, fp);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad || got > CONFIG_MAX_BYTES) {
+        error_text(err, err_size, bad ? "%s: read error" : "%s: larger than 1 MiB; not a GPT-2 config", path);
+        free(buf);
+        return NULL;
+    }
+    buf[got] = '\0';
+    *n = got;
+    return buf;
+}
+
+/* config[key], a plain integer in [lo, hi]. */
+static int config_int(const char *path, const JsonValue *root, const char *key, long lo, long hi, int *out,
+                      char *err, size_t err_size) {
+    const JsonValue *v = json_get(root, key);
+    uint64_t x;
+    if (!v) return error_text(err, err_size, "%s: has no \"%s\"", path, key);
+    if (!json_uint(v, &x) || x < (uint64_t)lo || x > (uint64_t)hi)
+        return error_text(err, err_size, "%s: \"%s\" is not an integer in [%ld, %ld]", path, key, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+/* config[key], when present, must be the string want. */
+static int config_string_is(const char *path, const JsonValue *root, const char *key, const char *want,
+                            const char *why, char *err, size_t err_size) {
+    const JsonValue *v = json_get(root, key);
+    if (!v || (v->type == JSON_STRING && strcmp(v->str, want) == 0)) return 0;
+    char shown[64];
+    if (v->type != JSON_STRING)
+        return error_text(err, err_size, "%s: \"%s\" is not a string (expected \"%s\")", path, key, want);
+    return error_text(err, err_size, "%s: \"%s\" is \"%s\"; %s", path, key, SHOW(v->str, v->len, shown), why);
+}
+
+/* config[key], when present, must be the boolean want. */
+static int config_bool_is(const char *path, const JsonValue *root, const char *key, int want, char *err,
+                          size_t err_size) {
+    const JsonValue *v = json_get(root, key);
+    if (!v || v->type == (want ? JSON_TRUE : JSON_FALSE)) return 0;
+    return error_text(err, err_size, "%s: \"%s\" must be %s for GPT-2 as minGPT computes it", path, key,
+                      want ? "true" : "false");
+}
+
+static int check_config(const char *path, const JsonValue *root, GPTConfig *c, char *err, size_t err_size) {
+    if (root->type != JSON_OBJECT) return error_text(err, err_size, "%s: not a JSON object", path);
+    const JsonValue *type = json_get(root, "model_type");
+    if (!type) return error_text(err, err_size, "%s: has no \"model_type\" (a GPT-2 config says \"gpt2\")", path);
+    if (config_string_is(path, root, "model_type", "gpt2", "only GPT-2 (\"gpt2\") is supported", err, err_size))
+        return -1;
+    const JsonValue *arch = json_get(root, "architectures");
+    if (arch && arch->type != JSON_NULL) {
+        if (arch->type != JSON_ARRAY) return error_text(err, err_size, "%s: \"architectures\" is not an array", path);
+        for (uint32_t i = 0; i < arch->n; i++) {
+            const JsonValue *a = &arch->items[i];
+            char shown[64];
+            if (a->type == JSON_STRING && (strcmp(a->str, "GPT2LMHeadModel") == 0 || strcmp(a->str, "GPT2Model") == 0))
+                continue;
+            return error_text(err, err_size, "%s: architecture \"%s\" is not supported (GPT2LMHeadModel or GPT2Model)",
+                              path, a->type == JSON_STRING ? SHOW(a->str, a->len, shown) : "(not a string)");
+        }
+    }
+    if (config_string_is(path, root, "activation_function", "gelu_new",
+                         "minGPT's GPT-2 uses gelu_new (NewGELU, the tanh approximation) only", err, err_size) ||
+        config_bool_is(path, root, "scale_attn_weights", 1, err, err_size) ||
+        config_bool_is(path, root, "scale_attn_by_inverse_layer_idx", 0, err, err_size) ||
+        config_bool_is(path, root, "add_cross_attention", 0, err, err_size))
+        return -1;
+    const JsonValue *eps = json_get(root, "layer_norm_epsilon");
+    if (eps && !(eps->type == JSON_NUMBER && strtod(eps->str, NULL) == 1e-5))
+        return error_text(err, err_size, "%s: \"layer_norm_epsilon\" must be 1e-05 (mingpt's LayerNorm)", path);
+    memset(c, 0, sizeof *c);
+    if (config_int(path, root, "n_layer", 1, 256, &c->n_layer, err, err_size) ||
+        config_int(path, root, "n_head", 1, 256, &c->n_head, err, err_size) ||
+        config_int(path, root, "n_embd", 1, 16384, &c->n_embd, err, err_size) ||
+        config_int(path, root, "n_positions", 1, 16384, &c->block_size, err, err_size) ||
+        config_int(path, root, "vocab_size", 1, 1 << 22, &c->vocab_size, err, err_size))
+        return -1;
+    const JsonValue *inner = json_get(root, "n_inner");
+    uint64_t n_inner;
+    if (inner && inner->type != JSON_NULL && !(json_uint(inner, &n_inner) && n_inner == 4 * (uint64_t)c->n_embd))
+        return error_text(err, err_size, "%s: \"n_inner\" must be null or 4*n_embd = %d", path, 4 * c->n_embd);
+    const char *bad = gpt_config_error(c);
+    if (bad) return error_text(err, err_size, "%s: bad config: %s", path, bad);
+    return 0; /* dropout stays 0: this model only runs inference */
+}
+
+int hf_gpt2_read_config(const char *dir, GPTConfig *config, char *err, size_t err_size) {
+    char *path = join(dir, "config.json"), jerr[128];
+    size_t n;
+    char *text = read_small(path, &n, err, err_size);
+    int rc = -1;
+    if (text) {
+        JsonValue *root = json_parse(text, n, jerr, sizeof jerr);
+        if (!root) error_text(err, err_size, "%s: malformed JSON (%s)", path, jerr);
+        else rc = check_config(path, root, config, err, err_size);
+        json_free(root);
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- tensor names */
+
+/* The per-layer parameters, by their name after "h.N." (Hugging Face's and minGPT's alike). */
+static const char *const BLOCK_PARAMS[] = {
+    "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight", "attn.c_proj.bias",
+    "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight",    "mlp.c_fc.bias",    "mlp.c_proj.weight",  "mlp.c_proj.bias",
+};
+
+/* "h.N." with N a layer index below n_layer: the rest of the name, or NULL. */
+static const char *after_layer(const char *name, int n_layer) {
+    if (strncmp(name, "h.", 2) != 0 || name[2] < '0' || name[2] > '9') return NULL;
+    char *end;
+    errno = 0;
+    long l = strtol(name + 2, &end, 10);
+    if (errno || *end != '.' || l >= n_layer || (name[2] == '0' && end != name + 3)) return NULL;
+    return end + 1;
+}
+
+/* Conv1D weights, stored (in, out): the four that from_pretrained transposes. */
+static int is_conv1d(const char *rest) {
+    return strcmp(rest, "attn.c_attn.weight") == 0 || strcmp(rest, "attn.c_proj.weight") == 0 ||
+           strcmp(rest, "mlp.c_fc.weight") == 0 || strcmp(rest, "mlp.c_proj.weight") == 0;
+}
+
+enum { NAME_UNKNOWN, NAME_PARAM, NAME_BUFFER, NAME_LM_HEAD };
+
+/* What a tensor of the file is (name without the prefix in unprefixed). */
+static int classify(const char *name, int n_layer, int *prefixed) {
+    *prefixed = strncmp(name, PREFIX, PREFIX_LEN) == 0;
+    const char *s = *prefixed ? name + PREFIX_LEN : name;
+    if (!*prefixed && strcmp(s, "lm_head.weight") == 0) return NAME_LM_HEAD;
+    if (strcmp(s, "wte.weight") == 0 || strcmp(s, "wpe.weight") == 0 || strcmp(s, "ln_f.weight") == 0 ||
+        strcmp(s, "ln_f.bias") == 0)
+        return NAME_PARAM;
+    const char *rest = after_layer(s, n_layer);
+    if (!rest) return NAME_UNKNOWN;
+    if (strcmp(rest, "attn.bias") == 0 || strcmp(rest, "attn.masked_bias") == 0) return NAME_BUFFER;
+    for (size_t i = 0; i < sizeof BLOCK_PARAMS / sizeof *BLOCK_PARAMS; i++)
+        if (strcmp(rest, BLOCK_PARAMS[i]) == 0) return NAME_PARAM;
+    return NAME_UNKNOWN;
+}
+
+/* Every tensor of f must be a parameter, a buffer or lm_head.weight of this config. */
+static int check_names(const StFile *f, const GPTConfig *c, HfGpt2Contents *out, char *err, size_t err_size) {
+    memset(out, 0, sizeof *out);
+    out->n_tensors = f->n_tensors;
+    for (int i = 0; i < f->n_tensors; i++) {
+        const char *name = f->tensors[i].name;
+        int prefixed, kind = classify(name, c->n_layer, &prefixed);
+        char shown[128];
+        if (kind == NAME_UNKNOWN)
+            return error_text(err, err_size,
+                              "%s: tensor \"%s\" has no place in GPT-2 as config.json describes it (n_layer %d)",
+                              f->path, SHOW(name, strlen(name), shown), c->n_layer);
+        out->prefixed |= prefixed;
+        out->n_buffers += kind == NAME_BUFFER;
+        out->has_lm_head |= kind == NAME_LM_HEAD;
+    }
+    return 0;
+}
+
+int hf_gpt2_peek(const char *dir, const GPTConfig *config, HfGpt2Contents *contents, char *err, size_t err_size) {
+    char *path = join(dir, "model.safetensors");
+    StFile f;
+    int rc = st_open_header(&f, path, err, err_size);
+    free(path);
+    if (rc != 0) return -1;
+    rc = check_names(&f, config, contents, err, err_size);
+    st_close(&f);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- weights */
+
+/* The index of the first NaN or infinite float in bytes[0..4n), or n (read with memcpy: a tensor
+ * in a file need not be 4-byte aligned). */
+static size_t first_nonfinite(const unsigned char *bytes, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, bytes + 4 * i, 4);
+        if ((u & 0x7F800000u) == 0x7F800000u) return i;
+    }
+    return n;
+}
+
+/* A Conv1D weight src (in, out), little-endian floats, into a Linear weight dst (out, in), in
+ * tiles so that neither side is walked with a large stride for long. */
+static void transpose_into(float *dst, const unsigned char *src, size_t in, size_t out) {
+    enum { TILE = 32 };
+    for (size_t i0 = 0; i0 < in; i0 += TILE)
+        for (size_t o0 = 0; o0 < out; o0 += TILE)
+            for (size_t i = i0; i < MG_MIN(in, i0 + TILE); i++)
+                for (size_t o = o0; o < MG_MIN(out, o0 + TILE); o++)
+                    memcpy(&dst[o * in + i], src + 4 * (i * out + o), 4);
+}
+
+/* One parameter t of the model from f: found under its name with or without the prefix, checked
+ * (dtype, shape — transposed for Conv1D — and finiteness) and copied. *absent is set, and 0
+ * returned, when it is not in the file at all. */
+static int load_param(const StFile *f, const Tensor *t, int *absent, char *err, size_t err_size) {
+    const char *full = t->name;
+    const char *bare = strncmp(full, PREFIX, PREFIX_LEN) == 0 ? full + PREFIX_LEN : full;
+    const StTensor *with = st_find(f, full), *without = bare != full ? st_find(f, bare) : NULL;
+    *absent = 0;
+    if (with && without)
+        return error_text(err, err_size, "%s: holds both \"%s\" and \"%s\"; which one is meant?", f->path, full, bare);
+    if (!with && !without) {
+        *absent = 1;
+        return 0;
+    }
+    const char *name = with ? full : bare;
+    const char *rest = after_layer(bare, 1 << 30);
+    int conv = rest && is_conv1d(rest);
+    size_t shape[TENSOR_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    if (conv) { /* Conv1D stores (in, out) */
+        shape[0] = t->shape[1];
+        shape[1] = t->shape[0];
+    }
+    const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, shape, err, err_size);
+    if (!bytes) return -1;
+    size_t bad = first_nonfinite(bytes, t->numel);
+    if (bad < t->numel) {
+        float x;
+        memcpy(&x, bytes + 4 * bad, 4);
+        return error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu; this model cannot be used",
+                          f->path, name, isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf", bad);
+    }
+    if (conv) transpose_into(t->data, bytes, shape[0], shape[1]);
+    else memcpy(t->data, bytes, t->numel * sizeof(float)); /* little-endian, as every target is */
+    return 0;
+}
+
+GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *err, size_t err_size) {
+    GPTConfig config;
+    if (hf_gpt2_read_config(dir, &config, err, err_size) != 0) return NULL;
+    char *path = join(dir, "model.safetensors");
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        char *bin = join(dir, "pytorch_model.bin");
+        int has_bin = stat(bin, &st) == 0;
+        free(bin);
+        if (has_bin) {
+            error_text(err, err_size, "%s: missing; the folder has only pytorch_model.bin (PyTorch's pickle "
+                       "format), which mingpt does not read: download model.safetensors", path);
+            free(path);
+            return NULL;
+        }
+    }
+    StFile f;
+    int rc = st_open(&f, path, err, err_size);
+    free(path);
+    if (rc != 0) return NULL;
+    HfGpt2Contents found;
+    GPT *m = NULL;
+    if (check_names(&f, &config, &found, err, err_size) != 0) goto fail;
+    m = gpt_create(&config, pool); /* every weight is read or tied below: no init needed */
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        int absent;
+        if (load_param(&f, t, &absent, err, err_size) != 0) goto fail;
+        if (!absent) continue;
+        if (t->data == m->w.lm_head_w) { /* GPT-2 ties lm_head to wte; from_pretrained copies it */
+            memcpy(m->w.lm_head_w, m->w.wte, t->numel * sizeof(float));
+            continue;
+        }
+        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
+        error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f.path, bare, t->name);
+        goto fail;
+    }
+    gpt_weights_changed(m);
+    if (contents) *contents = found;
+    st_close(&f);
+    return m;
+fail:
+    gpt_free(m);
+    st_close(&f);
+    return NULL;
+}
