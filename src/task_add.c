@@ -101,10 +101,20 @@ static void render(const AddTask *t, uint64_t id, int *digits) {
     for (int i = 2 * n; i <= 3 * n; i++, c /= 10) digits[i] = (int)(c % 10); /* reversed */
 }
 
+/* One training row of problem id: idx (T) the digits, targets (T) the next digit where it is one
+ * of the sum's, -1 before (only the sum's digits are predicted: the first 2n-1 targets are ignored). */
+static void problem_row(const AddTask *t, uint64_t id, int T, int *idx, int *targets) {
+    int digits[64];
+    render(t, id, digits);
+    for (int i = 0; i < T; i++) {
+        idx[i] = digits[i];
+        targets[i] = i < 2 * t->ndigit - 1 ? -1 : digits[i + 1];
+    }
+}
+
 static void add_batch(TrainRun *run, int *idx, int *targets) {
     AddTask *t = run->task;
-    int n = t->ndigit, T = run->T;
-    int digits[64];
+    int T = run->T;
     for (int b = 0; b < run->B; b++) {
         uint64_t id;
         if (t->enumerated) {
@@ -114,12 +124,7 @@ static void add_batch(TrainRun *run, int *idx, int *targets) {
             do id = random_problem(t, &run->data_rng);
             while (is_test(t, id));
         }
-        render(t, id, digits);
-        for (int i = 0; i < T; i++) {
-            idx[b * T + i] = digits[i];
-            /* only the sum's digits are predicted: the first 2n-1 targets are ignored */
-            targets[b * T + i] = i < 2 * n - 1 ? -1 : digits[i + 1];
-        }
+        problem_row(t, id, T, idx + b * T, targets + b * T);
     }
 }
 
@@ -185,20 +190,15 @@ static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test, int quie
 /* The held-out problems' loss over the sum's digits (the training loss's measure): the --log
  * and --plot validation curve. Runs batches of the training batch size, whose buffers exist. */
 static double test_loss(TrainRun *run, const AddTask *t) {
-    int n = t->ndigit, T = run->T, B = run->B;
+    int T = run->T, B = run->B;
     int *idx = xmalloc((size_t)B * T * sizeof(int)), *targets = xmalloc((size_t)B * T * sizeof(int));
-    int digits[64];
     double total = 0.0;
     size_t counted = 0;
     for (size_t i0 = 0; i0 < t->n_test; i0 += (size_t)B) {
         int rows = (int)MG_MIN((size_t)B, t->n_test - i0);
-        for (int r = 0; r < rows; r++) {
-            render(t, t->enumerated ? (uint64_t)t->perm[i0 + r] : t->test_sorted[i0 + r], digits);
-            for (int i = 0; i < T; i++) {
-                idx[r * T + i] = digits[i];
-                targets[r * T + i] = i < 2 * n - 1 ? -1 : digits[i + 1];
-            }
-        }
+        for (int r = 0; r < rows; r++)
+            problem_row(t, t->enumerated ? (uint64_t)t->perm[i0 + r] : t->test_sorted[i0 + r], T, idx + r * T,
+                        targets + r * T);
         gpt_forward(run->model, idx, targets, rows, T, 0);
         total += run->model->loss * (double)run->model->n_targets;
         counted += run->model->n_targets;
