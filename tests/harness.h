@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int harness_case_failed, harness_passed, harness_failed;
 
@@ -89,6 +90,29 @@ static inline void fill_uniform(float *x, size_t n, unsigned seed, float scale) 
         s ^= s << 17;
         x[i] = scale * (2.0f * (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 1.0f);
     }
+}
+
+/* Reads up to size-1 bytes of path into buf, NUL-terminated ("" when it cannot be read). */
+static inline void harness_slurp(const char *path, char *buf, size_t size) {
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(buf, 1, size - 1, fp) : 0;
+    buf[n] = '\0';
+    if (fp) fclose(fp);
+}
+
+/* Runs "BINARY ARGS" through the shell with $D set to dir (ARGS may refer to $D and redirect
+ * standard input). Its stdout and stderr go to dir/stdout and dir/stderr, then into out and err.
+ * Returns the exit status, or 128 + the signal that ended it. */
+static inline int harness_run_binary(const char *dir, const char *binary, const char *args, char *out,
+                                     size_t out_size, char *err, size_t err_size) {
+    char cmd[4096], path[600];
+    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr", dir, binary, args, dir, dir);
+    int status = system(cmd);
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    harness_slurp(path, out, out_size);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    harness_slurp(path, err, err_size);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 #endif

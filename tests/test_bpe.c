@@ -401,20 +401,7 @@ static char out_text[1 << 16], err_text[4096];
 /* Runs "mingpt ARGS" through the shell (ARGS may use $D, the temporary folder, and redirect
  * standard input); its stdout and stderr land in out_text and err_text. Returns the exit status. */
 static int run(const char *args) {
-    char cmd[2048], path[600];
-    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr", dir, binary, args, dir, dir);
-    int status = system(cmd);
-    snprintf(path, sizeof path, "%s/stdout", dir);
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(out_text, 1, sizeof out_text - 1, fp) : 0;
-    out_text[n] = '\0';
-    if (fp) fclose(fp);
-    snprintf(path, sizeof path, "%s/stderr", dir);
-    fp = fopen(path, "rb");
-    n = fp ? fread(err_text, 1, sizeof err_text - 1, fp) : 0;
-    err_text[n] = '\0';
-    if (fp) fclose(fp);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return harness_run_binary(dir, binary, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 /* run("ARGS <$D/in") with input as standard input. */

@@ -22,30 +22,23 @@ static char dir[] = "/tmp/mingpt-cli-XXXXXX";
 static const char *binary = "./mingpt";
 static char out_text[1 << 16], err_text[1 << 16], path_buf[300];
 
-static void slurp(const char *path, char *buf, size_t size) {
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(buf, 1, size - 1, fp) : 0;
-    buf[n] = '\0';
-    if (fp) fclose(fp);
-}
 
 /* After a run: its stdout and stderr into out_text and err_text; returns its exit status. */
 static int collect(int status) {
     char path[256];
     snprintf(path, sizeof path, "%s/stdout", dir);
-    slurp(path, out_text, sizeof out_text);
+    harness_slurp(path, out_text, sizeof out_text);
     snprintf(path, sizeof path, "%s/stderr", dir);
-    slurp(path, err_text, sizeof err_text);
+    harness_slurp(path, err_text, sizeof err_text);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* Runs "./mingpt ARGS" (ARGS may refer to $D, the temporary folder); returns the exit status and
  * leaves stdout and stderr in out_text and err_text. */
 static int run(const char *args) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "D=%s; %s %s >%s/stdout 2>%s/stderr </dev/null", dir, binary, args, dir, dir);
-    int status = system(cmd);
-    return collect(status);
+    char line[2048];
+    snprintf(line, sizeof line, "%s </dev/null", args);
+    return harness_run_binary(dir, binary, line, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 /* run() in a child process whose files may not grow past max_file_bytes (0: no limit; writes past
@@ -272,21 +265,22 @@ static void test_resume_continues_exactly(void) {
     EXPECT_RUN(b, 1, "is not in the vocabulary");
 }
 
+/* Starts an endless training run saving to $D/out, sends it SIG (a kill(1) name) after 1.5 s;
+ * returns its exit status, with its stderr in err_text. */
+static int signal_training(const char *sig, const char *out) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "D=%s; { %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 1000000 "
+             "--eval-every 1000000 --log-every 1000000 --out $D/%s & pid=$!; sleep 1.5; kill -%s $pid; wait $pid; } "
+             ">$D/stdout 2>$D/stderr </dev/null",
+             dir, binary, out, sig);
+    return collect(system(cmd));
+}
+
 static void test_interrupt_saves_and_nan_stops(void) {
     /* SIGINT: the step finishes, the model is saved, the exit status is 130 */
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
-             "--max-iters 1000000 --eval-every 1000000 --log-every 1000000 --out $D/int.safetensors "
-             ">$D/stdout 2>$D/stderr & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $? >$D/rc",
-             dir, binary);
-    CHECK(system(cmd) == 0);
-    char path[256], rc_text[16];
-    snprintf(path, sizeof path, "%s/rc", dir);
-    slurp(path, rc_text, sizeof rc_text);
-    snprintf(path, sizeof path, "%s/stderr", dir);
-    slurp(path, err_text, sizeof err_text);
-    EXPECT(atoi(rc_text) == 130 && strstr(err_text, "interrupted at step") != NULL);
+    EXPECT(signal_training("INT", "int.safetensors") == 130 && strstr(err_text, "interrupted at step") != NULL);
     EXPECT_RUN("eval --ckpt $D/int.safetensors $D/corpus.txt", 0, "");
 
     /* kill -9 at any moment, saving every step: the checkpoint that is there always loads */
@@ -301,17 +295,7 @@ static void test_interrupt_saves_and_nan_stops(void) {
     }
 
     /* SIGHUP (the terminal closed) saves as SIGINT does */
-    snprintf(cmd, sizeof cmd,
-             "D=%s; %s train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 "
-             "--max-iters 1000000 --eval-every 1000000 --log-every 1000000 --out $D/hup.safetensors "
-             ">$D/stdout 2>$D/stderr & pid=$!; sleep 1.5; kill -HUP $pid; wait $pid; echo $? >$D/rc",
-             dir, binary);
-    CHECK(system(cmd) == 0);
-    snprintf(path, sizeof path, "%s/rc", dir);
-    slurp(path, rc_text, sizeof rc_text);
-    snprintf(path, sizeof path, "%s/stderr", dir);
-    slurp(path, err_text, sizeof err_text);
-    EXPECT(atoi(rc_text) == 130 && strstr(err_text, "interrupted at step") != NULL);
+    EXPECT(signal_training("HUP", "hup.safetensors") == 130 && strstr(err_text, "interrupted at step") != NULL);
     EXPECT_RUN("info $D/hup.safetensors", 0, "");
 }
 
@@ -459,7 +443,7 @@ static void test_closed_outputs_and_pipes(void) {
                  "--eval-every 10 --out $D/piped.safetensors; echo $? >$D/rc; } | head -c 5 >/dev/null") == 0);
     char path[300], rc_text[16];
     snprintf(path, sizeof path, "%s/rc", dir);
-    slurp(path, rc_text, sizeof rc_text);
+    harness_slurp(path, rc_text, sizeof rc_text);
     EXPECT(atoi(rc_text) == 0);
     EXPECT(strstr(err_text, "standard output is closed; training goes on without samples") != NULL);
     EXPECT(strstr(err_text, "done: step 30") != NULL);
@@ -481,11 +465,11 @@ static void test_closed_outputs_and_pipes(void) {
     /* nor does a reader of stderr that leaves: the run ends, saved, with exit 0 (train and add) */
     EXPECT(shell("{ $M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 30 "
                  "--eval-every 10 --log-every 1 --out $D/piped2.safetensors; echo $? >$D/rc; } 2>&1 | head -c 5 >/dev/null") == 0);
-    slurp(path, rc_text, sizeof rc_text);
+    harness_slurp(path, rc_text, sizeof rc_text);
     EXPECT(atoi(rc_text) == 0);
     EXPECT(shell("{ $M add --max-iters 40 --eval-every 20 --log-every 1 --out $D/piped3.safetensors; echo $? >$D/rc; } "
                  "2>&1 | head -c 5 >/dev/null") == 0);
-    slurp(path, rc_text, sizeof rc_text);
+    harness_slurp(path, rc_text, sizeof rc_text);
     EXPECT(atoi(rc_text) == 0);
     /* nohup: an ignored SIGHUP stays ignored, the run goes on to its end */
     EXPECT(shell("nohup $M train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 60 "
@@ -649,7 +633,7 @@ static int run_on_terminal(const char *env, const char *args, char *out, size_t 
              args, dir);
     int status = system(cmd);
     snprintf(path, sizeof path, "%s/tty", dir);
-    slurp(path, out, size);
+    harness_slurp(path, out, size);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -689,7 +673,7 @@ static void test_log_csv_plot_and_info(void) {
     snprintf(cmd, sizeof cmd, "%s --max-iters 40", args);
     EXPECT_RUN(cmd, 0, "done");
     snprintf(path, sizeof path, "%s/run.csv", dir);
-    slurp(path, text, sizeof text);
+    harness_slurp(path, text, sizeof text);
     EXPECT(strncmp(text, "iter,time_s,train_loss,val_loss,lr,tokens_per_s\n1,", 50) == 0);
     EXPECT(strstr(text, "\n10,") && strstr(text, "\n30,") && strstr(text, "\n40,"));
     /* resumed: rows appended after the old ones, the clock goes on. A row from past the checkpoint
@@ -715,7 +699,7 @@ static void test_log_csv_plot_and_info(void) {
     runlog_free(&log);
     /* the plot was redrawn at the last evaluation with every point so far */
     snprintf(path, sizeof path, "%s/run.svg", dir);
-    slurp(path, text, sizeof text);
+    harness_slurp(path, text, sizeof text);
     EXPECT(strncmp(text, "<svg ", 5) == 0 && strstr(text, "validation loss") && strstr(text, "</svg>"));
     EXPECT(strstr(text, "mingpt train corpus.txt") != NULL);
     /* mingpt plot afterwards */
