@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -37,11 +36,6 @@
 #define BUILT_FOR "baseline SIMD only (SSE2 on x86-64)"
 #endif
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -82,9 +76,9 @@ static double fma_peak(Pool *pool) {
     PeakJob job = {0};
     double best = 1e30;
     for (int rep = 0; rep < 4; rep++) { /* the first warms up the clocks; the best of the rest */
-        double t = now();
+        double t = now_seconds();
         pool_run(pool, fma_worker, &job);
-        t = now() - t;
+        t = now_seconds() - t;
         if (rep > 0 && t < best) best = t;
     }
     double flops = 2.0 * 8 * (double)(FMA_ITERS / FMA_CHAINS) * FMA_CHAINS * pool_size(pool);
@@ -100,7 +94,7 @@ static double time_product(Pool *pool, Product p, size_t N, size_t C, size_t OC,
                            float *w, float *b, float *out, float *dinp, float *dw, int ref) {
     double best = 1e30;
     for (int rep = 0; rep < (ref ? 1 : 20); rep++) { /* best of 20: calls take 0.5-12 ms */
-        double t = now();
+        double t = now_seconds();
         if (p == FWD) ref ? linear_forward_ref(out, inp, w, b, N, C, OC) : linear_forward(pool, out, inp, w, b, N, C, OC);
         if (p == BWD_INPUT)
             ref ? linear_backward_ref(dinp, NULL, NULL, out, inp, w, N, C, OC)
@@ -108,7 +102,7 @@ static double time_product(Pool *pool, Product p, size_t N, size_t C, size_t OC,
         if (p == BWD_WEIGHT)
             ref ? linear_backward_ref(NULL, dw, NULL, out, inp, w, N, C, OC)
                 : linear_backward(pool, NULL, 1, dw, NULL, out, inp, w, N, C, OC);
-        t = now() - t;
+        t = now_seconds() - t;
         if (t < best) best = t;
     }
     return 2.0 * (double)N * C * OC / best / 1e9;
@@ -169,9 +163,9 @@ static StepResult bench_step(Pool *pool, const GPTConfig *c, int B, int T, int s
     for (int s = 0; s < 3; s++) trainer_step(&tr, m, idx, targets, B, T); /* warm-up */
     double *times = xmalloc((size_t)steps * sizeof(double));
     for (int s = 0; s < steps; s++) {
-        double t = now();
+        double t = now_seconds();
         trainer_step(&tr, m, idx, targets, B, T);
-        times[s] = now() - t;
+        times[s] = now_seconds() - t;
     }
     double sec = 0.0;
     if (mean) {
@@ -237,9 +231,9 @@ static void bench_generate(Pool *pool) {
         Rng rng;
         rng_seed(&rng, 3);
         tokens[0] = 0;
-        double t = now();
+        double t = now_seconds();
         generate(m, tokens, 1, n_new, &sc, mode ? GEN_EXACT : GEN_SLIDING, &rng, NULL, NULL);
-        t = now() - t;
+        t = now_seconds() - t;
         printf("  %-8s %8.0f characters/s\n", mode ? "--exact" : "default", n_new / t);
     }
     /* one cached step at a given position, as in generation: the cache filled to a few positions
@@ -254,9 +248,9 @@ static void bench_generate(Pool *pool) {
         for (int rep = 0; rep < 20; rep++) {
             gpt_cache_start(m, prompt, 1, start);
             for (int p = start; p < positions[k]; p++) gpt_cache_step(m, &next);
-            double t = now();
+            double t = now_seconds();
             gpt_cache_step(m, &next);
-            t = now() - t;
+            t = now_seconds() - t;
             if (t < best) best = t;
         }
         printf(" %.3f ms at position %d%s", best * 1e3, positions[k], k < 2 ? "," : "\n");

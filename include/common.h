@@ -40,6 +40,9 @@ void *xmalloc_aligned_at(size_t size, const char *file, int line);
  * crash or a failed write never leaves half a file at PATH. */
 char *temp_path(const char *path);
 
+/* Seconds on a monotonic clock (for durations only). */
+double now_seconds(void);
+
 /* Bytes of physical memory on this machine (0 if unknown). */
 size_t physical_memory_bytes(void);
 

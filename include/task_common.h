@@ -50,9 +50,6 @@ struct TrainRun {
     long ema_count;
 };
 
-/* Seconds on a monotonic clock. */
-double now_seconds(void);
-
 /* A model config from the options: the preset, then any --n-layer/--n-head/--n-embd. Returns 0,
  * or prints the problem and returns 2. */
 int config_from_options(const TrainOptions *opt, int vocab_size, int block_size, GPTConfig *out);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -177,6 +178,12 @@ int error_text(char *err, size_t err_size, const char *fmt, ...) {
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 size_t physical_memory_bytes(void) {

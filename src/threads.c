@@ -6,7 +6,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -25,12 +24,6 @@
 #define SOLO_MIN 0.02
 #define SOLO_MAX 1.0
 #define STALL_WAIT 1e-3 /* a wait this long, and 4 times the caller's own work, is a stall */
-
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -182,7 +175,7 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
     }
     double t_start = 0.0;
     if (pool->solo_until > 0.0) {
-        t_start = monotonic_seconds();
+        t_start = now_seconds();
         if (t_start < pool->solo_until) {
             for (int part = 0; part < pool->n; part++) fn(ctx, part, pool->n);
             return;
@@ -201,10 +194,10 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         pthread_cond_broadcast(&pool->job_cond);
         pthread_mutex_unlock(&pool->mutex);
     }
-    if (t_start == 0.0) t_start = monotonic_seconds();
+    if (t_start == 0.0) t_start = now_seconds();
     run_parts(pool);
     if (atomic_load_explicit(&pool->parts_done, memory_order_acquire) == pool->n) return;
-    double t_worked = monotonic_seconds();
+    double t_worked = now_seconds();
     int spins = 0;
     while (atomic_load_explicit(&pool->parts_done, memory_order_acquire) < pool->n && spins++ < SPIN_PAUSES)
         cpu_relax();
@@ -213,7 +206,7 @@ void pool_run(Pool *pool, pool_fn fn, void *ctx) {
         while (atomic_load(&pool->parts_done) < pool->n) pthread_cond_wait(&pool->done_cond, &pool->mutex);
         pthread_mutex_unlock(&pool->mutex);
     }
-    double t_end = monotonic_seconds();
+    double t_end = now_seconds();
     if (t_end - t_worked > STALL_WAIT && t_end - t_worked > 4 * (t_worked - t_start)) {
         int again = pool->solo_len > 0.0 && t_end - pool->parallel_since < 4 * pool->solo_len;
         pool->solo_len = again ? MG_MIN(2 * pool->solo_len, SOLO_MAX) : SOLO_MIN;
