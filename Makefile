@@ -20,9 +20,9 @@ LDLIBS = -lm -pthread
 
 BUILD := build
 CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample \
-	unicode unicode_tables tok_bpe hf_gpt2
+	unicode unicode_tables tok_chars tok_bpe hf_gpt2
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
-TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_chars.o $(BUILD)/task_add.o $(BUILD)/progress.o \
+TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_text.o $(BUILD)/task_add.o $(BUILD)/progress.o \
 	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o $(BUILD)/task_bpe.o \
 	$(BUILD)/task_gpt2.o
 APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o

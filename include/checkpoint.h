@@ -2,7 +2,8 @@
  *
  * Tensors carry minGPT's state_dict names and shapes, so PyTorch minGPT can load the weights with
  * load_state_dict(strict=False). AdamW's moments are optimizer.m.<name> and optimizer.v.<name>.
- * __metadata__ holds the config, the task and its vocabulary, the step, and the training state
+ * __metadata__ holds the config, the task and its tokenizer (a character model's characters, or a
+ * BPE model's encoder.json and vocab.bpe as text, so the file needs nothing beside it), the step, and the training state
  * (batch-sampling RNG, dropout seed and pass) that an exact resume needs. Loading checks every
  * config value and every shape before allocating the model.
  *
@@ -30,10 +31,13 @@
 #define CKPT_FORMAT_VERSION 1
 
 typedef struct {
-    char task[16];      /* "chars" or "add" */
+    char task[16];      /* "chars", "bpe" (a language model on GPT-2's BPE tokens) or "add" */
     char encoding[8];   /* chars: "utf-8", or "bytes" (vocab chars U+0000..U+00FF stand for bytes) */
-    char *vocab;        /* chars: the vocabulary's characters in token order, UTF-8 (owned) */
+    char *vocab;        /* chars: the vocabulary's characters in token order, UTF-8;
+                           bpe: encoder.json's text, the JSON object token -> id (owned) */
     size_t vocab_len;   /* bytes in vocab: U+0000 is a character too */
+    char *merges;       /* bpe: vocab.bpe's text, the merges by rank (owned) */
+    size_t merges_len;
     int ndigit;         /* add: digits per operand */
     long step;          /* optimizer steps taken */
     int has_val_frac;

@@ -22,6 +22,8 @@ struct TrainRun {
     Trainer tr;
     CkptMeta meta;      /* what the next checkpoint records (task, vocab, val_loss, data_rng) */
     Rng data_rng;       /* batch sampling; saved in checkpoints for exact resume */
+    const char *init_from; /* train_setup starts from this model's weights (--init), not from
+                              minGPT's init; NULL: a fresh or resumed model */
     int B, T;
     /* the task's hooks */
     void *task;
@@ -55,8 +57,9 @@ struct TrainRun {
 int config_from_options(const TrainOptions *opt, int vocab_size, int block_size, GPTConfig *out);
 TrainConfig train_config_from_options(const TrainOptions *opt);
 
-/* Creates a fresh model (config) or, with opt->resume, loads one with its optimizer state into
- * run->model / run->tr / run->meta. Prints what it built. Returns 0 or an exit code. */
+/* Creates a fresh model (config), or with run->init_from one of config holding that model's
+ * weights, or with opt->resume loads one with its optimizer state into run->model / run->tr /
+ * run->meta. Prints what it built. Returns 0 or an exit code. */
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task);
 /* Trains until max_iters or until evaluate asks to stop, then frees the model and trainer.
  * Returns 0 or an exit code. */

@@ -11,6 +11,7 @@
 
 #include "model.h"
 #include "threads.h"
+#include "tokenizer.h"
 
 typedef struct {
     Pool *pool;
@@ -34,6 +35,9 @@ typedef struct {
     int out_given;               /* --out was on the command line */
     int bytes;                   /* chars: raw bytes instead of UTF-8 code points */
     const char *sample_prompt;   /* chars: the prompt of the samples at evaluations (NULL: chargpt's) */
+    const char *init;            /* train: start from this model's weights and tokenizer (a GPT-2
+                                    folder or a mingpt checkpoint) */
+    const char *tokenizer;       /* train: a folder with GPT-2's BPE files, for a BPE model from scratch */
     int ndigit;                  /* add */
     int eval_only;               /* add: evaluate --ckpt and exit */
     const char *ckpt;            /* add --eval */
@@ -62,19 +66,18 @@ typedef struct {
     const char *ckpt, *file;
     int batch_size;
     EvalSplit split;             /* which part of file: training splits it at (1 - val_frac) */
+    int split_given;             /* --split was on the command line (a GPT-2 folder defaults to all) */
     float val_frac;              /* when given; else the checkpoint's, else 0.1 */
     int val_frac_given;
 } EvalOptions;
 
-int task_chars_train(const char *file, const TrainOptions *opt);
-int task_chars_sample(const SampleOptions *opt);
-int task_chars_eval(const EvalOptions *opt);
+/* A language model on text (task_text.c): a character model, or one on GPT-2's BPE tokens. sample
+ * and eval also take a Hugging Face GPT-2 folder as --ckpt. */
+int task_text_train(const char *file, const TrainOptions *opt);
+int task_text_sample(const SampleOptions *opt);
+int task_text_eval(const EvalOptions *opt);
 int task_add(const TrainOptions *opt);
-/* sample, eval and info when --ckpt (info: its argument) is a Hugging Face GPT-2 folder, a directory
- * holding config.json (task_gpt2.c). eval reads the whole file: --split and --val-frac belong to
- * character models. */
-int task_gpt2_sample(const SampleOptions *opt);
-int task_gpt2_eval(const EvalOptions *opt);
+/* mingpt info DIR on a Hugging Face GPT-2 folder, a directory holding config.json (task_gpt2.c). */
 int task_gpt2_info(const char *dir);
 /* mingpt info CKPT: describes a checkpoint without loading its weights. */
 int task_info(const char *ckpt);
@@ -85,28 +88,7 @@ int task_plot(const char *csv, const char *svg, const char *title, int log_scale
 int task_encode(const char *tokenizer_dir, const char *file);
 int task_decode(const char *tokenizer_dir, const char *file);
 
-/* ---- pieces of the chars task, exposed for tests ---- */
-
-typedef struct {
-    uint32_t *chars; /* (size) code points (or byte values), ascending: token i is chars[i] */
-    int size;
-} Vocab;
-
-/* Decodes a file's bytes into code points (or bytes, if as_bytes). Returns 0, or -1 with the byte
- * offset of the first invalid UTF-8 sequence in *bad_offset. *out is malloc'd. */
-int text_decode(const unsigned char *bytes, size_t n, int as_bytes, uint32_t **out, size_t *n_out,
-                size_t *bad_offset);
-/* The sorted set of characters in text. */
-void vocab_build(Vocab *vocab, const uint32_t *text, size_t n);
-/* The vocabulary as a UTF-8 string of *len bytes (each byte as U+0000..U+00FF when as_bytes; a
- * U+0000 character is a 0 byte inside it); malloc'd and NUL-terminated. */
-char *vocab_to_string(const Vocab *vocab, size_t *len);
-/* Parses a vocabulary string s[0..len); returns -1 if it is not valid UTF-8, not strictly
- * ascending, or has a character above U+00FF when as_bytes. */
-int vocab_from_string(Vocab *vocab, const char *s, size_t len, int as_bytes);
-/* Token of a character, or -1. */
-int vocab_index(const Vocab *vocab, uint32_t c);
-void vocab_free(Vocab *vocab);
+/* ---- pieces of the text task, exposed for tests ---- */
 
 /* Called after each batch with the windows done so far and in all. */
 typedef void (*EvalProgress)(void *ctx, size_t done, size_t total);

@@ -22,6 +22,8 @@
 void ckpt_meta_free(CkptMeta *meta) {
     free(meta->vocab);
     meta->vocab = NULL;
+    free(meta->merges);
+    meta->merges = NULL;
 }
 
 /* mkdir -p for the folder that will hold `path`. */
@@ -171,10 +173,11 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
     /* the vocabulary can be long: it points at the caller's string instead of a fixed slot */
     if (meta->vocab) {
         CHECK(l.n < MAX_META);
-        l.items[l.n].key = "vocab";
-        l.items[l.n].value = meta->vocab;
-        l.items[l.n].len = meta->vocab_len;
-        l.n++;
+        l.items[l.n++] = (StMeta){"vocab", meta->vocab, meta->vocab_len};
+    }
+    if (strcmp(meta->task, "bpe") == 0) {
+        CHECK(meta->vocab && meta->merges && l.n < MAX_META);
+        l.items[l.n++] = (StMeta){"merges", meta->merges, meta->merges_len};
     }
 
     const TensorTable *params = &m->params;
@@ -270,11 +273,25 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
 
     const char *task = st_meta(f, "task");
     if (!task) return error_text(err, err_size, "%s: metadata has no \"task\"", f->path);
-    if (strcmp(task, "chars") != 0 && strcmp(task, "add") != 0)
-        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars or add)", f->path,
+    if (strcmp(task, "chars") != 0 && strcmp(task, "bpe") != 0 && strcmp(task, "add") != 0)
+        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars, bpe or add)", f->path,
                        SHOW(task, shown));
     strcpy(meta->task, task);
-    if (strcmp(task, "chars") == 0) {
+    if (strcmp(task, "bpe") == 0) {
+        /* the tokenizer's own checks (tok_bpe_from_text) run when it is built from these */
+        static const char *const KEYS[2] = {"vocab", "merges"};
+        char **dst[2] = {&meta->vocab, &meta->merges};
+        size_t *dst_len[2] = {&meta->vocab_len, &meta->merges_len};
+        for (int k = 0; k < 2; k++) {
+            size_t len;
+            const char *value = st_meta_n(f, KEYS[k], &len);
+            if (!value) return error_text(err, err_size, "%s: metadata has no \"%s\" (a BPE model's tokenizer)",
+                                          f->path, KEYS[k]);
+            *dst[k] = xmalloc(len + 1);
+            memcpy(*dst[k], value, len + 1);
+            *dst_len[k] = len;
+        }
+    } else if (strcmp(task, "chars") == 0) {
         const char *enc = st_meta(f, "encoding");
         if (!enc) enc = "utf-8";
         if (strcmp(enc, "utf-8") != 0 && strcmp(enc, "bytes") != 0)

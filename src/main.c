@@ -108,7 +108,7 @@ enum {
     OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
     OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
-    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT, OPT_TOKENIZER,
+    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT, OPT_TOKENIZER, OPT_INIT,
 };
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
@@ -124,7 +124,7 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
     LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
     LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
-    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    LONG_OPT("init", OPT_INIT), LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 static const struct option ADD_OPTIONS[] = {
@@ -166,7 +166,7 @@ typedef struct {
     EvalOptions eval;
     int threads;
     const char *plot_out, *plot_title; /* plot */
-    const char *tokenizer;             /* encode, decode: the vocabulary's folder */
+    const char *tokenizer;             /* encode, decode, train: the vocabulary's folder */
 } Options;
 
 /* Applies one parsed option to whichever structs use it. */
@@ -213,6 +213,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         else if (strcmp(arg, "train") == 0) o->eval.split = EVAL_SPLIT_TRAIN;
         else if (strcmp(arg, "all") == 0) o->eval.split = EVAL_SPLIT_ALL;
         else usage_error("--split expects val, train or all, got '%s'%s", arg, "");
+        o->eval.split_given = 1;
         break;
     case OPT_SAMPLE_PROMPT: t->sample_prompt = arg; break;
     case OPT_EVAL_EVERY: t->eval_every = parse_long("--eval-every", arg, 1, 1L << 40); break;
@@ -242,7 +243,8 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_LOG_SCALE: t->log_scale = 1; break;
     case OPT_TITLE: o->plot_title = arg; break;
     case OPT_PLOT_OUT: o->plot_out = arg; break;
-    case OPT_TOKENIZER: o->tokenizer = arg; break;
+    case OPT_TOKENIZER: o->tokenizer = t->tokenizer = arg; break;
+    case OPT_INIT: t->init = arg; break;
     case OPT_HELP:
         fputs(usage, stdout);
         exit(finish(0));
@@ -295,6 +297,20 @@ static void check_model_options(const TrainOptions *t) {
         snprintf(shape, sizeof shape, "n_layer %d, n_head %d, n_embd %d", c.n_layer, c.n_head, c.n_embd);
         usage_error("bad model shape (%s): %s", shape, bad);
     }
+}
+
+/* A model comes from one place: the options (with the text's characters or --tokenizer's BPE), a
+ * checkpoint to resume, or a model to fine-tune (--init, which brings its shape and tokenizer). */
+static void check_model_sources(const TrainOptions *t) {
+    if (t->init && t->resume) usage_error("--init starts a new run from a model's weights; --resume continues one: "
+                                          "give one of them%s%s", "", "");
+    const char *from = t->init ? "--init" : t->resume ? "--resume" : NULL;
+    if (from && t->tokenizer) usage_error("%s brings its model's tokenizer: drop --tokenizer%s", from, "");
+    if (t->tokenizer && t->bytes) usage_error("--bytes makes a character model; --tokenizer a BPE one: give one "
+                                              "of them%s%s", "", "");
+    if (t->init && t->bytes) usage_error("--init brings its model's tokenizer: drop --bytes%s%s", "", "");
+    if (t->init && (t->model_given || t->n_layer || t->n_head || t->n_embd))
+        usage_error("--init takes the model's shape from %s: drop --model/--n-layer/--n-head/--n-embd%s", t->init, "");
 }
 
 static void defaults(Options *o) {
@@ -409,14 +425,16 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) {
         TrainOptions *t = &o.train;
         check_model_options(t);
+        check_model_sources(t);
         /* a resumed run goes on in its own file, never in another run's default one */
         if (t->resume && !t->out_given) t->out = t->resume;
         const FileRole inputs[] = {
             {strcmp(cmd, "train") == 0 ? rest[0] : NULL, "the training text", NULL},
             {t->resume, "the checkpoint given to --resume", "--out"},
+            {t->init, "the model given to --init", NULL},
         };
         const FileRole outputs[] = {{t->out, "--out", NULL}, {t->log_csv, "--log", NULL}, {t->plot_svg, "--plot", NULL}};
-        check_files(inputs, 2, outputs, 3);
+        check_files(inputs, 3, outputs, 3);
     }
 
     /* more threads than CPUs only adds threads waiting for each other's turn on a core */
@@ -432,14 +450,14 @@ int main(int argc, char **argv) {
         /* the product of training is the checkpoint: a reader of stdout or stderr that goes away
          * (`train ... | head`) costs the printing, never the run or its exit status */
         signal(SIGPIPE, SIG_IGN);
-        rc = strcmp(cmd, "train") == 0 ? task_chars_train(rest[0], &o.train) : task_add(&o.train);
+        rc = strcmp(cmd, "train") == 0 ? task_text_train(rest[0], &o.train) : task_add(&o.train);
         fflush(stdout);
         clearerr(stdout);
     } else if (strcmp(cmd, "sample") == 0) {
-        rc = finish(hf_gpt2_is_folder(o.sample.ckpt) ? task_gpt2_sample(&o.sample) : task_chars_sample(&o.sample));
+        rc = finish(task_text_sample(&o.sample));
     } else {
         o.eval.file = rest[0];
-        rc = finish(hf_gpt2_is_folder(o.eval.ckpt) ? task_gpt2_eval(&o.eval) : task_chars_eval(&o.eval));
+        rc = finish(task_text_eval(&o.eval));
     }
     pool_free(pool);
     return rc;

@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "files.h"
+#include "hf_gpt2.h"
 #include "plot.h"
 
 int config_from_options(const TrainOptions *opt, int vocab_size, int block_size, GPTConfig *c) {
@@ -123,6 +124,36 @@ static int check_memory(const TrainRun *run, const GPTConfig *c, size_t file_byt
     return 1;
 }
 
+/* --init SRC: SRC's weights (a GPT-2 folder or a mingpt checkpoint) in a new trainable model of
+ * config, which is SRC's with dropout from the options and perhaps fewer positions (block_size):
+ * the first block_size rows of wpe are kept, as nanoGPT's crop_block_size does. Returns NULL after
+ * printing why. */
+static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptions *opt) {
+    char err[1024];
+    CkptMeta meta = {0};
+    GPT *from = hf_gpt2_is_folder(src) ? hf_gpt2_load(src, opt->pool, NULL, err, sizeof err)
+                                       : ckpt_load(src, opt->pool, &meta, NULL, NULL, err, sizeof err);
+    ckpt_meta_free(&meta);
+    if (!from) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return NULL;
+    }
+    GPT *m = gpt_create(config, opt->pool);
+    /* both tables list minGPT's parameters in one order; only wpe's rows may differ */
+    CHECK(m->params.n == from->params.n && config->block_size <= from->config.block_size);
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *to = &m->params.t[i], *t = &from->params.t[i];
+        CHECK(strcmp(to->name, t->name) == 0 && to->numel <= t->numel);
+        memcpy(to->data, t->data, to->numel * sizeof(float));
+    }
+    gpt_free(from);
+    Rng rng; /* a fresh run's dropout stream, as gpt_init would seed it */
+    rng_seed(&rng, opt->seed);
+    m->dropout_seed = rng_u64(&rng);
+    m->pass = 0;
+    return m;
+}
+
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     const TrainOptions *opt = run->opt;
     char werr[512], name[96];
@@ -170,6 +201,14 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
                     run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "");
         ckpt_meta_free(&run->meta);
         run->meta = loaded;
+    } else if (run->init_from) {
+        snprintf(name, sizeof name, "the model in %s", run->init_from);
+        struct stat st; /* a checkpoint's data is held while it is copied; a folder's is read tensor by tensor */
+        size_t held = stat(run->init_from, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+        if (check_memory(run, config, held + xmul_size(gpt_count_params(config), sizeof(float)), name) != 0) return 1;
+        if (!(run->model = load_init(run->init_from, config, opt))) return 1;
+        trainer_init(&run->tr, run->model, &tc);
+        if (!opt->quiet) fprintf(stderr, "starting from the weights of %s (the optimizer starts fresh)\n", run->init_from);
     } else {
         if (opt->n_layer || opt->n_head || opt->n_embd)
             snprintf(name, sizeof name, "a model of %d layers, %d heads, n_embd %d", config->n_layer, config->n_head,

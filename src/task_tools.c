@@ -52,8 +52,11 @@ int task_info(const char *path) {
     else printf("no format_version (written by another program)\n");
     size_t total = gpt_count_params(&c), lm_head = (size_t)c.vocab_size * (size_t)c.n_embd;
     int as_bytes = strcmp(meta.encoding, "bytes") == 0;
+    int bpe = strcmp(meta.task, "bpe") == 0;
     if (strcmp(meta.task, "add") == 0)
         printf("task:        add (%d-digit addition, minGPT's adder)\n", meta.ndigit);
+    else if (bpe)
+        printf("task:        bpe (language model on GPT-2's byte-level BPE tokens)\n");
     else
         printf("task:        chars (character-level language model, %s)\n", as_bytes ? "raw bytes" : "UTF-8");
     printf("model:       %d layers, %d heads, n_embd %d, block_size %d, dropout %g\n", c.n_layer, c.n_head,
@@ -62,6 +65,13 @@ int task_info(const char *path) {
            (double)(total - lm_head) / 1e6, total);
     if (strcmp(meta.task, "add") == 0) {
         printf("vocabulary:  the 10 digits\n");
+    } else if (bpe) {
+        /* checked for what info says; sample and eval rebuild the tokenizer and check all of it */
+        size_t merges = 0;
+        for (size_t i = 0; i < meta.merges_len; i++) merges += meta.merges[i] == '\n';
+        if (meta.merges_len >= 8 && memcmp(meta.merges, "#version", 8) == 0) merges--;
+        printf("vocabulary:  %d BPE tokens, %zu merges (kept in the checkpoint: %.2f MiB of metadata)\n",
+               c.vocab_size, merges, (double)(meta.vocab_len + meta.merges_len) / (1 << 20));
     } else {
         Vocab v;
         if (vocab_from_string(&v, meta.vocab, meta.vocab_len, as_bytes) == 0) {

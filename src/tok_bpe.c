@@ -7,7 +7,7 @@
  * list of symbols make that O(n log n) in the pre-token's length, where bpe.py is quadratic.
  * Tokens are kept as raw bytes: the byte <-> unicode table only matters when reading the files.
  * Not here: special tokens (bpe.py treats "<|endoftext|>" in a text as ordinary characters, and so
- * does this), saving the vocabulary into a checkpoint.
+ * does this). A tokenizer is read from the two files, or from their text kept in a checkpoint.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -339,14 +339,11 @@ static long unicode_to_bytes(const int16_t byte_of_cp[324], const char *s, size_
     return (long)n;
 }
 
-/* Fills t's tokens from the token -> id object in path. */
-static int load_vocab(Bpe *t, const char *path, const int16_t byte_of_cp[324], char *err, size_t err_size) {
-    size_t size;
-    char *text = read_text_file(path, &size, err, err_size);
-    if (!text) return -1;
+/* Fills t's tokens from the token -> id object text[0..size); path names it in messages. */
+static int load_vocab(Bpe *t, const char *path, const char *text, size_t size, const int16_t byte_of_cp[324],
+                      char *err, size_t err_size) {
     char jerr[256], shown[96];
     JsonValue *root = json_parse(text, size, jerr, sizeof jerr);
-    free(text);
     if (!root) return error_text(err, err_size, "%s: not valid JSON: %s", path, jerr);
     int rc = -1;
     if (root->type != JSON_OBJECT || root->n == 0) {
@@ -428,12 +425,11 @@ done:
     return rc;
 }
 
-/* Fills t's merges from path: an optional "#version" first line, then one "left right" merge per
- * line, rank 0 first (as bpe.py reads vocab.bpe; Hugging Face's merges.txt has the same form). */
-static int load_merges(Bpe *t, const char *path, const int16_t byte_of_cp[324], char *err, size_t err_size) {
-    size_t size;
-    char *text = read_text_file(path, &size, err, err_size);
-    if (!text) return -1;
+/* Fills t's merges from text[0..size): an optional "#version" first line, then one "left right"
+ * merge per line, rank 0 first (as bpe.py reads vocab.bpe; Hugging Face's merges.txt has the same
+ * form); path names it in messages. */
+static int load_merges(Bpe *t, const char *path, const char *text, size_t size, const int16_t byte_of_cp[324],
+                       char *err, size_t err_size) {
     size_t lines = 1;
     for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
     t->merges_size = table_size_for(lines);
@@ -443,15 +439,15 @@ static int load_merges(Bpe *t, const char *path, const int16_t byte_of_cp[324], 
     int rc = -1;
     size_t line_no = 0;
     char shown[96];
-    for (char *line = text; line < text + size;) {
-        char *nl = memchr(line, '\n', (size_t)(text + size - line));
-        char *end = nl ? nl : text + size;
+    for (const char *line = text; line < text + size;) {
+        const char *nl = memchr(line, '\n', (size_t)(text + size - line));
+        const char *end = nl ? nl : text + size;
         line_no++;
         size_t n = (size_t)(end - line);
         if (n > 0 && line[n - 1] == '\r') n--; /* a file saved with CRLF line ends */
         if (line_no == 1 && n >= 8 && memcmp(line, "#version", 8) == 0) goto next;
         if (n == 0 && !nl) break; /* the last line ends in a newline */
-        char *space = memchr(line, ' ', n);
+        const char *space = memchr(line, ' ', n);
         if (!space || space == line || space == line + n - 1 || memchr(space + 1, ' ', (size_t)(line + n - space - 1))) {
             error_text(err, err_size, "%s: line %zu: expected two tokens separated by one space, got \"%s\"", path,
                        line_no, json_printable(line, n, shown, sizeof shown));
@@ -495,11 +491,29 @@ static int load_merges(Bpe *t, const char *path, const int16_t byte_of_cp[324], 
     rc = 0;
 done:
     free(buf);
-    free(text);
     return rc;
 }
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* A tokenizer from the vocabulary's and the merges' text, each named in messages by its own name. */
+static Tokenizer *from_text(const char *vocab_name, const char *vocab, size_t vocab_len, const char *merges_name,
+                            const char *merges, size_t merges_len, char *err, size_t err_size) {
+    uint32_t cp_of_byte[256];
+    int16_t byte_of_cp[324];
+    bytes_to_unicode(cp_of_byte);
+    for (int c = 0; c < 324; c++) byte_of_cp[c] = -1;
+    for (int b = 0; b < 256; b++) byte_of_cp[cp_of_byte[b]] = (int16_t)b;
+    Bpe *t = xcalloc(1, sizeof *t);
+    t->base.ops = &BPE_OPS;
+    t->base.kind = TOKENIZER_BPE;
+    if (load_vocab(t, vocab_name, vocab, vocab_len, byte_of_cp, err, err_size) != 0 ||
+        load_merges(t, merges_name, merges, merges_len, byte_of_cp, err, err_size) != 0) {
+        bpe_free(&t->base);
+        return NULL;
+    }
+    return &t->base;
+}
 
 Tokenizer *tok_bpe_load(const char *dir, char *err, size_t err_size) {
     /* the two layouts: OpenAI's (minGPT downloads these) and Hugging Face's */
@@ -525,17 +539,100 @@ Tokenizer *tok_bpe_load(const char *dir, char *err, size_t err_size) {
                        "merges.txt (Hugging Face's)", dir);
         return NULL;
     }
-    uint32_t cp_of_byte[256];
-    int16_t byte_of_cp[324];
-    bytes_to_unicode(cp_of_byte);
-    for (int c = 0; c < 324; c++) byte_of_cp[c] = -1;
-    for (int b = 0; b < 256; b++) byte_of_cp[cp_of_byte[b]] = (int16_t)b;
-    Bpe *t = xcalloc(1, sizeof *t);
-    t->base.ops = &BPE_OPS;
-    if (load_vocab(t, vocab_path, byte_of_cp, err, err_size) != 0 ||
-        load_merges(t, merges_path, byte_of_cp, err, err_size) != 0) {
-        bpe_free(&t->base);
-        return NULL;
+    size_t vocab_len, merges_len;
+    char *vocab = read_text_file(vocab_path, &vocab_len, err, err_size), *merges = NULL;
+    if (vocab) merges = read_text_file(merges_path, &merges_len, err, err_size);
+    Tokenizer *tok = NULL;
+    if (vocab && merges) {
+        /* messages name the file the text was read from: that is the place to look */
+        tok = from_text(vocab_path, vocab, vocab_len, merges_path, merges, merges_len, err, err_size);
     }
-    return &t->base;
+    free(vocab);
+    free(merges);
+    return tok;
+}
+
+Tokenizer *tok_bpe_from_text(const char *name, const char *vocab, size_t vocab_len, const char *merges,
+                             size_t merges_len, char *err, size_t err_size) {
+    char vocab_name[4200], merges_name[4200];
+    snprintf(vocab_name, sizeof vocab_name, "%s: the BPE vocabulary", name);
+    snprintf(merges_name, sizeof merges_name, "%s: the BPE merges", name);
+    return from_text(vocab_name, vocab, vocab_len, merges_name, merges, merges_len, err, err_size);
+}
+
+/* ---------------------------------------------------------------- writing back */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} StrOut;
+
+static void str_out_put(StrOut *o, const char *s, size_t n) {
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (o->len + n + 1 > cap) cap = xmul_size(cap, 2);
+        char *grown = realloc(o->buf, cap);
+        if (!grown) die(1, "out of memory writing out a BPE vocabulary of %zu bytes", cap);
+        o->buf = grown;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+/* The text built so far (NUL-terminated, *len bytes); o starts empty again. */
+static char *str_out_finish(StrOut *o, size_t *len) {
+    if (!o->buf) str_out_put(o, "", 0);
+    char *s = o->buf;
+    *len = o->len;
+    *o = (StrOut){0};
+    return s;
+}
+
+/* Appends a token's bytes spelled in bytes_to_unicode characters; if json, as a JSON string's
+ * contents the way Python's json.dump writes them (ensure_ascii: \u00a1), so that GPT-2's own
+ * encoder.json comes back byte for byte. The alphabet has no control characters, and every code
+ * point is below U+0144. */
+static void spell(StrOut *o, const Bpe *t, int32_t id, const uint32_t cp_of_byte[256], int json) {
+    for (size_t i = t->offset[id]; i < t->offset[id + 1]; i++) {
+        uint32_t cp = cp_of_byte[(unsigned char)t->bytes[i]];
+        char buf[8];
+        if (json && cp >= 0x80) {
+            str_out_put(o, buf, (size_t)snprintf(buf, sizeof buf, "\\u%04x", (unsigned)cp));
+            continue;
+        }
+        if (json && (cp == '"' || cp == '\\')) str_out_put(o, "\\", 1);
+        str_out_put(o, buf, (size_t)utf8_encode(cp, buf));
+    }
+}
+
+void tok_bpe_to_text(const Tokenizer *tok, char **vocab, size_t *vocab_len, char **merges, size_t *merges_len) {
+    CHECK(tok->kind == TOKENIZER_BPE);
+    const Bpe *t = (const Bpe *)tok;
+    uint32_t cp_of_byte[256];
+    bytes_to_unicode(cp_of_byte);
+    StrOut o = {0};
+    str_out_put(&o, "{", 1);
+    for (int32_t id = 0; id < tok->vocab_size; id++) {
+        str_out_put(&o, id ? ", \"" : "\"", id ? 3 : 1);
+        spell(&o, t, id, cp_of_byte, 1);
+        char num[24];
+        str_out_put(&o, num, (size_t)snprintf(num, sizeof num, "\": %d", (int)id));
+    }
+    str_out_put(&o, "}", 1);
+    *vocab = str_out_finish(&o, vocab_len);
+
+    const MergeSlot **by_rank = xcalloc(t->n_merges ? t->n_merges : 1, sizeof *by_rank);
+    for (size_t h = 0; h < t->merges_size; h++)
+        if (t->merges[h].merged >= 0) by_rank[t->merges[h].rank] = &t->merges[h];
+    str_out_put(&o, "#version: 0.2\n", 14);
+    for (size_t r = 0; r < t->n_merges; r++) {
+        spell(&o, t, (int32_t)(by_rank[r]->pair >> 32), cp_of_byte, 0);
+        str_out_put(&o, " ", 1);
+        spell(&o, t, (int32_t)(uint32_t)by_rank[r]->pair, cp_of_byte, 0);
+        str_out_put(&o, "\n", 1);
+    }
+    free(by_rank);
+    *merges = str_out_finish(&o, merges_len);
 }

@@ -463,6 +463,78 @@ static void test_encode_and_decode_commands(void) {
     free(expected);
 }
 
+/* A checkpoint keeps a BPE tokenizer as text (tok_bpe_to_text): GPT-2's two files come back byte
+ * for byte, whichever layout they were read from, and the tokenizer rebuilt from that text encodes
+ * as the original does; errors in such text name where it came from. */
+static void test_written_out_and_read_back(void) {
+    char *vocab, *merges, err[512];
+    size_t vocab_len, merges_len, n, fn;
+    tok_bpe_to_text(gpt2, &vocab, &vocab_len, &merges, &merges_len);
+    char *file = read_all("data/gpt2/encoder.json", &fn);
+    EXPECT(vocab_len == fn && memcmp(vocab, file, fn) == 0);
+    free(file);
+    file = read_all("data/gpt2/vocab.bpe", &fn);
+    EXPECT(merges_len == fn && memcmp(merges, file, fn) == 0);
+    free(file);
+    Tokenizer *back = tok_bpe_from_text("ck.safetensors", vocab, vocab_len, merges, merges_len, err, sizeof err);
+    EXPECT(back && tokenizer_vocab_size(back) == 50257 && back->kind == TOKENIZER_BPE);
+    char *text = read_all("tests/fixtures/bpe_text.txt", &n);
+    TokenIds a = {0}, b = {0};
+    EXPECT(back && tokenizer_encode(gpt2, text, n, &a, err, sizeof err) == 0 &&
+           tokenizer_encode(back, text, n, &b, err, sizeof err) == 0 && a.n == b.n &&
+           memcmp(a.ids, b.ids, a.n * sizeof *a.ids) == 0);
+    tokenizer_free(back);
+    /* a merge whose halves are not tokens: the message says which text of which file */
+    memcpy(merges + 14, "\xc4\xa0q", 3); /* the first merge "Ġ t" becomes "Ġq t" */
+    back = tok_bpe_from_text("ck.safetensors", vocab, vocab_len, merges, merges_len, err, sizeof err);
+    EXPECT(!back && strncmp(err, "ck.safetensors: the BPE merges: line 2: ", 40) == 0);
+    if (back) tokenizer_free(back);
+    free(text);
+    free(a.ids);
+    free(b.ids);
+    free(vocab);
+    free(merges);
+}
+
+/* chargpt's tokenizer behind the same interface: one token per character, its bytes UTF-8, and a
+ * character outside the vocabulary named with its position in characters. */
+static void test_character_tokenizer(void) {
+    const char *text = "h\xC3\xA9llo w\xC3\xB6rld";
+    size_t bad;
+    Tokenizer *t = tok_chars_build(text, strlen(text), 0, &bad);
+    CHECK(t != NULL);
+    EXPECT(t->kind == TOKENIZER_CHARS && tokenizer_vocab_size(t) == 9); /* ' ' d h l o r w é ö */
+    TokenIds ids = {0};
+    char err[256];
+    EXPECT(tokenizer_encode(t, text, strlen(text), &ids, err, sizeof err) == 0 && ids.n == 11);
+    size_t n;
+    char *round = decode_all(t, &ids, &n);
+    EXPECT(n == strlen(text) && memcmp(round, text, n) == 0);
+    free(round);
+    size_t len;
+    const char *e_acute = tokenizer_token(t, 7, &len);
+    EXPECT(len == 2 && memcmp(e_acute, "\xC3\xA9", 2) == 0);
+    ids.n = 0;
+    EXPECT(tokenizer_encode(t, "h\xC3\xA9z", 4, &ids, err, sizeof err) == -1 && ids.n == 0 &&
+           strcmp(err, "character 'z' (U+007A) at position 2 is not in the vocabulary") == 0);
+    EXPECT(tokenizer_encode(t, "h\xC3", 2, &ids, err, sizeof err) == -1 &&
+           strcmp(err, "invalid UTF-8 at byte offset 1") == 0);
+    size_t vl;
+    char *saved = tok_chars_to_string(t, &vl);
+    Tokenizer *back = tok_chars_from_string(saved, vl, 0);
+    EXPECT(back && tokenizer_vocab_size(back) == 9 && tok_chars_id(back, 0xF6) == 8);
+    EXPECT(tok_chars_from_string("ba", 2, 0) == NULL); /* not ascending */
+    EXPECT(tok_chars_build("a\xFF", 2, 0, &bad) == NULL && bad == 1);
+    Tokenizer *bytes = tok_chars_build("a\xFF", 2, 1, &bad);
+    EXPECT(bytes && bytes->kind == TOKENIZER_BYTES && memcmp(tokenizer_token(bytes, 1, &len), "\xFF", 1) == 0 &&
+           len == 1);
+    tokenizer_free(bytes);
+    tokenizer_free(back);
+    tokenizer_free(t);
+    free(saved);
+    free(ids.ids);
+}
+
 int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     if (getenv("MINGPT")) binary = getenv("MINGPT");
@@ -479,6 +551,8 @@ int main(void) {
     RUN(test_one_megabyte_word_is_fast);
     RUN(test_hugging_face_layout);
     RUN(test_small_vocabularies_and_load_errors);
+    RUN(test_written_out_and_read_back);
+    RUN(test_character_tokenizer);
     if (access(binary, X_OK) == 0) RUN(test_encode_and_decode_commands);
     else {
         printf("FAIL %s is not built (run from the repository root via make test)\n", binary);

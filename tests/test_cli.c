@@ -769,7 +769,7 @@ static void test_adder_learns_to_add(void) {
     EXPECT(strstr(out_text, "GPT claims that") != NULL); /* it printed mistakes along the way */
     EXPECT_RUN("add --eval --ckpt $D/add.safetensors", 0, "");
     EXPECT(strstr(out_text, "test final score: 500/500 = 100.00% correct") != NULL);
-    EXPECT_RUN("sample --ckpt $D/add.safetensors", 1, "needs a character model");
+    EXPECT_RUN("sample --ckpt $D/add.safetensors", 1, "needs a language model");
 }
 
 int main(void) {

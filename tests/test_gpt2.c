@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "common.h"
 #include "hf_gpt2.h"
+#include "checkpoint.h"
 #include "model.h"
 #include "safetensors.h"
 #include "sample.h"
@@ -380,6 +381,98 @@ static void test_commands_on_a_folder(void) {
     tokenizer_free(tok);
 }
 
+/* The loss a command printed as "...: X nats/token". */
+static double nats_per_token(const char *text) {
+    const char *at = strstr(text, "nats/token");
+    CHECK(at != NULL);
+    while (at > text && at[-1] == ' ') at--;
+    while (at > text && at[-1] != ' ') at--;
+    return atof(at);
+}
+
+/* (e) train --init DIR: GPT-2's weights and tokenizer are where fine-tuning starts, the checkpoint
+ * carries the tokenizer, and the fine-tuned model is better on its text than the one it came from. */
+static void test_fine_tuning_starts_from_the_folder(void) {
+    char text[4096] = "", path[600], err[512];
+    for (int i = 0; strlen(text) < 3000; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "The king said %d times: hello, my friend.\n", i % 7);
+    snprintf(path, sizeof path, "%s/text.txt", dir);
+    write_text(path, text);
+    /* a copy of the folder, deleted after training: the checkpoint must need nothing of it */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp -r %s/prefixed %s/src", dir, dir);
+    CHECK(system(cmd) == 0);
+
+    /* learning rate 0 (AdamW's decay is lr * weight_decay too): the weights come out as they went in */
+    EXPECT(run("train $D/text.txt --init $D/src --lr 0 --max-iters 2 --block-size 16 --dropout 0 "
+               "--out $D/ft0.safetensors --quiet") == 0);
+    snprintf(cmd, sizeof cmd, "rm -r %s/src", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/ft0.safetensors", dir);
+    CkptMeta meta;
+    GPT *ft = ckpt_load(path, pool, &meta, NULL, NULL, err, sizeof err);
+    GPT *ref = reference_model(0);
+    if (!ft) printf("    %s\n", err);
+    EXPECT(ft && strcmp(meta.task, "bpe") == 0 && ft->config.block_size == 16 && ft->config.vocab_size == 50257);
+    for (int i = 0; ft && i < ft->params.n; i++) {
+        const Tensor *t = &ft->params.t[i];
+        if (memcmp(t->data, ref->params.t[i].data, t->numel * sizeof(float)) != 0) {
+            printf("    %s differs from the folder's weights\n", t->name);
+            harness_case_failed = 1;
+        }
+    }
+    if (ft) ckpt_meta_free(&meta);
+    gpt_free(ft);
+    gpt_free(ref);
+    /* sampled from the checkpoint alone, greedy, as from the folder (within 16 positions) */
+    EXPECT(run("sample --ckpt $D/prefixed --prompt Hello --len 8 --greedy") == 0);
+    char from_folder[sizeof out_text];
+    strcpy(from_folder, out_text);
+    EXPECT(run("sample --ckpt $D/ft0.safetensors --prompt Hello --len 8 --greedy") == 0 &&
+           strcmp(out_text, from_folder) == 0);
+    EXPECT(run("info $D/ft0.safetensors") == 0 && strstr(out_text, "task:        bpe") &&
+           strstr(out_text, "50257 BPE tokens, 50000 merges"));
+
+    /* real fine-tuning lowers the loss on the text it trains on */
+    EXPECT(run("eval $D/text.txt --ckpt $D/prefixed --split train") == 0);
+    double before = nats_per_token(out_text);
+    EXPECT(run("train $D/text.txt --init $D/prefixed --lr 3e-3 --max-iters 30 --block-size 16 --batch-size 4 "
+               "--eval-every 30 --out $D/ft1.safetensors --quiet") == 0);
+    EXPECT(run("eval $D/text.txt --ckpt $D/ft1.safetensors --split train") == 0);
+    double after = nats_per_token(out_text);
+    if (!(after < before - 1.0)) {
+        printf("    fine-tuning took the loss from %.4f to %.4f\n", before, after);
+        harness_case_failed = 1;
+    }
+    /* and it resumes like any run */
+    EXPECT(run("train $D/text.txt --resume $D/ft1.safetensors --max-iters 32 --eval-every 30 --quiet") == 0 &&
+           strstr(err_text, "step 32"));
+
+    /* what --init refuses */
+    EXPECT(run("train $D/text.txt --init $D/prefixed --resume $D/ft1.safetensors") == 2);
+    EXPECT(run("train $D/text.txt --init $D/prefixed --tokenizer data/gpt2") == 2 && strstr(err_text, "drop --tokenizer"));
+    EXPECT(run("train $D/text.txt --init $D/prefixed --model gpt-nano") == 2 && strstr(err_text, "shape from"));
+    EXPECT(run("train $D/text.txt --init $D/prefixed --block-size 64") == 2 &&
+           strstr(err_text, "has block_size 32; --init cannot raise it to --block-size 64"));
+    EXPECT(run("train $D/text.txt --init $D/nothing-here") == 1 && strstr(err_text, "no checkpoint there"));
+    EXPECT(run("train $D/text.txt --init $D/bad --block-size 8 --out $D/x.safetensors") == 1 &&
+           strstr(err_text, "missing tensor"));
+}
+
+/* (f) train --tokenizer DIR: a model trained from scratch on GPT-2's tokens, sampled and evaluated
+ * from its checkpoint alone. */
+static void test_bpe_model_from_scratch(void) {
+    EXPECT(run("train $D/text.txt --tokenizer data/gpt2 --model gpt-nano --block-size 16 --batch-size 4 "
+               "--max-iters 3 --out $D/scratch.safetensors") == 0 &&
+           strstr(err_text, "tokens, vocabulary of 50257"));
+    EXPECT(run("sample --ckpt $D/scratch.safetensors --prompt 'The king' --len 5 --seed 1") == 0 &&
+           strncmp(out_text, "The king", 8) == 0);
+    EXPECT(run("eval $D/text.txt --ckpt $D/scratch.safetensors") == 0 && strstr(out_text, "val split, tokens") &&
+           strstr(out_text, "nats/token"));
+    EXPECT(run("train $D/text.txt --tokenizer data/gpt2 --bytes") == 2);
+    EXPECT(run("train $D/text.txt --tokenizer $D/nothing-here") == 1 && strstr(err_text, "no such folder"));
+}
+
 int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     if (getenv("MINGPT")) binary = getenv("MINGPT");
@@ -387,8 +480,11 @@ int main(void) {
     RUN(test_prefixed_with_lm_head);
     RUN(test_bare_names_tie_lm_head);
     RUN(test_malformed_folders_are_refused);
-    if (access(binary, X_OK) == 0) RUN(test_commands_on_a_folder);
-    else {
+    if (access(binary, X_OK) == 0) {
+        RUN(test_commands_on_a_folder);
+        RUN(test_fine_tuning_starts_from_the_folder);
+        RUN(test_bpe_model_from_scratch);
+    } else {
         printf("FAIL %s is not built (run from the repository root via make test)\n", binary);
         harness_failed++;
     }

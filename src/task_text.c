@@ -1,0 +1,646 @@
+/* task_text.c — a language model on a text file: minGPT's chargpt (one token per character) and
+ * models on GPT-2's BPE tokens (GPT-2 fine-tuned with --init, or trained from scratch with
+ * --tokenizer), plus sampling from and evaluating them, Hugging Face GPT-2 folders included.
+ *
+ * What is text-specific lives behind tokenizer.h: this file asks which tokenizer it holds only to
+ * name things ("characters" or "tokens") and to choose where an empty prompt starts. Training
+ * windows are random (block_size+1)-token slices of the first (1 - val_frac) of the tokens, as
+ * minGPT's CharDataset; the rest is held out for validation. A checkpoint carries its tokenizer,
+ * so sample and eval need nothing beside it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "hf_gpt2.h"
+#include "progress.h"
+#include "sample.h"
+#include "task_common.h"
+#include "tasks.h"
+#include "tokenizer.h"
+#include "utf8.h"
+
+#define TRAIN_PROMPT "O God, O God!" /* chargpt's */
+#define TRAIN_SAMPLE_LEN 200
+#define VAL_MAX_WINDOWS 1024         /* validation during training reads at most this many windows */
+#define EVAL_ACT_BUDGET ((size_t)1 << 30) /* activations eval may use: GPT-2's logits are large */
+
+/* ---------------------------------------------------------------- tokenizers and models */
+
+static int is_bpe(const Tokenizer *tok) { return tok->kind == TOKENIZER_BPE; }
+static const char *units(const Tokenizer *tok) { return is_bpe(tok) ? "tokens" : "characters"; }
+
+/* Prints "mingpt: WHERE: ERR", adding "of VOCAB" when err says a character is not in a vocabulary
+ * (only character models have one that a text can step outside of). */
+static void encode_failed(const char *where, const char *err, const char *vocab_source) {
+    int outside = strstr(err, "not in the vocabulary") != NULL;
+    fprintf(stderr, "mingpt: %s: %s%s%s\n", where, err, outside ? " of " : "", outside ? vocab_source : "");
+}
+
+/* Records tok in meta: the checkpoint keeps its tokenizer. */
+static void meta_set_tokenizer(CkptMeta *meta, const Tokenizer *tok) {
+    free(meta->vocab);
+    free(meta->merges);
+    meta->merges = NULL;
+    meta->merges_len = 0;
+    if (is_bpe(tok)) {
+        strcpy(meta->task, "bpe");
+        meta->encoding[0] = '\0';
+        tok_bpe_to_text(tok, &meta->vocab, &meta->vocab_len, &meta->merges, &meta->merges_len);
+    } else {
+        strcpy(meta->task, "chars");
+        strcpy(meta->encoding, tok->kind == TOKENIZER_BYTES ? "bytes" : "utf-8");
+        meta->vocab = tok_chars_to_string(tok, &meta->vocab_len);
+    }
+}
+
+/* The tokenizer a checkpoint's metadata describes, with vocab_size tokens; NULL after printing why. */
+static Tokenizer *checkpoint_tokenizer(const char *path, const CkptMeta *meta, int vocab_size) {
+    char err[1024];
+    Tokenizer *tok = NULL;
+    if (strcmp(meta->task, "bpe") == 0) {
+        tok = tok_bpe_from_text(path, meta->vocab, meta->vocab_len, meta->merges, meta->merges_len, err, sizeof err);
+        if (!tok) {
+            fprintf(stderr, "mingpt: %s\n", err);
+        } else if (tokenizer_vocab_size(tok) != vocab_size) {
+            fprintf(stderr, "mingpt: %s: the model has vocab_size %d but its BPE tokenizer has %d tokens\n", path,
+                    vocab_size, (int)tokenizer_vocab_size(tok));
+            tokenizer_free(tok);
+            tok = NULL;
+        }
+    } else if (strcmp(meta->task, "chars") == 0) {
+        tok = tok_chars_from_string(meta->vocab, meta->vocab_len, strcmp(meta->encoding, "bytes") == 0);
+        if (!tok || tokenizer_vocab_size(tok) != vocab_size) {
+            fprintf(stderr, "mingpt: %s: metadata \"vocab\" does not list %d distinct characters in order\n", path,
+                    vocab_size);
+            tokenizer_free(tok);
+            tok = NULL;
+        }
+    } else {
+        fprintf(stderr, "mingpt: %s: a checkpoint of task '%s'; this command needs a language model (a character "
+                        "or BPE model, or a GPT-2 folder)\n", path, meta->task);
+    }
+    return tok;
+}
+
+/* The BPE tokenizer of a Hugging Face GPT-2 folder, checked against its config's vocabulary. */
+static Tokenizer *folder_tokenizer(const char *dir, int vocab_size) {
+    char err[1024];
+    Tokenizer *tok = tok_bpe_load(dir, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "mingpt: %s\n", err);
+    } else if (tokenizer_vocab_size(tok) != vocab_size) {
+        fprintf(stderr, "mingpt: %s: config.json has vocab_size %d but the tokenizer has %d tokens\n", dir, vocab_size,
+                (int)tokenizer_vocab_size(tok));
+        tokenizer_free(tok);
+        tok = NULL;
+    }
+    return tok;
+}
+
+/* A language model for sample and eval: a mingpt checkpoint or a Hugging Face GPT-2 folder. */
+typedef struct {
+    GPT *model;
+    Tokenizer *tok;
+    CkptMeta meta; /* a checkpoint's (all zero for a folder) */
+    int folder;
+} TextModel;
+
+static void text_model_free(TextModel *tm) {
+    gpt_free(tm->model);
+    tokenizer_free(tm->tok);
+    ckpt_meta_free(&tm->meta);
+    memset(tm, 0, sizeof *tm);
+}
+
+/* Loads path into tm; returns 0, or 1 after printing why not. */
+static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
+    char err[1024];
+    memset(tm, 0, sizeof *tm);
+    if (hf_gpt2_is_folder(path)) {
+        GPTConfig c;
+        tm->folder = 1;
+        if (hf_gpt2_read_config(path, &c, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
+        /* the tokenizer first: it is quick to check, the weights are not */
+        if (!(tm->tok = folder_tokenizer(path, c.vocab_size))) return 1;
+        tm->model = hf_gpt2_load(path, pool, NULL, err, sizeof err);
+    } else {
+        if (check_checkpoint_exists(path, "mingpt train FILE")) return 1;
+        tm->model = ckpt_load(path, pool, &tm->meta, NULL, NULL, err, sizeof err);
+        if (tm->model && !(tm->tok = checkpoint_tokenizer(path, &tm->meta, tm->model->config.vocab_size))) {
+            text_model_free(tm);
+            return 1;
+        }
+    }
+    if (!tm->model) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        text_model_free(tm);
+        return 1;
+    }
+    return 0;
+}
+
+/* Where a sample starts without a prompt: GPT-2's <|endoftext|> (generate.ipynb), else a newline
+ * (nanoGPT), else token 0. */
+static int32_t start_token(const Tokenizer *tok) {
+    if (is_bpe(tok)) {
+        static const char EOT[] = "<|endoftext|>";
+        size_t len;
+        for (int32_t id = tokenizer_vocab_size(tok) - 1; id >= 0 && id >= tokenizer_vocab_size(tok) - 2; id--) {
+            const char *bytes = tokenizer_token(tok, id, &len);
+            if (len == sizeof EOT - 1 && memcmp(bytes, EOT, len) == 0) return id;
+        }
+        TokenIds nl = {0};
+        char err[128];
+        int32_t id = tokenizer_encode((Tokenizer *)tok, "\n", 1, &nl, err, sizeof err) == 0 && nl.n ? nl.ids[0] : 0;
+        free(nl.ids);
+        return id;
+    }
+    int nl = tok_chars_id(tok, '\n');
+    return nl >= 0 ? nl : 0;
+}
+
+/* A token's bytes as they come: byte-level BPE may split a character across tokens, and the bytes
+ * concatenated are the text. */
+static void print_token(void *ctx, int token) {
+    size_t len;
+    const char *bytes = tokenizer_token(ctx, token, &len);
+    fwrite(bytes, 1, len, stdout);
+    fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+double chars_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size_t max_windows,
+                       size_t *n_predicted, EvalProgress progress, void *progress_ctx) {
+    /* windows never need more than the text: a short text must not size buffers for a long block */
+    int T = (int)MG_MIN((size_t)m->config.block_size, n >= 2 ? n - 1 : 1);
+    size_t windows = n >= 2 ? (n - 2) / (size_t)T + 1 : 0;
+    if (max_windows && windows > max_windows) windows = max_windows;
+    int *idx = xmalloc(xmul_size((size_t)batch_size * T, sizeof(int)));
+    int *targets = xmalloc(xmul_size((size_t)batch_size * T, sizeof(int)));
+    double total = 0.0;
+    size_t counted = 0;
+    for (size_t w0 = 0; w0 < windows; w0 += (size_t)batch_size) {
+        int rows = (int)MG_MIN((size_t)batch_size, windows - w0);
+        for (int r = 0; r < rows; r++) {
+            size_t start = (w0 + (size_t)r) * (size_t)T;
+            size_t len = MG_MIN((size_t)T, n - 1 - start);
+            for (int t = 0; t < T; t++) {
+                int inside = (size_t)t < len;
+                idx[r * T + t] = inside ? tokens[start + (size_t)t] : 0;
+                targets[r * T + t] = inside ? tokens[start + (size_t)t + 1] : -1;
+            }
+        }
+        gpt_forward(m, idx, targets, rows, T, 0);
+        total += m->loss * (double)m->n_targets;
+        counted += m->n_targets;
+        if (progress) progress(progress_ctx, w0 + (size_t)rows, windows);
+    }
+    free(idx);
+    free(targets);
+    *n_predicted = counted;
+    return counted ? total / (double)counted : 0.0;
+}
+
+/* Windows per batch: at most batch_size, and few enough that a large vocabulary's logits fit. */
+static int eval_batch(const GPTConfig *c, int batch_size, size_t n_tokens) {
+    size_t T = MG_MIN((size_t)c->block_size, n_tokens > 1 ? n_tokens - 1 : 1);
+    size_t per_window = gpt_activation_bytes(c, 1, T);
+    return (int)MG_MAX((size_t)1, MG_MIN((size_t)batch_size, EVAL_ACT_BUDGET / per_window));
+}
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct {
+    const int *train, *val; /* tokens */
+    size_t n_train, n_val;
+    Tokenizer *tok;
+    int32_t *prompt;        /* the samples' prompt as tokens (n_prompt >= 1) */
+    size_t n_prompt;
+    const char *prompt_text; /* as printed before each sample; "" when it is a start token */
+    int stdout_failed;      /* stdout is closed (a pipe whose reader left): no more samples */
+    int has_best;
+    double best_val;        /* the lowest validation loss so far, for the summary */
+} TextTask;
+
+static void text_batch(TrainRun *run, int *idx, int *targets) {
+    TextTask *task = run->task;
+    int B = run->B, T = run->T;
+    /* CharDataset: a window may start anywhere that leaves block_size+1 tokens */
+    uint64_t starts = task->n_train - (size_t)T;
+    for (int b = 0; b < B; b++) {
+        size_t s = (size_t)rng_below(&run->data_rng, starts);
+        for (int t = 0; t < T; t++) {
+            idx[b * T + t] = task->train[s + (size_t)t];
+            targets[b * T + t] = task->train[s + (size_t)t + 1];
+        }
+    }
+}
+
+static int text_evaluate(TrainRun *run, int final, int *save) {
+    TextTask *task = run->task;
+    int quiet = run->opt->quiet;
+    (void)final;
+    if (task->n_val >= 2) {
+        size_t count;
+        double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count, NULL, NULL);
+        if (!quiet) fprintf(stderr, "step %ld: val loss %.4f (%zu %s)\n", run->tr.step, val, count, units(task->tok));
+        run->meta.has_val_loss = 1;
+        run->meta.val_loss = val;
+        run->eval_loss = val;
+        snprintf(run->eval_text, sizeof run->eval_text, "val %.4f", val);
+        if (!task->has_best || val < task->best_val) {
+            task->has_best = 1;
+            task->best_val = val;
+            snprintf(run->best_text, sizeof run->best_text, "best val loss %.4f at step %ld", val, run->tr.step);
+        }
+    }
+    if (!quiet && !task->stdout_failed) {
+        /* its own RNG, so sampling never changes the training batches */
+        Rng rng;
+        rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
+        SampleConfig sc = {1.0f, 10, 1.0f, 0};
+        int *tokens = xmalloc((task->n_prompt + TRAIN_SAMPLE_LEN) * sizeof(int));
+        for (size_t i = 0; i < task->n_prompt; i++) tokens[i] = task->prompt[i];
+        printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
+        generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, GEN_SLIDING, &rng, print_token, task->tok);
+        fputs("\n", stdout);
+        free(tokens);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            /* (main ignores SIGPIPE for training) the reader is gone; the run is not */
+            task->stdout_failed = 1;
+            fprintf(stderr, "mingpt: step %ld: standard output is closed; training goes on without samples\n",
+                    run->tr.step);
+        }
+    }
+    *save = 1;
+    return 0;
+}
+
+/* The samples' prompt: --sample-prompt, else chargpt's if the tokenizer can spell it, else the
+ * start token `sample` uses (prompt_text is then ""). Returns 0, or prints why the given prompt
+ * cannot be used and returns 2. */
+static int choose_sample_prompt(TextTask *task, const TrainOptions *opt, const char *vocab_source) {
+    const char *text = opt->sample_prompt ? opt->sample_prompt : TRAIN_PROMPT;
+    TokenIds ids = {0};
+    char err[256];
+    if (opt->sample_prompt && !text[0]) {
+        fprintf(stderr, "mingpt: --sample-prompt: is empty\n");
+        return 2;
+    }
+    if (tokenizer_encode(task->tok, text, strlen(text), &ids, err, sizeof err) == 0) {
+        task->prompt = ids.ids;
+        task->n_prompt = ids.n;
+        task->prompt_text = text;
+        return 0;
+    }
+    free(ids.ids);
+    if (opt->sample_prompt) {
+        encode_failed("--sample-prompt", err, vocab_source);
+        return 2;
+    }
+    task->prompt = xmalloc(sizeof *task->prompt);
+    task->prompt[0] = start_token(task->tok);
+    task->n_prompt = 1;
+    task->prompt_text = "";
+    return 0;
+}
+
+/* A text of size bytes is held as the bytes and a 4-byte token for each while it is encoded:
+ * refuse a file that cannot fit before reading it. */
+static int check_text_fits(const char *file) {
+    struct stat st;
+    const char *limit;
+    size_t have = memory_available(&limit);
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || !have) return 0;
+    double need = 5.0 * (double)st.st_size;
+    if (need <= (double)have) return 0;
+    char size_s[32], need_s[32], have_s[32];
+    format_bytes((double)st.st_size, size_s, sizeof size_s);
+    format_bytes(need, need_s, sizeof need_s);
+    format_bytes((double)have, have_s, sizeof have_s);
+    fprintf(stderr, "mingpt: %s: a text of %s needs %s to load; %s %s (train on a part of it)\n", file, size_s,
+            need_s, have_s, limit);
+    return 1;
+}
+
+/* --init SRC: the shape and tokenizer of the model to start from (a GPT-2 folder or a mingpt
+ * language model). Returns 0, or 1 after printing why not. */
+static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok) {
+    char err[1024];
+    if (hf_gpt2_is_folder(src)) {
+        if (hf_gpt2_read_config(src, config, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            return 1;
+        }
+        return (*tok = folder_tokenizer(src, config->vocab_size)) ? 0 : 1;
+    }
+    if (check_checkpoint_exists(src, "mingpt train FILE, or a GPT-2 folder")) return 1;
+    CkptMeta meta;
+    if (ckpt_peek(src, config, &meta, err, sizeof err) != 0) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return 1;
+    }
+    *tok = checkpoint_tokenizer(src, &meta, config->vocab_size);
+    ckpt_meta_free(&meta);
+    return *tok ? 0 : 1;
+}
+
+int task_text_train(const char *file, const TrainOptions *opt) {
+    unsigned char *bytes;
+    size_t n_bytes, bad;
+    if (check_text_fits(file) != 0) return 1;
+    int rc = read_whole_file(file, &bytes, &n_bytes);
+    if (rc) return rc;
+    TextTask task = {0};
+    TrainRun run = {0};
+    run.opt = opt;
+    run.task = &task;
+    run.next_batch = text_batch;
+    run.evaluate = text_evaluate;
+    run.B = opt->batch_size;
+    TokenIds ids = {0};
+    GPTConfig config = {0};
+    char err[1024];
+
+    /* The tokenizer: a resumed or --init model keeps its own, --tokenizer names GPT-2's BPE, and
+     * otherwise the characters of the text are the vocabulary. */
+    const char *vocab_source = opt->resume ? opt->resume : opt->init ? opt->init : opt->tokenizer ? opt->tokenizer : file;
+    if (opt->resume) {
+        CkptMeta peek;
+        if (ckpt_peek(opt->resume, &config, &peek, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s\n", err);
+            rc = 1;
+            goto done;
+        }
+        task.tok = checkpoint_tokenizer(opt->resume, &peek, config.vocab_size);
+        ckpt_meta_free(&peek);
+    } else if (opt->init) {
+        if (peek_init(opt->init, &config, &task.tok) != 0) task.tok = NULL;
+    } else if (opt->tokenizer) {
+        if (!(task.tok = tok_bpe_load(opt->tokenizer, err, sizeof err))) fprintf(stderr, "mingpt: %s\n", err);
+    } else if (!(task.tok = tok_chars_build((const char *)bytes, n_bytes, opt->bytes, &bad))) {
+        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu (use --bytes to train on raw bytes)\n", file, bad);
+    }
+    if (!task.tok) {
+        rc = 1;
+        goto done;
+    }
+    /* one token per byte at most: reserving that keeps the peak at 5 bytes per byte of text */
+    ids.cap = n_bytes;
+    ids.ids = xmalloc(xmul_size(n_bytes, sizeof *ids.ids));
+    if (tokenizer_encode(task.tok, (const char *)bytes, n_bytes, &ids, err, sizeof err) != 0) {
+        if (!is_bpe(task.tok) && strncmp(err, "invalid UTF-8", 13) == 0)
+            fprintf(stderr, "mingpt: %s: %s (use --bytes to train on raw bytes)\n", file, err);
+        else
+            encode_failed(file, err, vocab_source);
+        rc = 1;
+        goto done;
+    }
+    free(bytes);
+    bytes = NULL;
+    if (ids.n < n_bytes / 2) { /* BPE: about a token per 4 bytes; give the rest back */
+        int32_t *shrunk = realloc(ids.ids, (ids.n ? ids.n : 1) * sizeof *ids.ids);
+        if (shrunk) ids.ids = shrunk;
+    }
+    if (tokenizer_vocab_size(task.tok) < 2) {
+        fprintf(stderr, "mingpt: %s: has only one distinct character; a language model needs at least two\n", file);
+        rc = 1;
+        goto done;
+    }
+    const int *tokens = (const int *)ids.ids; /* int32_t is int on every target */
+    size_t n = ids.n;
+
+    int block_size = opt->block_size;
+    if (opt->resume || opt->init) {
+        const char *src = opt->resume ? opt->resume : opt->init;
+        block_size = config.block_size;
+        /* position embeddings are sized by block_size: a resumed model cannot change it, and a
+         * model to fine-tune can only drop positions it will never see (nanoGPT's crop_block_size) */
+        if (opt->block_size_given && (opt->resume ? opt->block_size != block_size : opt->block_size > block_size)) {
+            fprintf(stderr, "mingpt: %s: has block_size %d; %s cannot %s it to --block-size %d\n", src, block_size,
+                    opt->resume ? "--resume" : "--init", opt->resume ? "change" : "raise", opt->block_size);
+            rc = 2;
+            goto done;
+        }
+        if (opt->init && opt->block_size_given) block_size = opt->block_size;
+    }
+    run.T = block_size;
+    task.n_val = (size_t)((double)n * opt->val_frac);
+    task.n_train = n - task.n_val;
+    task.train = tokens;
+    task.val = tokens + task.n_train;
+    if (task.n_train < (size_t)block_size + 1) {
+        fprintf(stderr,
+                "mingpt: %s: %zu %s%s is too short: training needs at least block_size+1 = %d "
+                "(lower --block-size or --val-frac)\n",
+                file, task.n_train, units(task.tok), task.n_val ? " after holding out the validation part" : "",
+                block_size + 1);
+        rc = 1;
+        goto done;
+    }
+    if ((rc = choose_sample_prompt(&task, opt, vocab_source)) != 0) goto done;
+    if (opt->init) {
+        config.block_size = block_size;
+        config.embd_pdrop = config.resid_pdrop = config.attn_pdrop = opt->dropout;
+        run.init_from = opt->init;
+    } else if (!opt->resume &&
+               (rc = config_from_options(opt, tokenizer_vocab_size(task.tok), block_size, &config)) != 0) {
+        goto done;
+    }
+    if ((rc = train_setup(&run, &config, is_bpe(task.tok) ? "bpe" : "chars")) != 0) goto done;
+    if (!opt->quiet)
+        fprintf(stderr, "%s: %zu %s, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
+                units(task.tok), (int)tokenizer_vocab_size(task.tok), task.n_train, task.n_val);
+    if (!opt->quiet && !task.prompt_text[0]) {
+        size_t len;
+        const char *start = tokenizer_token(task.tok, task.prompt[0], &len);
+        fprintf(stderr, "samples start from %s: chargpt's prompt \"%s\" has characters that %s lacks "
+                        "(--sample-prompt sets one)\n",
+                len == 1 && start[0] == '\n' ? "a newline" : "the vocabulary's first character", TRAIN_PROMPT,
+                vocab_source);
+    }
+    {
+        const char *base = strrchr(file, '/');
+        const GPTConfig *c = &run.model->config;
+        snprintf(run.title, sizeof run.title, "mingpt train %s: %d layers, %d heads, n_embd %d", base ? base + 1 : file,
+                 c->n_layer, c->n_head, c->n_embd);
+    }
+    run.meta.has_val_frac = 1; /* this run's split, which eval looks up */
+    run.meta.val_frac = opt->val_frac;
+    meta_set_tokenizer(&run.meta, task.tok);
+    rc = train_loop(&run);
+
+done:
+    free(task.prompt);
+    free(ids.ids);
+    tokenizer_free(task.tok);
+    free(bytes);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- sample and eval commands */
+
+int task_text_sample(const SampleOptions *opt) {
+    TextModel tm;
+    if (load_text_model(opt->ckpt, opt->pool, &tm) != 0) return 1;
+    TokenIds prompt = {0};
+    char err[256];
+    int rc = 0, has_prompt = opt->prompt && opt->prompt[0];
+    /* <|endoftext|> written in a prompt is ordinary text to bpe.py; only an empty prompt starts from
+     * the token itself, as generate.ipynb does */
+    if (has_prompt && tokenizer_encode(tm.tok, opt->prompt, strlen(opt->prompt), &prompt, err, sizeof err) != 0) {
+        encode_failed("--prompt", err, opt->ckpt);
+        rc = 2;
+        goto done;
+    }
+    if (!has_prompt) token_ids_push(&prompt, start_token(tm.tok));
+    int *tokens = xmalloc(xmul_size(prompt.n + (size_t)opt->len, sizeof(int)));
+    Rng rng;
+    rng_seed(&rng, opt->seed);
+    SampleConfig sc = {opt->temperature, opt->top_k, opt->top_p, opt->greedy};
+    for (long s = 0; s < opt->num_samples; s++) { /* one RNG stream through all samples */
+        if (s > 0) fputs("---------------\n", stdout);
+        for (size_t i = 0; i < prompt.n; i++) tokens[i] = prompt.ids[i];
+        if (has_prompt) fputs(opt->prompt, stdout);
+        fflush(stdout);
+        generate(tm.model, tokens, prompt.n, (size_t)opt->len, &sc, opt->exact ? GEN_EXACT : GEN_SLIDING, &rng,
+                 print_token, tm.tok);
+        putchar('\n');
+    }
+    free(tokens);
+done:
+    free(prompt.ids);
+    text_model_free(&tm);
+    return rc;
+}
+
+/* eval's progress on stderr: a line redrawn in place on a terminal, a line every 10% elsewhere. */
+typedef struct {
+    Term term;
+    double t_start, t_draw;
+    int last_tenth;
+} EvalShow;
+
+static void show_eval_progress(void *ctx, size_t done, size_t total) {
+    EvalShow *show = ctx;
+    double now = now_seconds();
+    int tenth = (int)(10 * done / total);
+    char pct[32], left[32] = "", eta[48] = "";
+    snprintf(pct, sizeof pct, "%.0f%%", floor(100.0 * (double)done / (double)total));
+    if (done < total) format_duration((now - show->t_start) / (double)done * (double)(total - done), left, sizeof left);
+    if (left[0]) snprintf(eta, sizeof eta, "ETA %s", left);
+    char head[96];
+    snprintf(head, sizeof head, "eval: %zu/%zu windows", done, total);
+    if (show->term.tty) {
+        if (now - show->t_draw < 0.1 && done < total) return;
+        const char *fields[] = {head, pct, eta};
+        term_status(&show->term, fields, eta[0] ? 3 : 2);
+        show->t_draw = now;
+    } else if (tenth > show->last_tenth && done < total) {
+        fprintf(stderr, "%s (%s%s%s)\n", head, pct, eta[0] ? ", " : "", eta);
+    }
+    show->last_tenth = tenth;
+}
+
+/* The byte offset of character `index` of text (as_bytes: bytes are characters); text is valid. */
+static size_t char_offset(const unsigned char *text, size_t n, size_t index, int as_bytes) {
+    if (as_bytes) return index;
+    size_t at = 0;
+    for (size_t k = 0; k < index && at < n; k++) {
+        uint32_t cp;
+        at += text[at] < 0x80 ? 1 : (size_t)utf8_decode(text + at, n - at, &cp);
+    }
+    return at;
+}
+
+int task_text_eval(const EvalOptions *opt) {
+    TextModel tm;
+    if (load_text_model(opt->ckpt, opt->pool, &tm) != 0) return 1;
+    int rc = 1, bpe = is_bpe(tm.tok), as_bytes = tm.tok->kind == TOKENIZER_BYTES;
+    unsigned char *bytes = NULL;
+    TokenIds ids = {0};
+    size_t n_bytes, n = 0;
+    char err[256];
+    if (read_whole_file(opt->file, &bytes, &n_bytes) != 0) goto done;
+    /* the split training made: the first (1 - val_frac) of the tokens trains, the rest validates. A
+     * character model splits the characters without encoding them, so that a character outside its
+     * vocabulary in the part not evaluated does not matter. */
+    if (bpe) {
+        if (tokenizer_encode(tm.tok, (const char *)bytes, n_bytes, &ids, err, sizeof err) != 0) {
+            fprintf(stderr, "mingpt: %s: %s\n", opt->file, err);
+            goto done;
+        }
+        n = ids.n;
+    } else if (as_bytes) {
+        n = n_bytes;
+    } else {
+        for (size_t i = 0; i < n_bytes; n++) {
+            uint32_t cp;
+            int used = bytes[i] < 0x80 ? 1 : utf8_decode(bytes + i, n_bytes - i, &cp);
+            if (!used) {
+                fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu\n", opt->file, i);
+                goto done;
+            }
+            i += (size_t)used;
+        }
+    }
+    /* a GPT-2 folder never trained on the file: the whole of it is the natural default */
+    EvalSplit which = tm.folder && !opt->split_given ? EVAL_SPLIT_ALL : opt->split;
+    float val_frac = opt->val_frac_given || !tm.meta.has_val_frac ? opt->val_frac : tm.meta.val_frac;
+    size_t n_val = (size_t)((double)n * val_frac), begin = 0, end = n;
+    const char *split = "all";
+    if (which == EVAL_SPLIT_VAL) begin = n - n_val, split = "val";
+    else if (which == EVAL_SPLIT_TRAIN) end = n - n_val, split = "train";
+    if (end - begin < 2) {
+        fprintf(stderr, "mingpt: %s: its %s part (--split %s, --val-frac %g) has %zu %s; predicting one "
+                        "needs 2 (try --split all)\n",
+                opt->file, split, split, (double)val_frac, end - begin, units(tm.tok));
+        goto done;
+    }
+    if (!bpe) {
+        size_t lo = char_offset(bytes, n_bytes, begin, as_bytes);
+        size_t hi = lo + char_offset(bytes + lo, n_bytes - lo, end - begin, as_bytes);
+        if (tokenizer_encode(tm.tok, (const char *)bytes + lo, hi - lo, &ids, err, sizeof err) != 0) {
+            encode_failed(opt->file, err, opt->ckpt);
+            goto done;
+        }
+    }
+    /* BPE: ids hold the whole file; characters: just the part */
+    size_t n_part = end - begin;
+    const int *tokens = (const int *)ids.ids + (bpe ? begin : 0);
+    size_t count;
+    int B = eval_batch(&tm.model->config, opt->batch_size, n_part);
+    EvalShow show = {0};
+    term_init(&show.term, 0);
+    show.t_start = now_seconds();
+    double loss = chars_eval_loss(tm.model, tokens, n_part, B, 0, &count, show_eval_progress, &show);
+    term_clear(&show.term);
+    if (bpe) {
+        size_t predicted_bytes = 0, len; /* what bits per byte is per */
+        for (size_t i = 1; i < n_part; i++) {
+            tokenizer_token(tm.tok, tokens[i], &len);
+            predicted_bytes += len;
+        }
+        printf("%s (%s split, tokens %zu to %zu): %.4f nats/token, %.4f bits/byte over %zu predicted tokens "
+               "(%zu bytes)\n",
+               opt->file, split, begin, end, loss, loss * (double)count / 0.6931471805599453 / (double)predicted_bytes,
+               count, predicted_bytes);
+    } else {
+        printf("%s (%s split, characters %zu to %zu): %.4f nats/char, %.4f bits/char over %zu predicted characters\n",
+               opt->file, split, begin, end, loss, loss / 0.6931471805599453, count);
+    }
+    rc = 0;
+done:
+    free(bytes);
+    free(ids.ids);
+    text_model_free(&tm);
+    return rc;
+}
