@@ -67,6 +67,14 @@ static void test_unicode_classes(void) {
     /* none of the three: punctuation, symbols, combining marks, emoji, ZWSP (not White_Space),
      * U+1C..1F (Python's str.isspace says yes, regex's \s says no), surrogates, beyond U+10FFFF */
     const uint32_t others[] = {'\'', '_', '!', 0x7F, 0xD7, 0x301, 0x1F600, 0x200B, 0x1C, 0x1F, 0xD800, 0x110000, 0xFFFFFFFFu};
+    /* Unicode 15.0, as the regex module of Debian 12 (2022.10.31) that runs bpe.py knows it and
+     * Python 3.11's unicodedata (14.0) does not: Kawi and Nag Mundari letters, a CJK Extension H
+     * ideograph, a Kawi digit; a 15.1 ideograph (Extension I) is still unassigned there */
+    const uint32_t letters15[] = {0x11F04, 0x1E4D0, 0x31350}, numbers15[] = {0x11F50}, unassigned15[] = {0x2EBF0};
+    for (size_t i = 0; i < sizeof letters15 / sizeof *letters15; i++)
+        EXPECT(unicode_is_letter(letters15[i]) && !unicode_is_number(letters15[i]));
+    EXPECT(unicode_is_number(numbers15[0]) && !unicode_is_letter(numbers15[0]));
+    EXPECT(!unicode_is_letter(unassigned15[0]) && !unicode_is_number(unassigned15[0]));
     for (size_t i = 0; i < sizeof letters / sizeof *letters; i++)
         EXPECT(unicode_is_letter(letters[i]) && !unicode_is_number(letters[i]) && !unicode_is_space(letters[i]));
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
@@ -139,6 +147,10 @@ static void test_pretokenizer_tricky_spots(void) {
     EXPECT_SPLIT("caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c", "caf\xc3\xa9| \xe4\xbd\xa0\xe5\xa5\xbd|\xef\xbc\x8c");
     /* x², a non-breaking space (white space, but not ' ') before a word */
     EXPECT_SPLIT("x\xc2\xb2 a\xc2\xa0" "b", "x|\xc2\xb2| a|\xc2\xa0|" "b");
+    /* Unicode 15.0 as regex knows it: Kawi letters U+11F04 U+11F05 join "ab", Kawi digits U+11F50
+     * U+11F51 are a number, U+2EBF0 (unassigned before 15.1) is punctuation with the "!" */
+    EXPECT_SPLIT("ab\xf0\x91\xbc\x84\xf0\x91\xbc\x85 \xf0\x91\xbd\x90\xf0\x91\xbd\x91x \xf0\xae\xaf\xb0!",
+                 "ab\xf0\x91\xbc\x84\xf0\x91\xbc\x85| \xf0\x91\xbd\x90\xf0\x91\xbd\x91|x| \xf0\xae\xaf\xb0!");
     EXPECT_SPLIT("<|endoftext|>", "<||endoftext||>"); /* "<|" "endoftext" "|>": plain text, as in bpe.py */
 }
 
