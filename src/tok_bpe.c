@@ -147,7 +147,25 @@ typedef struct {
     struct HeapEntry *deferred;             /* (2 * scratch_cap) see push_pair */
     size_t scratch_cap, n_deferred;
     uint64_t deferred_rank;                 /* the rank being merged when they were deferred */
+    /* pre-tokens already merged and their ids, as encoder.py's cache: text repeats its words */
+    struct CacheSlot *cache;                /* (CACHE_SLOTS) hashed by the pre-token's bytes */
+    unsigned char *cache_bytes;             /* (CACHE_BYTES) the cached pre-tokens, back to back */
+    int32_t *cache_ids;                     /* (CACHE_BYTES) their ids: never more ids than bytes */
+    size_t cache_n, cache_used;             /* entries, and bytes (= room for ids) taken */
 } Bpe;
+
+/* The cache holds short pre-tokens only (words, not a megabyte without spaces), and is emptied
+ * when full rather than evicting: a text's common words come back at once. */
+#define CACHE_SLOTS ((size_t)1 << 16)
+#define CACHE_MAX_ENTRIES (CACHE_SLOTS / 2)
+#define CACHE_MAX_LEN 64
+#define CACHE_BYTES (CACHE_MAX_ENTRIES * 16)
+
+struct CacheSlot {
+    uint64_t hash;      /* 0: empty */
+    uint32_t at;        /* the pre-token is cache_bytes[at .. at+len), its ids cache_ids[at .. at+n_ids) */
+    uint16_t len, n_ids;
+};
 
 static int32_t lookup_bytes(const Bpe *t, const unsigned char *p, size_t n) {
     size_t mask = t->by_bytes_size - 1;
@@ -274,6 +292,38 @@ static void bpe_word(Bpe *t, const unsigned char *p, size_t n, TokenIds *out) {
     for (int32_t i = 0; i >= 0; i = t->sym_next[i]) token_ids_push(out, t->sym_id[i]);
 }
 
+/* The cached ids of pre-token p[0..n) with hash h, or NULL (*n_ids set on a hit). */
+static const int32_t *cache_find(const Bpe *t, const unsigned char *p, size_t n, uint64_t h, size_t *n_ids) {
+    if (!t->cache) return NULL;
+    for (size_t i = h & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        const struct CacheSlot *c = &t->cache[i];
+        if (!c->hash) return NULL;
+        if (c->hash == h && c->len == n && memcmp(t->cache_bytes + c->at, p, n) == 0) {
+            *n_ids = c->n_ids;
+            return t->cache_ids + c->at;
+        }
+    }
+}
+
+static void cache_add(Bpe *t, const unsigned char *p, size_t n, uint64_t h, const int32_t *ids, size_t n_ids) {
+    if (!t->cache) {
+        t->cache = xcalloc(CACHE_SLOTS, sizeof *t->cache);
+        t->cache_bytes = xmalloc(CACHE_BYTES);
+        t->cache_ids = xmalloc(CACHE_BYTES * sizeof *t->cache_ids);
+    }
+    if (t->cache_n == CACHE_MAX_ENTRIES || t->cache_used + n > CACHE_BYTES) {
+        memset(t->cache, 0, CACHE_SLOTS * sizeof *t->cache);
+        t->cache_n = t->cache_used = 0;
+    }
+    size_t i = h & (CACHE_SLOTS - 1);
+    while (t->cache[i].hash) i = (i + 1) & (CACHE_SLOTS - 1);
+    t->cache[i] = (struct CacheSlot){h, (uint32_t)t->cache_used, (uint16_t)n, (uint16_t)n_ids};
+    memcpy(t->cache_bytes + t->cache_used, p, n);
+    memcpy(t->cache_ids + t->cache_used, ids, n_ids * sizeof *ids);
+    t->cache_used += n;
+    t->cache_n++;
+}
+
 static int bpe_encode(Tokenizer *tok, const char *text, size_t n, TokenIds *out, char *err, size_t err_size) {
     Bpe *t = (Bpe *)tok;
     const unsigned char *s = (const unsigned char *)text;
@@ -285,8 +335,20 @@ static int bpe_encode(Tokenizer *tok, const char *text, size_t n, TokenIds *out,
         i += (size_t)k;
     }
     for (size_t i = 0; i < n;) {
-        size_t end = bpe_pretoken_end(s, n, i);
-        bpe_word(t, s + i, end - i, out);
+        size_t end = bpe_pretoken_end(s, n, i), len = end - i, n_ids;
+        if (len > 1 && len <= CACHE_MAX_LEN) {
+            uint64_t h = hash_bytes(s + i, len) | 1; /* never 0, the empty slot's mark */
+            const int32_t *hit = cache_find(t, s + i, len, h, &n_ids);
+            if (hit) {
+                for (size_t k = 0; k < n_ids; k++) token_ids_push(out, hit[k]);
+            } else {
+                size_t before = out->n;
+                bpe_word(t, s + i, len, out);
+                cache_add(t, s + i, len, h, out->ids + before, out->n - before);
+            }
+        } else {
+            bpe_word(t, s + i, len, out);
+        }
         i = end;
     }
     return 0;
@@ -310,6 +372,9 @@ static void bpe_free(Tokenizer *tok) {
     free(t->sym_prev);
     free(t->heap);
     free(t->deferred);
+    free(t->cache);
+    free(t->cache_bytes);
+    free(t->cache_ids);
     free(t);
 }
 

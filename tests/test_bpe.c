@@ -512,6 +512,28 @@ static void test_written_out_and_read_back(void) {
     free(merges);
 }
 
+/* Pre-tokens are cached with their ids (encoder.py's cache), and the cache empties when full: a
+ * text of 50,000 distinct words, twice over, encodes as each of its words does alone. */
+static void test_cache_changes_nothing(void) {
+    size_t cap = 50000 * 16, n = 0;
+    char *text = xmalloc(2 * cap), err[256];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 50000; i++) n += (size_t)snprintf(text + n, 2 * cap - n, " w%dq%c", i * 7919, 'a' + i % 26);
+    TokenIds whole = {0}, alone = {0};
+    EXPECT(tokenizer_encode(gpt2, text, n, &whole, err, sizeof err) == 0);
+    for (size_t i = 0; i < n;) {
+        size_t end = bpe_pretoken_end((const unsigned char *)text, n, i);
+        Tokenizer *fresh = i < 40 ? tok_bpe_load("data/gpt2", err, sizeof err) : NULL; /* a cold cache too */
+        EXPECT(tokenizer_encode(fresh ? fresh : gpt2, text + i, end - i, &alone, err, sizeof err) == 0);
+        tokenizer_free(fresh);
+        i = end;
+    }
+    EXPECT(whole.n == alone.n && memcmp(whole.ids, alone.ids, whole.n * sizeof *whole.ids) == 0);
+    free(whole.ids);
+    free(alone.ids);
+    free(text);
+}
+
 /* chargpt's tokenizer behind the same interface: one token per character, its bytes UTF-8, and a
  * character outside the vocabulary named with its position in characters. */
 static void test_character_tokenizer(void) {
@@ -569,6 +591,7 @@ int main(void) {
     RUN(test_small_vocabularies_and_load_errors);
     RUN(test_written_out_and_read_back);
     RUN(test_character_tokenizer);
+    RUN(test_cache_changes_nothing);
     if (access(binary, X_OK) == 0) RUN(test_encode_and_decode_commands);
     else {
         printf("FAIL %s is not built (run from the repository root via make test)\n", binary);
