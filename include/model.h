@@ -119,6 +119,11 @@ typedef struct {
 /* Allocates the parameters and gradients (zeroed) for a valid config; init with gpt_init. */
 GPT *gpt_create(const GPTConfig *config, Pool *pool);
 void gpt_free(GPT *model);
+/* A new trainable model of config holding src's weights: src's shape, with block_size at most
+ * src's (wpe keeps its first block_size rows, as nanoGPT's crop_block_size), dropout config's.
+ * This is how fine-tuning starts from a loaded model (minGPT's from_pretrained gives lm_head its own
+ * copy of wte: so does any GPT here). */
+GPT *gpt_clone(const GPT *src, const GPTConfig *config);
 /* minGPT's init: Linear and Embedding weights normal(0, 0.02), c_proj weights
  * normal(0, 0.02/sqrt(2·n_layer)), biases 0, LayerNorm weight 1 and bias 0. Also seeds dropout. */
 void gpt_init(GPT *model, uint64_t seed);

@@ -599,3 +599,18 @@ void gpt_backward(GPT *m) {
     dropout_backward(m->pool, d->dres, d->dres, BTC, pe, site_key(m, 0));
     encoder_backward(m->pool, g->wte, g->wpe, d->dres, m->idx, B, T, C);
 }
+
+GPT *gpt_clone(const GPT *src, const GPTConfig *config) {
+    const GPTConfig *c = &src->config;
+    CHECK(config->n_layer == c->n_layer && config->n_head == c->n_head && config->n_embd == c->n_embd &&
+          config->vocab_size == c->vocab_size && config->block_size <= c->block_size);
+    GPT *m = gpt_create(config, src->pool);
+    /* both tables list minGPT's parameters in one order; only wpe may have fewer rows, its first */
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *to = &m->params.t[i], *from = &src->params.t[i];
+        CHECK(strcmp(to->name, from->name) == 0 && to->numel <= from->numel);
+        memcpy(to->data, from->data, to->numel * sizeof(float));
+    }
+    m->dropout_seed = src->dropout_seed;
+    return m;
+}

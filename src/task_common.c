@@ -138,14 +138,7 @@ static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptio
         fprintf(stderr, "mingpt: %s\n", err);
         return NULL;
     }
-    GPT *m = gpt_create(config, opt->pool);
-    /* both tables list minGPT's parameters in one order; only wpe's rows may differ */
-    CHECK(m->params.n == from->params.n && config->block_size <= from->config.block_size);
-    for (int i = 0; i < m->params.n; i++) {
-        const Tensor *to = &m->params.t[i], *t = &from->params.t[i];
-        CHECK(strcmp(to->name, t->name) == 0 && to->numel <= t->numel);
-        memcpy(to->data, t->data, to->numel * sizeof(float));
-    }
+    GPT *m = gpt_clone(from, config);
     gpt_free(from);
     Rng rng; /* a fresh run's dropout stream, as gpt_init would seed it */
     rng_seed(&rng, opt->seed);
