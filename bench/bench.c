@@ -19,6 +19,7 @@
 #include "matmul.h"
 #include "model.h"
 #include "rng.h"
+#include "decode.h"
 #include "sample.h"
 #include "threads.h"
 #include "trainer.h"

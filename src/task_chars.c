@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "progress.h"
+#include "decode.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "hf_gpt2.h"
+#include "decode.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"

@@ -15,6 +15,7 @@
 #include "hf_gpt2.h"
 #include "model.h"
 #include "safetensors.h"
+#include "decode.h"
 #include "sample.h"
 #include "threads.h"
 #include "tokenizer.h"

@@ -2,6 +2,7 @@
  * minGPT's init and parameter table, activation reuse, and the trainer. */
 #include "harness.h"
 #include "common.h"
+#include "decode.h"
 #include "model.h"
 #include "rng.h"
 #include "trainer.h"

@@ -15,6 +15,7 @@
 #include "plot.h"
 #include "runlog.h"
 #include "safetensors.h"
+#include "decode.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"
