@@ -45,6 +45,10 @@ void linear_forward_packed(Pool *pool, float *out, const float *inp, const float
 void linear_pack_rows(float *packed, const unsigned char *src, size_t r0, size_t r1, int transposed, size_t C,
                       size_t OC);
 
+/* Row o of the weight (OC,C) that `packed` holds -> row (C) (written): GPT-2's wte read from the
+ * packed lm_head it is tied to. */
+void linear_packed_row(float *row, const float *packed, size_t o, size_t C, size_t OC);
+
 /* One row of linear_forward from the packed weight: inp (C), packed (linear_pack_weight of W
  * (OC,C)), bias (OC) or NULL -> out (OC) (written). Each output sums its products in the same
  * order and with the same vector arithmetic as the GEMM's micro-kernel (KC-blocks from zero,

@@ -84,6 +84,8 @@ typedef struct {
     GPTConfig config;
     Pool *pool;                 /* not owned */
     int inference;              /* gpt_create_inference: no gradients, Linear weights packed only */
+    int tied;                   /* inference with wte tied to lm_head: w.wte is NULL, its rows are
+                                   read from lm_head's panels (GPT-2 as OpenAI published it) */
     TensorTable params;         /* minGPT's state_dict: names, shapes, decay, init */
     size_t num_params;          /* sum of numel over params */
     float *param_mem, *grad_mem; /* (params.numel) each; grad_mem NULL for inference */
@@ -126,8 +128,9 @@ typedef struct {
 GPT *gpt_create(const GPTConfig *config, Pool *pool);
 /* Allocates an inference model's parameters (zeroed), to be filled with gpt_load_rows; gpt_init,
  * gpt_zero_grad, gpt_backward and a training forward are CHECK failures on it. Its logits are
- * bitwise those of a training model with the same weights (tests/test_model.c checks it). */
-GPT *gpt_create_inference(const GPTConfig *config, Pool *pool);
+ * bitwise those of a training model with the same weights (tests/test_model.c checks it). With
+ * `tied`, wte and lm_head are one matrix, stored once (as lm_head): loading either fills it. */
+GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied);
 /* Rows of parameter i as a file stores it: shape[0] for a matrix (shape[1] if transposed, a
  * Conv1D's (in, out) layout), 1 for a vector. */
 int gpt_param_rows(const GPT *model, int i, int transposed);
@@ -172,6 +175,8 @@ void gpt_weights_changed(GPT *model);
  * the next call. No backward may follow. */
 const float *gpt_forward_infer(GPT *model, const int *idx, int B, int T, int last_only,
                                void (*on_qkv)(void *ctx, int l, const float *qkv), void *ctx);
+/* out (C) = wte[token] + wpe[pos] (written), the embedding of one position, as the forward's. */
+void gpt_embed(const GPT *model, int token, int pos, float *out);
 /* Makes sure the activation buffers hold a (B,T) batch (the forward calls it itself). */
 void gpt_ensure_acts(GPT *model, int B, int T);
 /* The packed panels (linear_pack_weight) of the Linear weight `weight` (a view in model->w), or

@@ -455,7 +455,7 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
     if (st_meta(&f, "dropout_pass") && meta_long(&f, "dropout_pass", 0, LONG_MAX, &dropout_pass, err, err_size) != 0)
         goto fail;
     /* every weight is read below: no init needed; without a trainer, the model only runs */
-    m = tr ? gpt_create(&config, pool) : gpt_create_inference(&config, pool);
+    m = tr ? gpt_create(&config, pool) : gpt_create_inference(&config, pool, 0);
     if (check_no_stray_tensors(&f, m, err, err_size) != 0) goto fail;
     m->dropout_seed = dropout_seed;
     for (int i = 0; i < m->params.n; i++)

@@ -53,7 +53,9 @@ const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
     }
     m->cache_B = B;
     m->cache_version = m->weights_version;
-    const float *logits = gpt_forward_infer(m, idx, B, T, 0, store_prompt, m);
+    /* one row needs only its last position past the last attention (the cache has every key and
+     * value by then); several rows run whole, as gpt_forward does */
+    const float *logits = gpt_forward_infer(m, idx, B, T, B == 1, store_prompt, m);
     m->cache_len = T;
     /* the last position's logits, packed as (B,V) */
     size_t V = (size_t)c->vocab_size;
@@ -87,8 +89,7 @@ const float *gpt_cache_step(GPT *m, const int *tokens) {
     float *x = m->a.x0;
     for (size_t b = 0; b < B; b++) {
         CHECK(tokens[b] >= 0 && tokens[b] < c->vocab_size);
-        const float *wte_ix = w->wte + (size_t)tokens[b] * C, *wpe_t = w->wpe + pos * C;
-        for (size_t i = 0; i < C; i++) x[b * C + i] = wte_ix[i] + wpe_t[i];
+        gpt_embed(m, tokens[b], (int)pos, x + b * C);
     }
     for (int l = 0; l < c->n_layer; l++) {
         BlockWeights *bw = &w->h[l];

@@ -310,16 +310,15 @@ GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *e
     HfGpt2Contents found;
     GPT *m = NULL;
     if (check_names(&f, &config, &found, err, err_size) != 0) goto fail;
-    m = gpt_create_inference(&config, pool); /* every weight is read or tied below: no init needed */
+    /* every weight is read below: no init needed. Without lm_head.weight, GPT-2 ties it to wte
+     * (from_pretrained copies it): one matrix, stored once. */
+    m = gpt_create_inference(&config, pool, !found.has_lm_head);
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
         int absent;
         if (load_param(&f, m, i, &absent, err, err_size) != 0) goto fail;
         if (!absent) continue;
-        if (t->data == m->w.lm_head_w) { /* GPT-2 ties lm_head to wte; from_pretrained copies it */
-            gpt_load_rows(m, i, (const unsigned char *)m->w.wte, 0, t->shape[0], 0); /* wte precedes it */
-            continue;
-        }
+        if (m->tied && t->data == m->w.lm_head_w) continue; /* filled with wte */
         const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
         error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f.path, bare, t->name);
         goto fail;

@@ -419,6 +419,15 @@ void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *p
     pool_run(pool, linear_forward_vec_worker, &job);
 }
 
+void linear_packed_row(float *row, const float *packed, size_t o, size_t C, size_t OC) {
+    size_t npad = (OC + NR - 1) / NR * NR;
+    for (size_t k0 = 0; k0 < C; k0 += KC) {
+        size_t kc = MG_MIN((size_t)KC, C - k0);
+        const float *panel = packed + k0 * npad + o / NR * NR * kc + o % NR; /* column o of (kc, NR) */
+        for (size_t k = 0; k < kc; k++) row[k0 + k] = panel[k * NR];
+    }
+}
+
 void linear_pack_rows(float *packed, const unsigned char *src, size_t r0, size_t r1, int transposed, size_t C,
                       size_t OC) {
     size_t npad = (OC + NR - 1) / NR * NR;

@@ -175,11 +175,12 @@ static void define_scratch(const GPTConfig *c, int inference, size_t B, size_t T
 /* An inference model keeps each Linear weight only as linear_pack_weight lays it out (what both
  * the GEMM and linear_forward_vec read), every other parameter plainly: the offsets are
  * recomputed for those sizes, still multiples of 16 floats (64 bytes, as the kernels need). */
-static void layout_packed(TensorTable *params) {
+static void layout_packed(TensorTable *params, int tied) {
     size_t total = 0;
     for (int i = 0; i < params->n; i++) {
         Tensor *t = &params->t[i];
         size_t floats = t->decay ? linear_packed_floats(t->shape[1], t->shape[0]) : t->numel;
+        if (tied && i == 0) floats = 0; /* wte lives in lm_head's panels */
         t->offset = total;
         total += (floats + 15) / 16 * 16;
         CHECK(total >= floats);
@@ -187,22 +188,27 @@ static void layout_packed(TensorTable *params) {
     params->numel = total;
 }
 
-static GPT *create(const GPTConfig *config, Pool *pool, int inference) {
+static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied) {
     CHECK(gpt_config_error(config) == NULL);
     GPT *m = xcalloc(1, sizeof *m);
     m->config = *config;
     m->pool = pool;
     m->inference = inference;
+    m->tied = tied;
     table_init(&m->params);
     Def build = {&m->params, NULL, 0};
     define_params(config, &build, NULL);
     m->num_params = table_count(&m->params);
-    if (inference) layout_packed(&m->params);
+    if (inference) layout_packed(&m->params, tied);
     m->param_mem = table_alloc(&m->params);
     table_bind(&m->params, m->param_mem);
     m->w.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
     Def views = {&m->params, m->param_mem, 0};
     define_params(config, &views, &m->w);
+    if (tied) { /* no storage of its own: a write through it would land in the next tensor */
+        CHECK(inference && m->params.t[0].data == m->w.wte && m->params.t[m->params.n - 1].data == m->w.lm_head_w);
+        m->w.wte = m->params.t[0].data = NULL;
+    }
     if (!inference) {
         m->grad_mem = table_alloc(&m->params);
         m->g.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
@@ -213,9 +219,9 @@ static GPT *create(const GPTConfig *config, Pool *pool, int inference) {
     return m;
 }
 
-GPT *gpt_create(const GPTConfig *config, Pool *pool) { return create(config, pool, 0); }
+GPT *gpt_create(const GPTConfig *config, Pool *pool) { return create(config, pool, 0, 0); }
 
-GPT *gpt_create_inference(const GPTConfig *config, Pool *pool) { return create(config, pool, 1); }
+GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied) { return create(config, pool, 1, tied); }
 
 int gpt_param_rows(const GPT *m, int i, int transposed) {
     const Tensor *t = &m->params.t[i];
@@ -226,6 +232,7 @@ int gpt_param_rows(const GPT *m, int i, int transposed) {
 void gpt_load_rows(GPT *m, int i, const unsigned char *src, size_t r0, size_t r1, int transposed) {
     const Tensor *t = &m->params.t[i];
     CHECK(i >= 0 && i < m->params.n && r0 <= r1 && r1 <= (size_t)gpt_param_rows(m, i, transposed));
+    if (m->tied && i == 0) t = &m->params.t[m->params.n - 1]; /* wte goes into lm_head (V,C) */
     if (m->inference && t->decay) {
         linear_pack_rows(t->data, src, r0, r1, transposed, t->shape[1], t->shape[0]);
         return;
@@ -407,6 +414,18 @@ static void forward_linear(GPT *m, int packed, float *out, const float *inp, con
     else linear_forward(m->pool, out, inp, weight, bias, rows, C, OC);
 }
 
+void gpt_embed(const GPT *m, int token, int pos, float *out) {
+    size_t C = (size_t)m->config.n_embd;
+    const float *wpe_t = m->w.wpe + (size_t)pos * C;
+    if (m->w.wte) {
+        const float *wte_ix = m->w.wte + (size_t)token * C;
+        for (size_t i = 0; i < C; i++) out[i] = wte_ix[i] + wpe_t[i]; /* as encoder_forward */
+        return;
+    }
+    linear_packed_row(out, m->w.lm_head_w, (size_t)token, C, (size_t)m->config.vocab_size);
+    for (size_t i = 0; i < C; i++) out[i] = out[i] + wpe_t[i];
+}
+
 /* Copies the batch in and sets the pass state shared by gpt_forward and gpt_forward_infer. */
 static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     const GPTConfig *c = &m->config;
@@ -472,7 +491,10 @@ static void forward_blocks(GPT *m, int last_only, int packed, void (*on_qkv)(voi
     size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
     GPTWeights *w = &m->w;
     GPTActs *a = &m->a;
-    encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, B, T, C);
+    if (w->wte)
+        encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, B, T, C);
+    else
+        for (size_t bt = 0; bt < BT; bt++) gpt_embed(m, m->idx[bt], (int)(bt % T), a->x0 + bt * C);
     dropout_forward(m->pool, a->x0, a->x0, BT * C, m->dropout_on ? c->embd_pdrop : 0.0f, site_key(m, 0));
     const float *x = a->x0;
     size_t rows = BT;

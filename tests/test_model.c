@@ -275,8 +275,8 @@ static void test_last_position_forward_gives_the_bits_of_a_full_forward(void) {
 /* m's parameters into a new inference model, a few rows at a time as the loaders write them:
  * each matrix as its own rows, or with `transposed` as the rows of its transpose (a Conv1D's
  * layout in a Hugging Face file). */
-static GPT *inference_copy(const GPT *m, int transposed) {
-    GPT *inf = gpt_create_inference(&m->config, m->pool);
+static GPT *inference_copy(const GPT *m, int transposed, int tied) {
+    GPT *inf = gpt_create_inference(&m->config, m->pool, tied);
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
         int tr = transposed && t->ndim == 2;
@@ -311,24 +311,32 @@ static int fails_in_child(void (*fn)(GPT *), GPT *m) {
 }
 
 /* What `sample` and `eval` load: no gradients, one layer's activations, each Linear weight once
- * and packed; its loss, logits, cache and last-position forward have the training model's bits.
- * C 272 spans two of the GEMM's K blocks (KC 256), V 37 ends in a partial 16-wide panel. */
+ * and packed (and GPT-2's tied wte and lm_head as one matrix); its loss, logits, cache and
+ * last-position forward have the training model's bits. C 272 spans two of the GEMM's K blocks
+ * (KC 256), V 37 ends in a partial 16-wide panel. */
 static void test_inference_model_gives_the_bits_of_a_training_model(void) {
     GPTConfig config = {3, 4, 272, 37, 11, 0.1f, 0.1f, 0.1f};
-    GPT *m = gpt_create(&config, pool2);
-    gpt_init(m, 41);
-    randomize(m, 42);
-    gpt_weights_changed(m);
     int B = 2, T = 11, idx[22], targets[22];
     make_batch(idx, targets, B, T, config.vocab_size, 43);
-    size_t V = (size_t)config.vocab_size;
+    size_t V = (size_t)config.vocab_size, C = (size_t)config.n_embd;
     float *want = xmalloc((size_t)B * T * V * sizeof(float));
-    float loss = gpt_forward(m, idx, targets, B, T, 0);
-    size_t n_targets = m->n_targets;
-    memcpy(want, m->a.logits, (size_t)B * T * V * sizeof(float));
-    for (int transposed = 0; transposed < 2; transposed++) {
-        GPT *inf = inference_copy(m, transposed);
+    /* own rows, a Conv1D's transposed rows, and tied */
+    for (int variant = 0; variant < 3; variant++) {
+        int transposed = variant == 1, tied = variant == 2;
+        GPT *m = gpt_create(&config, pool2);
+        gpt_init(m, 41);
+        randomize(m, 42);
+        if (tied) memcpy(m->w.lm_head_w, m->w.wte, V * C * sizeof(float));
+        gpt_weights_changed(m);
+        float loss = gpt_forward(m, idx, targets, B, T, 0);
+        size_t n_targets = m->n_targets;
+        memcpy(want, m->a.logits, (size_t)B * T * V * sizeof(float));
+        GPT *inf = inference_copy(m, transposed, tied);
         EXPECT(inf->inference && inf->grad_mem == NULL && inf->num_params == m->num_params);
+        EXPECT(inf->tied == tied && (inf->w.wte == NULL) == tied);
+        /* one copy of each weight (two of wte untied), with panels rounded up to 16 columns */
+        size_t stored = m->num_params - (tied ? V * C : 0);
+        EXPECT(inf->params.numel >= stored && inf->params.numel < stored + stored / 20);
         float got = gpt_forward(inf, idx, targets, B, T, 0);
         EXPECT(memcmp(&got, &loss, sizeof got) == 0 && inf->n_targets == n_targets);
         EXPECT(expect_same_bits("logits", inf->a.logits, want, (size_t)B * T * V));
@@ -345,7 +353,7 @@ static void test_inference_model_gives_the_bits_of_a_training_model(void) {
                 gpt_forward(m, window, NULL, rows, t, 0);
                 for (int b = 0; b < rows; b++) {
                     char what[80];
-                    snprintf(what, sizeof what, "cache: transposed %d, rows %d, position %d, row %d", transposed, rows,
+                    snprintf(what, sizeof what, "cache: variant %d, rows %d, position %d, row %d", variant, rows,
                              t - 1, b);
                     EXPECT(expect_same_bits(what, logits + b * V, m->a.logits + ((size_t)b * t + t - 1) * V, V));
                 }
@@ -358,9 +366,9 @@ static void test_inference_model_gives_the_bits_of_a_training_model(void) {
         EXPECT(fails_in_child(gpt_backward, inf));
         EXPECT(fails_in_child(gpt_zero_grad, inf));
         gpt_free(inf);
+        gpt_free(m);
     }
     free(want);
-    gpt_free(m);
 }
 
 static void test_lr_schedule(void) {
