@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "decode.h"
 #include "matmul.h"
 #include "model.h"
 #include "rng.h"
-#include "decode.h"
 #include "sample.h"
 #include "threads.h"
 #include "trainer.h"

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "progress.h"
 #include "decode.h"
+#include "progress.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "hf_gpt2.h"
 #include "decode.h"
+#include "hf_gpt2.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"

@@ -12,11 +12,11 @@
 
 #include "harness.h"
 #include "common.h"
+#include "decode.h"
 #include "hf_gpt2.h"
 #include "matmul.h"
 #include "model.h"
 #include "safetensors.h"
-#include "decode.h"
 #include "sample.h"
 #include "threads.h"
 #include "tokenizer.h"
