@@ -155,8 +155,8 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T);
 double gpt_train_flops_per_token(const GPTConfig *config, int T);
 
 /* idx (B,T) tokens in [0,V), targets (B,T) in [0,V) or -1, or NULL -> model->a.logits (B,T,V).
- * T <= block_size. `training` turns dropout on. Returns the mean cross-entropy over targets that
- * are not -1 (0 if there are none or targets is NULL). */
+ * T <= block_size. `training` turns dropout on (never for an inference model). Returns the mean
+ * cross-entropy over targets that are not -1 (0 if there are none or targets is NULL). */
 float gpt_forward(GPT *model, const int *idx, const int *targets, int B, int T, int training);
 void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
