@@ -20,7 +20,7 @@ typedef struct {
 } SampleConfig;
 
 /* logits (V) -> a token in [0, V). scratch (3V floats) is workspace. Ties in greedy mode go to
- * the lowest token id. */
+ * the lowest token id; greedy uses neither rng nor scratch (both may be NULL). */
 int sample_token(const float *logits, int V, const SampleConfig *config, Rng *rng, float *scratch);
 
 #endif
