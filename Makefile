@@ -19,7 +19,7 @@ ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-con
 LDLIBS = -lm -pthread
 
 BUILD := build
-CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample \
+CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample decode \
 	unicode unicode_tables tok_chars tok_bpe hf_gpt2
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_text.o $(BUILD)/task_add.o $(BUILD)/progress.o \

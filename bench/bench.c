@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "decode.h"
 #include "matmul.h"
 #include "model.h"
 #include "rng.h"

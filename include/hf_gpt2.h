@@ -34,7 +34,9 @@ typedef struct {
     int has_lm_head; /* lm_head.weight was in the file (else it was copied from wte) */
 } HfGpt2Contents;
 
-/* Loads DIR into a new GPT on pool (dropout off). contents may be NULL. Returns NULL with one line
+/* Loads DIR into a new inference GPT (gpt_create_inference) on pool (dropout off), reading the
+ * mapped file a piece at a time, so loading holds the weights and about one piece of the file.
+ * contents may be NULL. Returns NULL with one line
  * in err naming DIR/config.json or DIR/model.safetensors and the tensor at fault (missing, unknown,
  * wrong shape or dtype, NaN or infinite). The caller frees the model with gpt_free. */
 GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *err, size_t err_size);

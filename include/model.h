@@ -5,6 +5,11 @@
  * are one contiguous block each, with named views (GPTWeights). Activations are one block sized
  * for the largest (B,T) seen, allocated on the first forward at that size and reused afterwards;
  * activation gradients need only one layer's worth of scratch, reused by every layer.
+ *
+ * An inference model (gpt_create_inference) holds the weights and forward buffers only: no
+ * gradients, one layer's activations shared by every layer, and each Linear weight once, in the
+ * GEMM's packed layout (matmul.h), which both the batched forward and the one-row decoding step
+ * read. Generation with a key/value cache is decode.h's.
  */
 #ifndef MINGPT_MODEL_H
 #define MINGPT_MODEL_H
@@ -78,10 +83,14 @@ typedef struct {
 typedef struct {
     GPTConfig config;
     Pool *pool;                 /* not owned */
+    int inference;              /* gpt_create_inference: no gradients, Linear weights packed only */
+    int tied;                   /* inference with wte tied to lm_head: w.wte is NULL, its rows are
+                                   read from lm_head's panels (GPT-2 as OpenAI published it) */
     TensorTable params;         /* minGPT's state_dict: names, shapes, decay, init */
     size_t num_params;          /* sum of numel over params */
-    float *param_mem, *grad_mem; /* (params.numel) each */
-    GPTWeights w, g;            /* views into param_mem, grad_mem */
+    float *param_mem, *grad_mem; /* (params.numel) each; grad_mem NULL for inference */
+    GPTWeights w, g;            /* views into param_mem, grad_mem (inference: w's Linear weights are
+                                   packed panels, g is empty) */
 
     int act_B, act_T;           /* capacity of the activation buffers */
     TensorTable act_table, scratch_table;
@@ -102,15 +111,14 @@ typedef struct {
 
     uint64_t weights_version;   /* bumped whenever the weights change (gpt_weights_changed) */
 
-    /* generation: a key/value cache (see gpt_cache_start) */
+    /* generation: a key/value cache, decode.c's (see gpt_cache_start); freed with the model */
     int cache_B, cache_len;     /* rows, positions held */
     int cache_capacity_B;       /* rows the cache buffers can hold */
     uint64_t cache_version;     /* weights_version the cache was started with */
-    uint64_t weight_t_version;  /* weights_version weight_t was transposed from */
     float *cache_key_t;         /* (n_layer, cache_B, NH, hs, block_size) keys, transposed */
     float *cache_value;         /* (n_layer, cache_B, block_size, C) */
-    float *weight_t;            /* (params.numel) Linear weights transposed, at their params offsets */
-    /* inference on many rows (gpt_forward_last): the Linear weights packed for the GEMM once */
+    /* a training model's Linear weights packed for inference (gpt_linear_packed), once per
+     * weights version; an inference model has them so in param_mem and never uses these */
     float *weight_packed;       /* one block; NULL until first needed */
     size_t *packed_offset;      /* (params.n) where each Linear weight's panels start in it */
     uint64_t weight_packed_version;
@@ -118,6 +126,20 @@ typedef struct {
 
 /* Allocates the parameters and gradients (zeroed) for a valid config; init with gpt_init. */
 GPT *gpt_create(const GPTConfig *config, Pool *pool);
+/* Allocates an inference model's parameters (zeroed), to be filled with gpt_load_rows; gpt_init,
+ * gpt_zero_grad, gpt_backward and a training forward are CHECK failures on it. Its logits are
+ * bitwise those of a training model with the same weights (tests/test_model.c checks it). With
+ * `tied`, wte and lm_head are one matrix, stored once (as lm_head): loading either fills it. */
+GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied);
+/* Rows of parameter i as a file stores it: shape[0] for a matrix (shape[1] if transposed, a
+ * Conv1D's (in, out) layout), 1 for a vector. */
+int gpt_param_rows(const GPT *model, int i, int transposed);
+/* Writes rows [r0, r1) of parameter i from src, those rows' little-endian floats as a file holds
+ * them (not necessarily 4-byte aligned), wherever the model keeps the parameter: plainly, or
+ * packed for an inference model's Linear weights. transposed: the rows are those of the
+ * parameter's transpose (only for a matrix). Loading a piece at a time this way needs no copy of a
+ * whole tensor besides the model's own. Call gpt_weights_changed after the last piece. */
+void gpt_load_rows(GPT *model, int i, const unsigned char *src, size_t r0, size_t r1, int transposed);
 void gpt_free(GPT *model);
 /* A new trainable model of config holding src's weights: src's shape, with block_size at most
  * src's (wpe keeps its first block_size rows, as nanoGPT's crop_block_size), dropout config's.
@@ -138,30 +160,32 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T);
 double gpt_train_flops_per_token(const GPTConfig *config, int T);
 
 /* idx (B,T) tokens in [0,V), targets (B,T) in [0,V) or -1, or NULL -> model->a.logits (B,T,V).
- * T <= block_size. `training` turns dropout on. Returns the mean cross-entropy over targets that
- * are not -1 (0 if there are none or targets is NULL). */
+ * T <= block_size. `training` turns dropout on (never for an inference model). Returns the mean
+ * cross-entropy over targets that are not -1 (0 if there are none or targets is NULL). */
 float gpt_forward(GPT *model, const int *idx, const int *targets, int B, int T, int training);
-/* Inference on one sequence idx (T) -> the next-token logits (V) of its last position, bitwise
- * gpt_forward's, with the last block's work after attention done for that position only (what
- * minGPT's generate needs when the window slides; valid until the next call). No backward may
- * follow. */
-const float *gpt_forward_last(GPT *model, const int *idx, int T);
 void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
 void gpt_backward(GPT *model);
 
-/* Generation with a key/value cache: gpt_cache_start(model, B, idx, T) runs the prompts
- * idx (B,T) through the model in one batched pass and keeps every layer's keys and values;
- * gpt_cache_step(model, tokens) then runs one new token per row (tokens (B)) against the cache,
- * O(T·C) work per token. Both return the next-token logits (B,V) of the last position (valid until
- * the next call). Positions are absolute, as minGPT's: at most block_size fit, after which the
- * caller starts again from a shorter context. The logits are bitwise those of gpt_forward on the
- * same tokens (in the default optimised build; tests/test_model.c checks it). Stepping a cache
- * started before the weights last changed is a CHECK failure. */
-const float *gpt_cache_start(GPT *model, const int *idx, int B, int T);
 /* Says the weights changed (the trainer calls it after every step; call it after writing
  * param_mem directly), so that a cache started before cannot be stepped with. */
 void gpt_weights_changed(GPT *model);
-const float *gpt_cache_step(GPT *model, const int *tokens);
+
+/* For decode.c. The inference forward over idx (B,T), without targets or dropout, through the
+ * block code gpt_forward runs, with the Linear weights packed when there is room for that (the
+ * same bits either way): on_qkv(ctx, l, qkv) (may be NULL) sees layer l's qkv (B,T,3C) as soon
+ * as it is computed, before the next layer reuses an inference model's buffers. With last_only
+ * (B = 1) the last block's work after attention, ln_f and lm_head run for the last position
+ * alone. Returns model->a.logits (B,T,V) (only the last row written with last_only), valid until
+ * the next call. No backward may follow. */
+const float *gpt_forward_infer(GPT *model, const int *idx, int B, int T, int last_only,
+                               void (*on_qkv)(void *ctx, int l, const float *qkv), void *ctx);
+/* out (C) = wte[token] + wpe[pos] (written), the embedding of one position, as the forward's. */
+void gpt_embed(const GPT *model, int token, int pos, float *out);
+/* Makes sure the activation buffers hold a (B,T) batch (the forward calls it itself). */
+void gpt_ensure_acts(GPT *model, int B, int T);
+/* The packed panels (linear_pack_weight) of the Linear weight `weight` (a view in model->w), or
+ * NULL when a training model's packed copy would take more than a quarter of the memory. */
+const float *gpt_linear_packed(GPT *model, const float *weight);
 
 #endif

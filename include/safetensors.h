@@ -33,8 +33,10 @@ typedef struct {
 
 typedef struct {
     char *path;
-    unsigned char *data;  /* the data section (owned) */
+    unsigned char *data;  /* the data section, inside map (st_open), or NULL (st_open_header) */
     size_t data_size;
+    void *map;            /* the whole file mapped read-only (owned), or NULL */
+    size_t map_size;
     StTensor *tensors;    /* (n_tensors) in the header's order */
     int n_tensors;
     StTensor **by_name;   /* (n_tensors) the same tensors in strcmp order, for st_find's bsearch */
@@ -43,14 +45,21 @@ typedef struct {
     int n_meta;
 } StFile;
 
-/* Opens and validates a file. Returns 0, or -1 with a one-line message that names the path in err.
- * On success release with st_close. */
+/* Opens and validates a file, and maps it (mmap, private: writes to data never reach the file)
+ * rather than reading it into memory.
+ * Returns 0, or -1 with a one-line message that names the path in err. On success release with
+ * st_close. */
 int st_open(StFile *file, const char *path, char *err, size_t err_size);
 /* The same checks without reading the data (data stays NULL): for the metadata alone. */
 int st_open_header(StFile *file, const char *path, char *err, size_t err_size);
 void st_close(StFile *file);
 /* The tensor called name, or NULL; a binary search, O(log n_tensors). */
 const StTensor *st_find(const StFile *file, const char *name);
+/* Says bytes[0..n) of file->data have been used: their pages leave this process's memory (they
+ * are read from the file again if touched later, and whatever was written to them is lost). A reader that copies the tensors it wants and
+ * releases each in turn holds about one tensor of the file at a time. Nothing for a file without
+ * data. */
+void st_release(const StFile *file, const void *bytes, size_t n);
 /* The metadata value for key (NUL-terminated), or NULL. */
 const char *st_meta(const StFile *file, const char *key);
 /* The same, with its length in *len: a value may hold NUL characters (JSON's \u0000). */

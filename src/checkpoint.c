@@ -391,22 +391,59 @@ static int check_no_stray_tensors(const StFile *f, const GPT *m, char *err, size
     return rc;
 }
 
+/* -1 with err set if bytes[0..4n), elements [base, base+n) of the tensor `name`, hold a NaN or
+ * an infinity (with nonneg, or a negative value); else 0. */
+static int refuse_bad_floats(const StFile *f, const char *name, const unsigned char *bytes, size_t n, size_t base,
+                             int nonneg, char *err, size_t err_size) {
+    size_t bad = first_bad_float(bytes, n, nonneg);
+    if (bad == n) return 0;
+    const char *kind = bad_float_kind(bytes, bad);
+    if (kind[0] == 'a')
+        return error_text(err, err_size, "%s: tensor \"%s\" holds a negative value at index %zu, which AdamW's "
+                          "second moment never has; this checkpoint cannot be used", f->path, name, base + bad);
+    return error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu (a diverged run?); this "
+                      "checkpoint cannot be used", f->path, name, kind, base + bad);
+}
+
 /* The F32 tensor `name` with t's shape, all finite (and >= 0 with nonneg): its bytes in the file,
- * or NULL with err set. */
+ * or NULL with err set. The check releases the pages it read (st_release). */
 static const unsigned char *checked_tensor(const StFile *f, const char *name, const Tensor *t, int nonneg,
                                            char *err, size_t err_size) {
     const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, t->shape, err, err_size);
     if (!bytes) return NULL;
-    size_t bad = first_bad_float(bytes, t->numel, nonneg);
-    if (bad == t->numel) return bytes;
-    const char *kind = bad_float_kind(bytes, bad);
-    if (kind[0] == 'a')
-        error_text(err, err_size, "%s: tensor \"%s\" holds a negative value at index %zu, which AdamW's "
-                   "second moment never has; this checkpoint cannot be used", f->path, name, bad);
-    else
-        error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu (a diverged run?); this "
-                   "checkpoint cannot be used", f->path, name, kind, bad);
-    return NULL;
+    int bad = refuse_bad_floats(f, name, bytes, t->numel, 0, nonneg, err, err_size);
+    st_release(f, bytes, t->numel * sizeof(float));
+    return bad ? NULL : bytes;
+}
+
+#define PIECE_BYTES ((size_t)4 << 20) /* what loading holds of the file at a time, about */
+
+/* Parameter i of m from the file, checked (shape, dtype, finiteness) and written where m keeps it
+ * (plainly, or packed for an inference model) a piece of rows at a time, each piece released
+ * after use: loading holds the model and one piece of the file, never the file. Returns 0, or -1
+ * with err set. */
+static int load_param(const StFile *f, GPT *m, int i, char *err, size_t err_size) {
+    const Tensor *t = &m->params.t[i];
+    const unsigned char *bytes = st_f32_bytes(f, t->name, t->ndim, t->shape, err, err_size);
+    if (!bytes) return -1;
+    size_t rows = (size_t)gpt_param_rows(m, i, 0), row_floats = t->numel / rows;
+    size_t step = MG_MAX((size_t)1, PIECE_BYTES / (row_floats * sizeof(float)));
+    for (size_t r0 = 0; r0 < rows; r0 += step) {
+        size_t r1 = MG_MIN(rows, r0 + step);
+        const unsigned char *piece = bytes + r0 * row_floats * sizeof(float);
+        if (refuse_bad_floats(f, t->name, piece, (r1 - r0) * row_floats, r0 * row_floats, 0, err, err_size))
+            return -1;
+        gpt_load_rows(m, i, piece, r0, r1, 0);
+        st_release(f, piece, (r1 - r0) * row_floats * sizeof(float));
+    }
+    return 0;
+}
+
+/* A moment checked before (checked_tensor) into dst (t->numel), its pages released after. */
+static void read_moment(const StFile *f, const char *name, const Tensor *t, float *dst) {
+    char err[256];
+    CHECK(st_read_f32(f, name, t->ndim, t->shape, dst, err, sizeof err) == 0);
+    st_release(f, f->data + st_find(f, name)->begin, t->numel * sizeof(float));
 }
 
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
@@ -434,15 +471,13 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
     }
     if (st_meta(&f, "dropout_pass") && meta_long(&f, "dropout_pass", 0, LONG_MAX, &dropout_pass, err, err_size) != 0)
         goto fail;
-    m = gpt_create(&config, pool); /* every weight is read below: no init needed */
+    /* every weight is read below: no init needed; without a trainer, the model only runs */
+    m = tr ? gpt_create(&config, pool) : gpt_create_inference(&config, pool, 0);
     if (check_no_stray_tensors(&f, m, err, err_size) != 0) goto fail;
     m->dropout_seed = dropout_seed;
-    for (int i = 0; i < m->params.n; i++) {
-        const Tensor *t = &m->params.t[i];
-        const unsigned char *bytes = checked_tensor(&f, t->name, t, 0, err, err_size);
-        if (!bytes) goto fail;
-        memcpy(t->data, bytes, t->numel * sizeof(float)); /* little-endian, as every target is */
-    }
+    for (int i = 0; i < m->params.n; i++)
+        if (load_param(&f, m, i, err, err_size) != 0) goto fail;
+    gpt_weights_changed(m);
     /* AdamW's state is all there or not at all: with any moment in the file, a missing one is an
      * error (it used to drop the whole state and restart at step 0 without a word). The moments
      * are checked even without a trainer, so that a file loads for sampling only if it would also
@@ -468,9 +503,9 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                 const Tensor *t = &m->params.t[i];
                 char name[TENSOR_NAME_MAX + 16];
                 snprintf(name, sizeof name, "optimizer.m.%s", t->name);
-                CHECK(st_read_f32(&f, name, t->ndim, t->shape, tr->m + t->offset, err, err_size) == 0);
+                read_moment(&f, name, t, tr->m + t->offset);
                 snprintf(name, sizeof name, "optimizer.v.%s", t->name);
-                CHECK(st_read_f32(&f, name, t->ndim, t->shape, tr->v + t->offset, err, err_size) == 0);
+                read_moment(&f, name, t, tr->v + t->offset);
             }
             tr->step = meta->step;
             m->pass = (uint64_t)dropout_pass;

@@ -239,21 +239,14 @@ static size_t first_nonfinite(const unsigned char *bytes, size_t n) {
     return n;
 }
 
-/* A Conv1D weight src (in, out), little-endian floats, into a Linear weight dst (out, in), in
- * tiles so that neither side is walked with a large stride for long. */
-static void transpose_into(float *dst, const unsigned char *src, size_t in, size_t out) {
-    enum { TILE = 32 };
-    for (size_t i0 = 0; i0 < in; i0 += TILE)
-        for (size_t o0 = 0; o0 < out; o0 += TILE)
-            for (size_t i = i0; i < MG_MIN(in, i0 + TILE); i++)
-                for (size_t o = o0; o < MG_MIN(out, o0 + TILE); o++)
-                    memcpy(&dst[o * in + i], src + 4 * (i * out + o), 4);
-}
+#define PIECE_BYTES ((size_t)4 << 20) /* what loading holds of the file at a time, about */
 
-/* One parameter t of the model from f: found under its name with or without the prefix, checked
- * (dtype, shape — transposed for Conv1D — and finiteness) and copied. *absent is set, and 0
- * returned, when it is not in the file at all. */
-static int load_param(const StFile *f, const Tensor *t, int *absent, char *err, size_t err_size) {
+/* Parameter i of m from f: found under its name with or without the prefix, checked (dtype, shape
+ * — transposed for Conv1D — and finiteness) and written where m keeps it, a piece of the file's
+ * rows at a time, each piece released after use (st_release), so that loading holds the model and
+ * one piece of the file. *absent is set, and 0 returned, when it is not in the file at all. */
+static int load_param(const StFile *f, GPT *m, int i, int *absent, char *err, size_t err_size) {
+    const Tensor *t = &m->params.t[i];
     const char *full = t->name;
     const char *bare = strncmp(full, PREFIX, PREFIX_LEN) == 0 ? full + PREFIX_LEN : full;
     const StTensor *with = st_find(f, full), *without = bare != full ? st_find(f, bare) : NULL;
@@ -275,15 +268,22 @@ static int load_param(const StFile *f, const Tensor *t, int *absent, char *err, 
     }
     const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, shape, err, err_size);
     if (!bytes) return -1;
-    size_t bad = first_nonfinite(bytes, t->numel);
-    if (bad < t->numel) {
-        float x;
-        memcpy(&x, bytes + 4 * bad, 4);
-        return error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu; this model cannot be used",
-                          f->path, name, isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf", bad);
+    size_t rows = (size_t)gpt_param_rows(m, i, conv), row_bytes = t->numel / rows * sizeof(float);
+    size_t step = MG_MAX((size_t)1, PIECE_BYTES / row_bytes);
+    for (size_t r0 = 0; r0 < rows; r0 += step) {
+        size_t r1 = MG_MIN(rows, r0 + step), n = (r1 - r0) * row_bytes / sizeof(float);
+        const unsigned char *piece = bytes + r0 * row_bytes;
+        size_t bad = first_nonfinite(piece, n);
+        if (bad < n) {
+            float x;
+            memcpy(&x, piece + 4 * bad, 4);
+            return error_text(err, err_size, "%s: tensor \"%s\" holds %s at index %zu; this model cannot be used",
+                              f->path, name, isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf",
+                              r0 * row_bytes / sizeof(float) + bad);
+        }
+        gpt_load_rows(m, i, piece, r0, r1, conv); /* a Conv1D's rows are those of the Linear's transpose */
+        st_release(f, piece, n * sizeof(float));
     }
-    if (conv) transpose_into(t->data, bytes, shape[0], shape[1]);
-    else memcpy(t->data, bytes, t->numel * sizeof(float)); /* little-endian, as every target is */
     return 0;
 }
 
@@ -310,16 +310,15 @@ GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *e
     HfGpt2Contents found;
     GPT *m = NULL;
     if (check_names(&f, &config, &found, err, err_size) != 0) goto fail;
-    m = gpt_create(&config, pool); /* every weight is read or tied below: no init needed */
+    /* every weight is read below: no init needed. Without lm_head.weight, GPT-2 ties it to wte
+     * (from_pretrained copies it): one matrix, stored once. */
+    m = gpt_create_inference(&config, pool, !found.has_lm_head);
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *t = &m->params.t[i];
         int absent;
-        if (load_param(&f, t, &absent, err, err_size) != 0) goto fail;
+        if (load_param(&f, m, i, &absent, err, err_size) != 0) goto fail;
         if (!absent) continue;
-        if (t->data == m->w.lm_head_w) { /* GPT-2 ties lm_head to wte; from_pretrained copies it */
-            memcpy(m->w.lm_head_w, m->w.wte, t->numel * sizeof(float));
-            continue;
-        }
+        if (m->tied && t->data == m->w.lm_head_w) continue; /* filled with wte */
         const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
         error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f.path, bare, t->name);
         goto fail;

@@ -369,60 +369,90 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
 
 typedef struct {
     float *out;
-    const float *inp, *weight_t, *bias;
+    const float *inp, *packed, *bias;
     size_t C, OC;
 } VecJob;
 
+/* Each thread takes whole NR-column panels of the packed weight. A panel's K block at k0 is kc rows
+ * of NR floats (see GemmJob.Bpack), so the inner loop reads the weight contiguously, as the GEMM's
+ * micro-kernel does; a last partial panel is zero-padded there, and only its real columns are
+ * stored. */
 static void linear_forward_vec_worker(void *ctx, int ith, int nth) {
     const VecJob *job = ctx;
-    size_t C = job->C, OC = job->OC, chunks = (OC + NR - 1) / NR, lo, hi;
-    split_range(chunks, ith, nth, &lo, &hi);
-    for (size_t chunk = lo; chunk < hi; chunk++) {
-        size_t o0 = chunk * NR;
-        if (o0 + NR <= OC) {
-            v8 out0 = {0}, out1 = {0};
-            for (size_t k0 = 0; k0 < C; k0 += KC) {
-                size_t k_end = MG_MIN(C, k0 + KC);
-                v8 acc0 = {0}, acc1 = {0};
-                for (size_t k = k0; k < k_end; k++) {
-                    const float *w = job->weight_t + k * OC + o0;
-                    acc0 += job->inp[k] * *(const v8u *)w;
-                    acc1 += job->inp[k] * *(const v8u *)(w + 8);
-                }
-                if (k0 == 0) { /* as the micro-kernel's init store: bias + the first block */
-                    v8 bias0 = {0}, bias1 = {0};
-                    if (job->bias) {
-                        bias0 = *(const v8u *)(job->bias + o0);
-                        bias1 = *(const v8u *)(job->bias + o0 + 8);
-                    }
-                    out0 = bias0 + acc0;
-                    out1 = bias1 + acc1;
-                } else {
-                    out0 += acc0;
-                    out1 += acc1;
-                }
+    size_t C = job->C, OC = job->OC, npad = (OC + NR - 1) / NR * NR, lo, hi;
+    split_range(npad / NR, ith, nth, &lo, &hi);
+    for (size_t panel = lo; panel < hi; panel++) {
+        size_t o0 = panel * NR;
+        v8 out0 = {0}, out1 = {0};
+        for (size_t k0 = 0; k0 < C; k0 += KC) {
+            size_t kc = MG_MIN((size_t)KC, C - k0);
+            const float *w = job->packed + k0 * npad + o0 * kc; /* (kc, NR) */
+            v8 acc0 = {0}, acc1 = {0};
+            for (size_t k = 0; k < kc; k++) {
+                acc0 += job->inp[k0 + k] * *(const v8 *)(w + k * NR);
+                acc1 += job->inp[k0 + k] * *(const v8 *)(w + k * NR + 8);
             }
+            if (k0 == 0) { /* as the micro-kernel's init store: bias + the first block */
+                float bias[NR] __attribute__((aligned(32))) = {0};
+                if (job->bias) memcpy(bias, job->bias + o0, MG_MIN((size_t)NR, OC - o0) * sizeof(float));
+                v8 bias0 = *(const v8 *)bias, bias1 = *(const v8 *)(bias + 8);
+                out0 = bias0 + acc0;
+                out1 = bias1 + acc1;
+            } else {
+                out0 += acc0;
+                out1 += acc1;
+            }
+        }
+        if (o0 + NR <= OC) {
             *(v8u *)(job->out + o0) = out0;
             *(v8u *)(job->out + o0 + 8) = out1;
-            continue;
-        }
-        for (size_t o = o0; o < OC; o++) { /* the last outputs, one at a time */
-            float out = 0.0f;
-            for (size_t k0 = 0; k0 < C; k0 += KC) {
-                size_t k_end = MG_MIN(C, k0 + KC);
-                float acc = 0.0f;
-                for (size_t k = k0; k < k_end; k++) acc = MULADD(job->inp[k], job->weight_t[k * OC + o], acc);
-                out = k0 == 0 ? (job->bias ? job->bias[o] : 0.0f) + acc : out + acc;
-            }
-            job->out[o] = out;
+        } else {
+            for (size_t j = 0; o0 + j < OC; j++) job->out[o0 + j] = j < 8 ? out0[j] : out1[j - 8];
         }
     }
 }
 
-void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *weight_t,
-                        const float *bias, size_t C, size_t OC) {
-    VecJob job = {out, inp, weight_t, bias, C, OC};
+void linear_forward_vec(Pool *pool, float *out, const float *inp, const float *packed, const float *bias, size_t C,
+                        size_t OC) {
+    CHECK(((uintptr_t)packed & 63) == 0);
+    VecJob job = {out, inp, packed, bias, C, OC};
     pool_run(pool, linear_forward_vec_worker, &job);
+}
+
+void linear_packed_row(float *row, const float *packed, size_t o, size_t C, size_t OC) {
+    size_t npad = (OC + NR - 1) / NR * NR;
+    for (size_t k0 = 0; k0 < C; k0 += KC) {
+        size_t kc = MG_MIN((size_t)KC, C - k0);
+        const float *panel = packed + k0 * npad + o / NR * NR * kc + o % NR; /* column o of (kc, NR) */
+        for (size_t k = 0; k < kc; k++) row[k0 + k] = panel[k * NR];
+    }
+}
+
+void linear_pack_rows(float *packed, const unsigned char *src, size_t r0, size_t r1, int transposed, size_t C,
+                      size_t OC) {
+    size_t npad = (OC + NR - 1) / NR * NR;
+    if (r0 == 0 && !transposed) /* the padding columns of a last partial panel, once */
+        for (size_t k0 = 0; k0 < C && npad > OC; k0 += KC) {
+            size_t kc = MG_MIN((size_t)KC, C - k0);
+            float *panel = packed + k0 * npad + (npad - NR) * kc;
+            for (size_t k = 0; k < kc; k++)
+                for (size_t j = OC % NR; j < NR; j++) panel[k * NR + j] = 0.0f;
+        }
+    size_t row_len = transposed ? OC : C;
+    for (size_t r = r0; r < r1; r++) {
+        const unsigned char *row = src + (r - r0) * row_len * sizeof(float);
+        for (size_t e = 0; e < row_len; e++) {
+            size_t o = transposed ? e : r, k = transposed ? r : e; /* W[o][k] */
+            size_t k0 = k / KC * KC, kc = MG_MIN((size_t)KC, C - k0);
+            float *dst = packed + k0 * npad + o / NR * NR * kc + (k - k0) * NR + o % NR;
+            memcpy(dst, row + e * sizeof(float), sizeof(float));
+        }
+        if (transposed && npad > OC) { /* row k: its padding columns */
+            size_t k = r, k0 = k / KC * KC, kc = MG_MIN((size_t)KC, C - k0);
+            float *panel = packed + k0 * npad + (npad - NR) * kc + (k - k0) * NR;
+            for (size_t j = OC % NR; j < NR; j++) panel[j] = 0.0f;
+        }
+    }
 }
 
 void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,

@@ -1,9 +1,11 @@
 /* model.c — the GPT of minGPT's model.py, forward and backward, written out by hand.
  *
  * gpt_forward runs embeddings -> n_layer pre-LayerNorm blocks -> ln_f -> lm_head, storing what
- * backward needs; gpt_backward walks the same list in reverse. The Linear products live in
- * matmul.c and the other layers in ops.c, so this file reads as the model's wiring. It knows
- * nothing about text, addition or optimisers.
+ * backward needs; gpt_backward walks the same list in reverse. An inference model (see
+ * gpt_create_inference) runs the same block code on one layer's buffers, with its Linear weights
+ * kept only in the GEMM's packed layout. The Linear products live in matmul.c and the other layers
+ * in ops.c, so this file reads as the model's wiring; the key/value cache and generation are
+ * decode.c's. It knows nothing about text, addition or optimisers.
  */
 #include "model.h"
 
@@ -116,13 +118,15 @@ static void define_params(const GPTConfig *c, Def *d, GPTWeights *w) {
     w->lm_head_w = def(d, 1, std, 0, 2, V, C, "lm_head.weight", 0);
 }
 
-static void define_acts(const GPTConfig *c, size_t B, size_t T, Def *d, GPTActs *a) {
+/* Every layer's activations for training; with `inference` one layer's, which all layers share
+ * (a->h[l] all view the same buffers, see gpt_create_inference). */
+static void define_acts(const GPTConfig *c, int inference, size_t B, size_t T, Def *d, GPTActs *a) {
     size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head, BT = B * T;
     GPTActs dummy;
     BlockActs block_dummy;
     if (!a) a = &dummy;
     a->x0 = def(d, 0, 0, 0, 2, BT, C, "x0", 0);
-    for (int l = 0; l < c->n_layer; l++) {
+    for (int l = 0; l < (inference ? 1 : c->n_layer); l++) {
         BlockActs *h = a == &dummy ? &block_dummy : &a->h[l];
         h->ln_1 = def(d, 0, 0, 0, 2, BT, C, "h.%d.ln_1", l);
         h->ln_1_mean = def(d, 0, 0, 0, 1, BT, 0, "h.%d.ln_1_mean", l);
@@ -138,47 +142,110 @@ static void define_acts(const GPTConfig *c, size_t B, size_t T, Def *d, GPTActs 
         h->fc_gelu = def(d, 0, 0, 0, 2, BT, 4 * C, "h.%d.fc_gelu", l);
         h->res_2 = def(d, 0, 0, 0, 2, BT, C, "h.%d.res_2", l);
     }
+    if (inference && a != &dummy)
+        for (int l = 1; l < c->n_layer; l++) a->h[l] = a->h[0];
     a->ln_f = def(d, 0, 0, 0, 2, BT, C, "ln_f", 0);
     a->ln_f_mean = def(d, 0, 0, 0, 1, BT, 0, "ln_f_mean", 0);
     a->ln_f_rstd = def(d, 0, 0, 0, 1, BT, 0, "ln_f_rstd", 0);
     a->logits = def(d, 0, 0, 0, 2, BT, V, "logits", 0);
 }
 
-static void define_scratch(const GPTConfig *c, size_t B, size_t T, Def *d, GPTScratch *s) {
+/* The backward scratch; with `inference` only what the forward uses: proj, and dlogits for the
+ * softmax of a loss (the gradients stay NULL). */
+static void define_scratch(const GPTConfig *c, int inference, size_t B, size_t T, Def *d, GPTScratch *s) {
     size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, BT = B * T;
     GPTScratch dummy;
     if (!s) s = &dummy;
-    s->dres = def(d, 0, 0, 0, 2, BT, C, "dres", 0);
-    s->dln = def(d, 0, 0, 0, 2, BT, C, "dln", 0);
+    memset(s, 0, sizeof *s);
+    if (!inference) {
+        s->dres = def(d, 0, 0, 0, 2, BT, C, "dres", 0);
+        s->dln = def(d, 0, 0, 0, 2, BT, C, "dln", 0);
+    }
     s->proj = def(d, 0, 0, 0, 2, BT, C, "proj", 0);
-    s->datty = def(d, 0, 0, 0, 2, BT, C, "datty", 0);
-    s->dqkv = def(d, 0, 0, 0, 2, BT, 3 * C, "dqkv", 0);
-    s->dfc = def(d, 0, 0, 0, 2, BT, 4 * C, "dfc", 0);
+    if (!inference) {
+        s->datty = def(d, 0, 0, 0, 2, BT, C, "datty", 0);
+        s->dqkv = def(d, 0, 0, 0, 2, BT, 3 * C, "dqkv", 0);
+        s->dfc = def(d, 0, 0, 0, 2, BT, 4 * C, "dfc", 0);
+    }
     s->dlogits = def(d, 0, 0, 0, 2, BT, V, "dlogits", 0);
 }
 
 /* ---------------------------------------------------------------- lifetime */
 
-GPT *gpt_create(const GPTConfig *config, Pool *pool) {
+/* An inference model keeps each Linear weight only as linear_pack_weight lays it out (what both
+ * the GEMM and linear_forward_vec read), every other parameter plainly: the offsets are
+ * recomputed for those sizes, still multiples of 16 floats (64 bytes, as the kernels need). */
+static void layout_packed(TensorTable *params, int tied) {
+    size_t total = 0;
+    for (int i = 0; i < params->n; i++) {
+        Tensor *t = &params->t[i];
+        size_t floats = t->decay ? linear_packed_floats(t->shape[1], t->shape[0]) : t->numel;
+        if (tied && i == 0) floats = 0; /* wte lives in lm_head's panels */
+        t->offset = total;
+        total += (floats + 15) / 16 * 16;
+        CHECK(total >= floats);
+    }
+    params->numel = total;
+}
+
+static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied) {
     CHECK(gpt_config_error(config) == NULL);
     GPT *m = xcalloc(1, sizeof *m);
     m->config = *config;
     m->pool = pool;
+    m->inference = inference;
+    m->tied = tied;
     table_init(&m->params);
     Def build = {&m->params, NULL, 0};
     define_params(config, &build, NULL);
     m->num_params = table_count(&m->params);
+    if (inference) layout_packed(&m->params, tied);
     m->param_mem = table_alloc(&m->params);
-    m->grad_mem = table_alloc(&m->params);
     table_bind(&m->params, m->param_mem);
     m->w.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
-    m->g.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
     Def views = {&m->params, m->param_mem, 0};
     define_params(config, &views, &m->w);
-    Def grad_views = {&m->params, m->grad_mem, 0};
-    define_params(config, &grad_views, &m->g);
+    if (tied) { /* no storage of its own: a write through it would land in the next tensor */
+        CHECK(inference && m->params.t[0].data == m->w.wte && m->params.t[m->params.n - 1].data == m->w.lm_head_w);
+        m->w.wte = m->params.t[0].data = NULL;
+    }
+    if (!inference) {
+        m->grad_mem = table_alloc(&m->params);
+        m->g.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
+        Def grad_views = {&m->params, m->grad_mem, 0};
+        define_params(config, &grad_views, &m->g);
+    }
     m->a.h = xcalloc((size_t)config->n_layer, sizeof(BlockActs));
     return m;
+}
+
+GPT *gpt_create(const GPTConfig *config, Pool *pool) { return create(config, pool, 0, 0); }
+
+GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied) { return create(config, pool, 1, tied); }
+
+int gpt_param_rows(const GPT *m, int i, int transposed) {
+    const Tensor *t = &m->params.t[i];
+    CHECK(!transposed || t->ndim == 2);
+    return (int)(t->ndim == 2 ? t->shape[transposed ? 1 : 0] : 1);
+}
+
+void gpt_load_rows(GPT *m, int i, const unsigned char *src, size_t r0, size_t r1, int transposed) {
+    const Tensor *t = &m->params.t[i];
+    CHECK(i >= 0 && i < m->params.n && r0 <= r1 && r1 <= (size_t)gpt_param_rows(m, i, transposed));
+    if (m->tied && i == 0) t = &m->params.t[m->params.n - 1]; /* wte goes into lm_head (V,C) */
+    if (m->inference && t->decay) {
+        linear_pack_rows(t->data, src, r0, r1, transposed, t->shape[1], t->shape[0]);
+        return;
+    }
+    if (!transposed) { /* little-endian floats, as every target is */
+        size_t row = t->numel / (size_t)gpt_param_rows(m, i, 0);
+        memcpy(t->data + r0 * row, src, (r1 - r0) * row * sizeof(float));
+        return;
+    }
+    /* src rows k of Wᵀ (in, out) into W (out, in): for each output, the chunk's inputs in a run */
+    size_t out = t->shape[0], in = t->shape[1];
+    for (size_t o = 0; o < out; o++)
+        for (size_t k = r0; k < r1; k++) memcpy(&t->data[o * in + k], src + 4 * ((k - r0) * out + o), 4);
 }
 
 static void free_acts(GPT *m) {
@@ -196,10 +263,9 @@ static void free_acts(GPT *m) {
 static void free_cache(GPT *m) {
     free(m->cache_key_t);
     free(m->cache_value);
-    free(m->weight_t);
     free(m->weight_packed);
     free(m->packed_offset);
-    m->cache_key_t = m->cache_value = m->weight_t = m->weight_packed = NULL;
+    m->cache_key_t = m->cache_value = m->weight_packed = NULL;
     m->packed_offset = NULL;
     m->cache_B = m->cache_len = m->cache_capacity_B = 0;
 }
@@ -220,6 +286,7 @@ void gpt_free(GPT *m) {
 }
 
 void gpt_init(GPT *m, uint64_t seed) {
+    CHECK(!m->inference); /* its Linear weights are packed: it is loaded, never initialised */
     Rng rng;
     rng_seed(&rng, seed);
     for (int i = 0; i < m->params.n; i++) {
@@ -262,8 +329,8 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
     table_init(&acts);
     table_init(&scratch);
     Def da = {&acts, NULL, 0}, ds = {&scratch, NULL, 0};
-    define_acts(config, B, T, &da, NULL);
-    define_scratch(config, B, T, &ds, NULL);
+    define_acts(config, 0, B, T, &da, NULL);
+    define_scratch(config, 0, B, T, &ds, NULL);
     size_t bytes = tables_bytes(&acts, &scratch, B, T);
     table_free(&acts);
     table_free(&scratch);
@@ -272,24 +339,32 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
 
 /* Makes sure the activation buffers hold a (B,T) batch. Views are laid out for the capacity, and
  * a smaller batch uses the leading part of each buffer with its own (B,T) strides. */
-static void ensure_acts(GPT *m, int B, int T) {
+void gpt_ensure_acts(GPT *m, int B, int T) {
     if (m->act_mem && B <= m->act_B && T <= m->act_T) return;
     int new_B = MG_MAX(B, m->act_B), new_T = MG_MAX(T, m->act_T);
     free_acts(m);
     Def da = {&m->act_table, NULL, 0}, ds = {&m->scratch_table, NULL, 0};
-    define_acts(&m->config, (size_t)new_B, (size_t)new_T, &da, NULL);
-    define_scratch(&m->config, (size_t)new_B, (size_t)new_T, &ds, NULL);
+    define_acts(&m->config, m->inference, (size_t)new_B, (size_t)new_T, &da, NULL);
+    define_scratch(&m->config, m->inference, (size_t)new_B, (size_t)new_T, &ds, NULL);
     /* refuse, with the size, before asking for more than the machine has */
     size_t need = tables_bytes(&m->act_table, &m->scratch_table, (size_t)new_B, (size_t)new_T);
     size_t have = physical_memory_bytes();
     if (have && need > have)
         die(1, "a batch of %d x %d needs %.1f GiB of activations, more than this machine's %.1f GiB",
             new_B, new_T, (double)need / (1 << 30), (double)have / (1 << 30));
-    m->act_mem = table_alloc(&m->act_table);
-    m->scratch_mem = table_alloc(&m->scratch_table);
+    if (m->inference) {
+        /* not zeroed: every kernel writes what it later reads, and a page a pass never writes is
+         * never touched and takes no memory (the logits of the prompt positions a one-row prompt
+         * pass skips: 200 MB for GPT-2 at 1,024 tokens, and dlogits unless a loss is asked for) */
+        m->act_mem = xmalloc_aligned(xmul_size(m->act_table.numel, sizeof(float)));
+        m->scratch_mem = xmalloc_aligned(xmul_size(m->scratch_table.numel, sizeof(float)));
+    } else {
+        m->act_mem = table_alloc(&m->act_table);
+        m->scratch_mem = table_alloc(&m->scratch_table);
+    }
     Def va = {&m->act_table, m->act_mem, 0}, vs = {&m->scratch_table, m->scratch_mem, 0};
-    define_acts(&m->config, (size_t)new_B, (size_t)new_T, &va, &m->a);
-    define_scratch(&m->config, (size_t)new_B, (size_t)new_T, &vs, &m->d);
+    define_acts(&m->config, m->inference, (size_t)new_B, (size_t)new_T, &va, &m->a);
+    define_scratch(&m->config, m->inference, (size_t)new_B, (size_t)new_T, &vs, &m->d);
     m->idx = xmalloc(xmul_size((size_t)new_B * new_T, sizeof(int)));
     m->targets = xmalloc(xmul_size((size_t)new_B * new_T, sizeof(int)));
     m->act_B = new_B;
@@ -304,54 +379,67 @@ static uint32_t site_key(const GPT *m, int site) {
     return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
 }
 
-/* inp (rows,C) -> out (rows,OC) through a Linear; from weight_packed if `packed` (inference). */
-static void forward_linear(GPT *m, int packed, float *out, const float *inp, const float *weight,
-                           const float *bias, size_t rows, size_t C, size_t OC) {
-    if (!packed) {
-        linear_forward(m->pool, out, inp, weight, bias, rows, C, OC);
-        return;
+/* The packed panels of a Linear weight (a view of param_mem), or NULL: an inference model keeps
+ * nothing else; a training model packs a copy of every Linear weight once per weights version,
+ * unless that copy would take more than a quarter of the memory. */
+const float *gpt_linear_packed(GPT *m, const float *weight) {
+    if (m->inference) return weight;
+    if (!m->weight_packed || m->weight_packed_version != m->weights_version) {
+        if (!m->weight_packed) {
+            size_t have = physical_memory_bytes();
+            if (have && m->num_params * sizeof(float) > have / 4) return NULL;
+            size_t total = 0;
+            m->packed_offset = xcalloc((size_t)m->params.n, sizeof(size_t));
+            for (int i = 0; i < m->params.n; i++) {
+                const Tensor *t = &m->params.t[i];
+                if (!t->decay) continue; /* Linear weights (OC, C): the decayed tensors */
+                m->packed_offset[i] = total;
+                total += (linear_packed_floats(t->shape[1], t->shape[0]) + 15) / 16 * 16;
+            }
+            m->weight_packed = xmalloc_aligned(xmul_size(total, sizeof(float)));
+        }
+        for (int i = 0; i < m->params.n; i++) {
+            const Tensor *t = &m->params.t[i];
+            if (!t->decay) continue;
+            linear_pack_weight(m->pool, m->weight_packed + m->packed_offset[i], m->param_mem + t->offset,
+                               t->shape[1], t->shape[0]);
+        }
+        m->weight_packed_version = m->weights_version;
     }
     size_t offset = (size_t)(weight - m->param_mem);
     for (int i = 0; i < m->params.n; i++)
-        if (m->params.t[i].offset == offset) {
-            linear_forward_packed(m->pool, out, inp, m->weight_packed + m->packed_offset[i], bias, rows, C, OC);
-            return;
-        }
+        if (m->params.t[i].offset == offset) return m->weight_packed + m->packed_offset[i];
     CHECK(0); /* every Linear weight is in the table */
+    return NULL;
 }
 
-/* Packs every Linear weight for the GEMM, once per weights version. Returns 0 (and inference packs
- * at every call, as training does) when the copy would take more than a quarter of the memory. */
-static int ensure_packed(GPT *m) {
-    if (m->weight_packed && m->weight_packed_version == m->weights_version) return 1;
-    if (!m->weight_packed) {
-        size_t have = physical_memory_bytes();
-        if (have && m->num_params * sizeof(float) > have / 4) return 0;
-        size_t total = 0;
-        m->packed_offset = xcalloc((size_t)m->params.n, sizeof(size_t));
-        for (int i = 0; i < m->params.n; i++) {
-            const Tensor *t = &m->params.t[i];
-            if (!t->decay) continue; /* Linear weights (OC, C): the decayed tensors */
-            m->packed_offset[i] = total;
-            total += (linear_packed_floats(t->shape[1], t->shape[0]) + 15) / 16 * 16;
-        }
-        m->weight_packed = xmalloc_aligned(xmul_size(total, sizeof(float)));
-    }
-    for (int i = 0; i < m->params.n; i++) {
-        const Tensor *t = &m->params.t[i];
-        if (!t->decay) continue;
-        linear_pack_weight(m->pool, m->weight_packed + m->packed_offset[i], m->param_mem + t->offset, t->shape[1],
-                           t->shape[0]);
-    }
-    m->weight_packed_version = m->weights_version;
-    return 1;
+/* inp (rows,C) -> out (rows,OC) through a Linear: from packed panels when `packed` (inference;
+ * always for an inference model), else packing on every call as training does. Same bits. */
+static void forward_linear(GPT *m, int packed, float *out, const float *inp, const float *weight,
+                           const float *bias, size_t rows, size_t C, size_t OC) {
+    const float *panels = packed || m->inference ? gpt_linear_packed(m, weight) : NULL;
+    if (panels) linear_forward_packed(m->pool, out, inp, panels, bias, rows, C, OC);
+    else linear_forward(m->pool, out, inp, weight, bias, rows, C, OC);
 }
 
-/* Copies the batch in and sets the pass state shared by gpt_forward and gpt_forward_last. */
+void gpt_embed(const GPT *m, int token, int pos, float *out) {
+    size_t C = (size_t)m->config.n_embd;
+    const float *wpe_t = m->w.wpe + (size_t)pos * C;
+    if (m->w.wte) {
+        const float *wte_ix = m->w.wte + (size_t)token * C;
+        for (size_t i = 0; i < C; i++) out[i] = wte_ix[i] + wpe_t[i]; /* as encoder_forward */
+        return;
+    }
+    linear_packed_row(out, m->w.lm_head_w, (size_t)token, C, (size_t)m->config.vocab_size);
+    for (size_t i = 0; i < C; i++) out[i] = out[i] + wpe_t[i];
+}
+
+/* Copies the batch in and sets the pass state shared by gpt_forward and gpt_forward_infer. */
 static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     const GPTConfig *c = &m->config;
     CHECK(B > 0 && T > 0 && T <= c->block_size);
-    ensure_acts(m, B, T);
+    CHECK(!training || !m->inference); /* nothing could learn from it */
+    gpt_ensure_acts(m, B, T);
     size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
         CHECK(idx[i] >= 0 && idx[i] < c->vocab_size);
@@ -368,49 +456,62 @@ static void forward_begin(GPT *m, const int *idx, const int *targets, int B, int
     if (training) m->pass++;
 }
 
-/* The embeddings, the blocks, ln_f and lm_head over the batch in m->idx. With last_only (B = 1,
- * inference), the last block's work after attention, ln_f and lm_head run on the last position
- * alone: nothing else reads those rows, and each row's arithmetic does not depend on the others,
- * so its logits have the same bits. `packed`: the Linears use weight_packed (see ensure_packed). */
-static void forward_blocks(GPT *m, int last_only, int packed) {
+/* One pre-LayerNorm block of layer l on the pass in m (B, T, dropout): x (B,T,C) -> h->res_2
+ * (B,T,C), through h's buffers. With rows = 1 (the last position of B = 1), everything after
+ * attention runs on the last position only. x may be h->res_2 itself (an inference model's
+ * layers share one set of buffers): x is last read by res_1 = x + ..., before res_2 is written.
+ * on_qkv, if not NULL, sees the layer's qkv (B,T,3C) as soon as it exists. */
+static void block_forward(GPT *m, int l, const float *x, BlockActs *h, size_t rows, int packed,
+                          void (*on_qkv)(void *ctx, int l, const float *qkv), void *ctx) {
     const GPTConfig *c = &m->config;
-    int B = m->B, T = m->T, training = m->dropout_on;
-    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, NH = (size_t)c->n_head;
-    size_t BT = (size_t)B * T;
-    float pe = training ? c->embd_pdrop : 0.0f;
-    float pa = training ? c->attn_pdrop : 0.0f;
-    float pr = training ? c->resid_pdrop : 0.0f;
+    size_t B = (size_t)m->B, T = (size_t)m->T, BT = B * T;
+    size_t C = (size_t)c->n_embd, NH = (size_t)c->n_head;
+    float pa = m->dropout_on ? c->attn_pdrop : 0.0f;
+    float pr = m->dropout_on ? c->resid_pdrop : 0.0f;
+    BlockWeights *bw = &m->w.h[l];
+    size_t off = (BT - rows) * C; /* the rows from attention's output on: all, or the last one */
+    /* x = x + attn(ln_1(x)) */
+    layernorm_forward(m->pool, h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
+    forward_linear(m, packed, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
+    if (on_qkv) on_qkv(ctx, l, h->qkv);
+    attention_forward(m->pool, h->atty, h->att, h->qkv, B, T, C, NH, pa, site_key(m, 1 + 3 * l),
+                      rows == 1 && BT > 1 ? T - 1 : 0);
+    forward_linear(m, packed, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
+    residual_dropout_forward(m->pool, h->res_1 + off, x + off, m->d.proj, rows * C, pr, site_key(m, 2 + 3 * l));
+    /* x = x + mlp(ln_2(x)) */
+    layernorm_forward(m->pool, h->ln_2 + off, h->ln_2_mean + off / C, h->ln_2_rstd + off / C, h->res_1 + off,
+                      bw->ln_2_w, bw->ln_2_b, rows, C);
+    forward_linear(m, packed, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
+    gelu_forward(m->pool, h->fc_gelu + 4 * off, h->fc + 4 * off, rows * 4 * C);
+    forward_linear(m, packed, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
+    residual_dropout_forward(m->pool, h->res_2 + off, h->res_1 + off, m->d.proj, rows * C, pr,
+                             site_key(m, 3 + 3 * l));
+}
+
+/* The embeddings, the blocks, ln_f and lm_head over the batch in m->idx -> m->a.logits (B,T,V).
+ * With last_only (B = 1, inference), the last block's work after attention, ln_f and lm_head run
+ * on the last position alone: nothing else reads those rows, and each row's arithmetic does not
+ * depend on the others, so its logits have the same bits. */
+static void forward_blocks(GPT *m, int last_only, int packed, void (*on_qkv)(void *ctx, int l, const float *qkv),
+                           void *ctx) {
+    const GPTConfig *c = &m->config;
+    size_t B = (size_t)m->B, T = (size_t)m->T, BT = B * T;
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
     GPTWeights *w = &m->w;
     GPTActs *a = &m->a;
-
-    encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, (size_t)B, (size_t)T, C);
-    dropout_forward(m->pool, a->x0, a->x0, BT * C, pe, site_key(m, 0));
+    if (w->wte)
+        encoder_forward(m->pool, a->x0, m->idx, w->wte, w->wpe, B, T, C);
+    else
+        for (size_t bt = 0; bt < BT; bt++) gpt_embed(m, m->idx[bt], (int)(bt % T), a->x0 + bt * C);
+    dropout_forward(m->pool, a->x0, a->x0, BT * C, m->dropout_on ? c->embd_pdrop : 0.0f, site_key(m, 0));
     const float *x = a->x0;
-    size_t rows = BT, off = 0; /* the rows from attention's output on: all, or the last one */
+    size_t rows = BT;
     for (int l = 0; l < c->n_layer; l++) {
-        BlockWeights *bw = &w->h[l];
-        BlockActs *h = &a->h[l];
-        /* x = x + attn(ln_1(x)) */
-        layernorm_forward(m->pool, h->ln_1, h->ln_1_mean, h->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, BT, C);
-        forward_linear(m, packed, h->qkv, h->ln_1, bw->c_attn_w, bw->c_attn_b, BT, C, 3 * C);
-        if (last_only && l == c->n_layer - 1) {
-            rows = 1;
-            off = (BT - 1) * C;
-        }
-        attention_forward(m->pool, h->atty, h->att, h->qkv, (size_t)B, (size_t)T, C, NH, pa,
-                          site_key(m, 1 + 3 * l), rows == 1 && BT > 1 ? (size_t)T - 1 : 0);
-        forward_linear(m, packed, m->d.proj, h->atty + off, bw->attn_proj_w, bw->attn_proj_b, rows, C, C);
-        residual_dropout_forward(m->pool, h->res_1 + off, x + off, m->d.proj, rows * C, pr, site_key(m, 2 + 3 * l));
-        /* x = x + mlp(ln_2(x)) */
-        layernorm_forward(m->pool, h->ln_2 + off, h->ln_2_mean + off / C, h->ln_2_rstd + off / C, h->res_1 + off,
-                          bw->ln_2_w, bw->ln_2_b, rows, C);
-        forward_linear(m, packed, h->fc + 4 * off, h->ln_2 + off, bw->c_fc_w, bw->c_fc_b, rows, C, 4 * C);
-        gelu_forward(m->pool, h->fc_gelu + 4 * off, h->fc + 4 * off, rows * 4 * C);
-        forward_linear(m, packed, m->d.proj, h->fc_gelu + 4 * off, bw->mlp_proj_w, bw->mlp_proj_b, rows, 4 * C, C);
-        residual_dropout_forward(m->pool, h->res_2 + off, h->res_1 + off, m->d.proj, rows * C, pr,
-                                 site_key(m, 3 + 3 * l));
-        x = h->res_2;
+        if (last_only && l == c->n_layer - 1) rows = 1;
+        block_forward(m, l, x, &a->h[l], rows, packed, on_qkv, ctx);
+        x = a->h[l].res_2;
     }
+    size_t off = (BT - rows) * C;
     layernorm_forward(m->pool, a->ln_f + off, a->ln_f_mean + off / C, a->ln_f_rstd + off / C, x + off, w->ln_f_w,
                       w->ln_f_b, rows, C);
     forward_linear(m, packed, a->logits + off / C * V, a->ln_f + off, w->lm_head_w, NULL, rows, C, V);
@@ -418,7 +519,7 @@ static void forward_blocks(GPT *m, int last_only, int packed) {
 
 float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int training) {
     forward_begin(m, idx, targets, B, T, training);
-    forward_blocks(m, 0, 0);
+    forward_blocks(m, 0, 0, NULL, NULL);
     m->loss = 0.0;
     m->n_targets = 0;
     if (targets)
@@ -427,116 +528,13 @@ float gpt_forward(GPT *m, const int *idx, const int *targets, int B, int T, int 
     return (float)m->loss;
 }
 
-const float *gpt_forward_last(GPT *m, const int *idx, int T) {
-    forward_begin(m, idx, NULL, 1, T, 0);
-    forward_blocks(m, 1, ensure_packed(m));
+const float *gpt_forward_infer(GPT *m, const int *idx, int B, int T, int last_only,
+                               void (*on_qkv)(void *ctx, int l, const float *qkv), void *ctx) {
+    CHECK(!last_only || B == 1);
+    forward_begin(m, idx, NULL, B, T, 0);
+    forward_blocks(m, last_only, 1, on_qkv, ctx);
     m->loss = 0.0;
     m->n_targets = 0;
-    return m->a.logits + (size_t)(T - 1) * m->config.vocab_size;
-}
-
-/* ---------------------------------------------------------------- generation with a cache */
-
-/* Copies positions [t0, t0+T) of every row's keys and values out of a layer's qkv (B,T,3C). */
-static void cache_store(GPT *m, int l, const float *qkv, int B, int T, int t0) {
-    size_t C = (size_t)m->config.n_embd;
-    size_t Tm = (size_t)m->config.block_size, Bc = (size_t)m->cache_B;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            const float *qkv_bt = qkv + ((size_t)b * T + t) * 3 * C;
-            size_t pos = (size_t)(t0 + t);
-            float *key_t = m->cache_key_t + ((size_t)l * Bc + b) * C * Tm; /* (NH, hs, Tm) */
-            for (size_t c = 0; c < C; c++) key_t[c * Tm + pos] = qkv_bt[C + c]; /* c = h·hs + i */
-            memcpy(m->cache_value + (((size_t)l * Bc + b) * Tm + pos) * C, qkv_bt + 2 * C, C * sizeof(float));
-        }
-}
-
-const float *gpt_cache_start(GPT *m, const int *idx, int B, int T) {
-    const GPTConfig *c = &m->config;
-    CHECK(B > 0 && T > 0 && T <= c->block_size);
-    size_t C = (size_t)c->n_embd, Tm = (size_t)c->block_size, L = (size_t)c->n_layer;
-    if (B > m->cache_capacity_B) { /* buffers only grow: a smaller last batch reuses them */
-        free(m->cache_key_t);
-        free(m->cache_value);
-        size_t floats = xmul_size(xmul_size(L * (size_t)B, Tm), C);
-        m->cache_key_t = xmalloc_aligned(floats * sizeof(float));
-        m->cache_value = xmalloc_aligned(floats * sizeof(float));
-        m->cache_capacity_B = B;
-    }
-    m->cache_B = B;
-    m->cache_version = m->weights_version;
-    /* one row steps on Linear weights transposed, redone only when the weights changed */
-    if (B == 1 && (!m->weight_t || m->weight_t_version != m->weights_version)) {
-        if (!m->weight_t) m->weight_t = table_alloc(&m->params);
-        for (int i = 0; i < m->params.n; i++) {
-            const Tensor *t = &m->params.t[i];
-            if (!t->decay) continue;
-            size_t out = t->shape[0], in = t->shape[1];
-            const float *w = m->param_mem + t->offset;
-            float *wt = m->weight_t + t->offset;
-            for (size_t o = 0; o < out; o++)
-                for (size_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
-        }
-        m->weight_t_version = m->weights_version;
-    }
-    forward_begin(m, idx, NULL, B, T, 0);
-    forward_blocks(m, 0, ensure_packed(m));
-    for (int l = 0; l < c->n_layer; l++) cache_store(m, l, m->a.h[l].qkv, B, T, 0);
-    m->cache_len = T;
-    /* the last position's logits, packed as (B,V) */
-    size_t V = (size_t)c->vocab_size;
-    float *out = m->d.dlogits;
-    for (int b = 0; b < B; b++)
-        memmove(out + (size_t)b * V, m->a.logits + ((size_t)b * T + T - 1) * V, V * sizeof(float));
-    return out;
-}
-
-/* inp (B,C) -> out (B,OC) through a Linear: one row from the transposed weight, several through
- * the GEMM; the same bits either way. */
-static void decode_linear(GPT *m, float *out, const float *inp, const float *weight, const float *bias,
-                          size_t B, size_t C, size_t OC) {
-    if (B == 1) {
-        linear_forward_vec(m->pool, out, inp, m->weight_t + (weight - m->param_mem), bias, C, OC);
-        return;
-    }
-    forward_linear(m, ensure_packed(m), out, inp, weight, bias, B, C, OC);
-}
-
-const float *gpt_cache_step(GPT *m, const int *tokens) {
-    const GPTConfig *c = &m->config;
-    CHECK(m->cache_len >= 1 && m->cache_len < c->block_size);
-    CHECK(m->cache_version == m->weights_version); /* restart the cache after the weights change */
-    size_t B = (size_t)m->cache_B, C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
-    size_t NH = (size_t)c->n_head, Tm = (size_t)c->block_size, pos = (size_t)m->cache_len;
-    ensure_acts(m, (int)B, 1);
-    /* one position per row: layer 0's activation buffers serve as scratch for every layer */
-    BlockActs *s = &m->a.h[0];
-    GPTWeights *w = &m->w;
-    float *x = m->a.x0;
-    for (size_t b = 0; b < B; b++) {
-        CHECK(tokens[b] >= 0 && tokens[b] < c->vocab_size);
-        const float *wte_ix = w->wte + (size_t)tokens[b] * C, *wpe_t = w->wpe + pos * C;
-        for (size_t i = 0; i < C; i++) x[b * C + i] = wte_ix[i] + wpe_t[i];
-    }
-    for (int l = 0; l < c->n_layer; l++) {
-        BlockWeights *bw = &w->h[l];
-        layernorm_forward(m->pool, s->ln_1, s->ln_1_mean, s->ln_1_rstd, x, bw->ln_1_w, bw->ln_1_b, B, C);
-        decode_linear(m, s->qkv, s->ln_1, bw->c_attn_w, bw->c_attn_b, B, C, 3 * C);
-        cache_store(m, l, s->qkv, (int)B, 1, (int)pos);
-        attention_decode(m->pool, s->atty, s->qkv, m->cache_key_t + (size_t)l * B * C * Tm,
-                         m->cache_value + (size_t)l * B * Tm * C, B, pos + 1, Tm, C, NH);
-        decode_linear(m, m->d.proj, s->atty, bw->attn_proj_w, bw->attn_proj_b, B, C, C);
-        residual_dropout_forward(m->pool, s->res_1, x, m->d.proj, B * C, 0.0f, 0);
-        layernorm_forward(m->pool, s->ln_2, s->ln_2_mean, s->ln_2_rstd, s->res_1, bw->ln_2_w, bw->ln_2_b, B, C);
-        decode_linear(m, s->fc, s->ln_2, bw->c_fc_w, bw->c_fc_b, B, C, 4 * C);
-        gelu_forward(m->pool, s->fc_gelu, s->fc, B * 4 * C);
-        decode_linear(m, m->d.proj, s->fc_gelu, bw->mlp_proj_w, bw->mlp_proj_b, B, 4 * C, C);
-        residual_dropout_forward(m->pool, x, s->res_1, m->d.proj, B * C, 0.0f, 0);
-    }
-    layernorm_forward(m->pool, m->a.ln_f, m->a.ln_f_mean, m->a.ln_f_rstd, x, w->ln_f_w, w->ln_f_b, B, C);
-    decode_linear(m, m->a.logits, m->a.ln_f, w->lm_head_w, NULL, B, C, V);
-    m->cache_len++;
-    m->has_targets = 0;
     return m->a.logits;
 }
 
@@ -546,9 +544,13 @@ static void zero_range(void *ctx, size_t lo, size_t hi) { memset((float *)ctx + 
  * step, with the other thread waiting). */
 static void zero_floats(Pool *pool, float *x, size_t n) { pool_for(pool, n, zero_range, x); }
 
-void gpt_zero_grad(GPT *m) { zero_floats(m->pool, m->grad_mem, m->params.numel); }
+void gpt_zero_grad(GPT *m) {
+    CHECK(!m->inference); /* it has no gradients */
+    zero_floats(m->pool, m->grad_mem, m->params.numel);
+}
 
 void gpt_backward(GPT *m) {
+    CHECK(!m->inference); /* it has no gradients, and one layer's activations */
     CHECK(m->has_targets);
     const GPTConfig *c = &m->config;
     size_t B = (size_t)m->B, T = (size_t)m->T, BT = B * T;
@@ -609,7 +611,13 @@ GPT *gpt_clone(const GPT *src, const GPTConfig *config) {
     for (int i = 0; i < m->params.n; i++) {
         const Tensor *to = &m->params.t[i], *from = &src->params.t[i];
         CHECK(strcmp(to->name, from->name) == 0 && to->numel <= from->numel);
-        memcpy(to->data, from->data, to->numel * sizeof(float));
+        if (src->tied && i == 0) from = &src->params.t[src->params.n - 1]; /* wte is lm_head's (V,C) */
+        if (src->inference && from->decay) { /* a Linear weight (OC,C), kept packed: row by row */
+            size_t OC = from->shape[0], C = from->shape[1];
+            for (size_t o = 0; o < OC; o++) linear_packed_row(to->data + o * C, from->data, o, C, OC);
+        } else {
+            memcpy(to->data, from->data, to->numel * sizeof(float));
+        }
     }
     m->dropout_seed = src->dropout_seed;
     return m;

@@ -1,4 +1,5 @@
 /* safetensors.c — the reader and the writer declared in safetensors.h. */
+#define _DEFAULT_SOURCE /* madvise's MADV_DONTNEED: glibc's posix_madvise ignores POSIX_MADV_DONTNEED */
 #include "safetensors.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,11 +245,20 @@ static int open_file(StFile *f, const char *path, int read_data, char *err, size
     json_free(root);
     root = NULL;
     if (read_data) {
-        f->data = xmalloc_aligned(f->data_size ? f->data_size : 1);
-        if (read_full(fd, f->data, f->data_size) != 0) {
-            read_failed(path, err, err_size);
+        /* Mapped, not read: the reader copies each tensor from the map to where it belongs and
+         * st_release drops the pages, so a file never sits in memory twice. Private and writable,
+         * as the buffer it replaces was: a write stays in this process (copy on write), never
+         * reaches the file. (A file cut short by another process after the size checks above
+         * makes reading its end fail with SIGBUS.) */
+        void *map = mmap(NULL, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            error_text(err, err_size, "%s: cannot map: %s", path, strerror(errno));
             goto fail;
         }
+        f->map = map;
+        f->map_size = file_size;
+        f->data = (unsigned char *)map + 8 + (size_t)header_size;
+        madvise(map, file_size, MADV_SEQUENTIAL); /* only a hint: read ahead, drop behind */
     }
     close(fd);
     return 0;
@@ -276,7 +287,7 @@ void st_close(StFile *f) {
     free(f->by_name);
     free(f->names);
     free(f->meta);
-    free(f->data);
+    if (f->map) munmap(f->map, f->map_size);
     free(f->path);
     memset(f, 0, sizeof *f);
 }
@@ -285,6 +296,17 @@ const StTensor *st_find(const StFile *f, const char *name) {
     if (!f->by_name) return NULL;
     StTensor *const *hit = bsearch(name, f->by_name, (size_t)f->n_tensors, sizeof *f->by_name, name_vs_tensor);
     return hit ? *hit : NULL;
+}
+
+void st_release(const StFile *f, const void *bytes, size_t n) {
+    if (!f->map || n == 0) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)bytes / page * page, hi = ((uintptr_t)bytes + n + page - 1) / page * page;
+    uintptr_t map_lo = (uintptr_t)f->map, map_hi = map_lo + (f->map_size + page - 1) / page * page;
+    CHECK(lo >= map_lo && hi <= map_hi);
+    /* whole pages, so a neighbour's bytes may go too: a private read-only mapping reads them from
+     * the file again when next touched */
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 const char *st_meta_n(const StFile *f, const char *key, size_t *len) {

@@ -1,4 +1,4 @@
-/* sample.c — sampling and generation (see sample.h). */
+/* sample.c — logits to a token (see sample.h). */
 #include "sample.h"
 
 #include <math.h>
@@ -75,50 +75,4 @@ int sample_token(const float *logits, int V, const SampleConfig *c, Rng *rng, fl
         if (u < cum) return i;
     }
     return last_kept; /* u landed on the rounding slack at the very end */
-}
-
-void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
-              GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx) {
-    CHECK(n_prompt >= 1);
-    int V = model->config.vocab_size;
-    size_t block = (size_t)model->config.block_size, n = n_prompt;
-    float *scratch = xmalloc(3 * (size_t)V * sizeof(float));
-    const float *logits = NULL;
-    if (mode == GEN_SLIDING && n_new > 0) {
-        size_t T = MG_MIN(n, block);
-        logits = gpt_cache_start(model, tokens + n - T, 1, (int)T);
-    }
-    for (size_t i = 0; i < n_new; i++) {
-        if (mode == GEN_EXACT) {
-            size_t T = MG_MIN(n, block);
-            logits = gpt_forward_last(model, tokens + n - T, (int)T);
-        }
-        int next = sample_token(logits, V, config, rng, scratch);
-        tokens[n++] = next;
-        if (on_token) on_token(ctx, next);
-        if (mode != GEN_SLIDING || i + 1 == n_new) continue;
-        if ((size_t)model->cache_len < block) {
-            logits = gpt_cache_step(model, &next);
-        } else { /* full: keep the newest half of the context, at positions from 0 again */
-            size_t keep = MG_MAX(block / 2, (size_t)1);
-            logits = gpt_cache_start(model, tokens + n - keep, 1, (int)keep);
-        }
-    }
-    free(scratch);
-}
-
-void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out) {
-    CHECK(T0 >= 1 && T0 + n_new - 1 <= model->config.block_size);
-    if (n_new <= 0) return;
-    int V = model->config.vocab_size;
-    int *next = xmalloc((size_t)B * sizeof(int));
-    const float *logits = gpt_cache_start(model, prompts, B, T0);
-    for (int i = 0; i < n_new; i++) {
-        for (int b = 0; b < B; b++) {
-            next[b] = argmax(logits + (size_t)b * V, V);
-            out[(size_t)b * n_new + i] = next[b];
-        }
-        if (i + 1 < n_new) logits = gpt_cache_step(model, next);
-    }
-    free(next);
 }

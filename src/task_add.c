@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "decode.h"
 #include "sample.h"
 #include "task_common.h"
 #include "tasks.h"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "decode.h"
 #include "hf_gpt2.h"
 #include "sample.h"
 #include "task_common.h"

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "decode.h"
 #include "hf_gpt2.h"
 #include "progress.h"
 #include "sample.h"

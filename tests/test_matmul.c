@@ -57,6 +57,47 @@ static void test_packed_weights_give_the_same_bits(void) {
     }
 }
 
+static void test_packing_piece_by_piece_and_one_row_products(void) {
+    /* a file's weight packed a few rows at a time, as the loaders do (its own rows, or a Conv1D's
+     * rows of the transpose), is linear_pack_weight's; and one row from the packed weight
+     * (linear_forward_vec, decoding's step) has the GEMM's bits */
+    Pool *pools[3] = {pool1, pool2, pool3};
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        size_t C = SHAPES[s][1], OC = SHAPES[s][2], n = linear_packed_floats(C, OC);
+        float *w = xmalloc(OC * C * 4), *wt = xmalloc(OC * C * 4), *inp = xmalloc(C * 4), *b = xmalloc(OC * 4);
+        float *want = xmalloc_aligned(n * 4), *got = xmalloc_aligned(n * 4);
+        float *out = xmalloc(OC * 4), *ref = xmalloc(OC * 4);
+        fill_uniform(w, OC * C, 7, 1.0f);
+        fill_uniform(inp, C, 8, 1.0f);
+        fill_uniform(b, OC, 9, 1.0f);
+        for (size_t o = 0; o < OC; o++)
+            for (size_t k = 0; k < C; k++) wt[k * OC + o] = w[o * C + k];
+        linear_pack_weight(pool2, want, w, C, OC);
+        for (int transposed = 0; transposed < 2; transposed++) {
+            fill_uniform(got, n, 10, 100.0f); /* the padding must be written, not assumed zero */
+            size_t rows = transposed ? C : OC, row = transposed ? OC : C, step = 1 + s % 5;
+            for (size_t r0 = 0; r0 < rows; r0 += step) {
+                size_t r1 = MG_MIN(rows, r0 + step);
+                linear_pack_rows(got, (const unsigned char *)((transposed ? wt : w) + r0 * row), r0, r1, transposed,
+                                 C, OC);
+            }
+            char what[64];
+            snprintf(what, sizeof what, "packed C=%zu OC=%zu transposed=%d", C, OC, transposed);
+            EXPECT(expect_same_bits(what, got, want, n));
+        }
+        for (int p = 0; p < 3; p++)
+            for (int with_bias = 0; with_bias < 2; with_bias++) {
+                linear_forward(pools[p], ref, inp, w, with_bias ? b : NULL, 1, C, OC);
+                fill_uniform(out, OC, 11, 100.0f);
+                linear_forward_vec(pools[p], out, inp, want, with_bias ? b : NULL, C, OC);
+                char what[80];
+                snprintf(what, sizeof what, "one row C=%zu OC=%zu bias=%d, %d thread(s)", C, OC, with_bias, p + 1);
+                EXPECT(expect_same_bits(what, out, ref, OC));
+            }
+        free(w), free(wt), free(inp), free(b), free(want), free(got), free(out), free(ref);
+    }
+}
+
 static void test_linear_backward_matches_loops(void) {
     for (size_t s = 0; s < N_SHAPES; s++) {
         size_t N = SHAPES[s][0], C = SHAPES[s][1], OC = SHAPES[s][2];
@@ -179,6 +220,7 @@ int main(void) {
     pool3 = pool_create(3);
     RUN(test_linear_forward_matches_loops);
     RUN(test_packed_weights_give_the_same_bits);
+    RUN(test_packing_piece_by_piece_and_one_row_products);
     RUN(test_linear_backward_matches_loops);
     RUN(test_gemm_general_strides);
     RUN(test_in_place_and_packed_operands_give_the_same_bits);

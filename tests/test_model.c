@@ -1,7 +1,11 @@
 /* test_model.c — the whole GPT: finite differences for every parameter tensor, thread invariance,
  * minGPT's init and parameter table, activation reuse, and the trainer. */
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "harness.h"
 #include "common.h"
+#include "decode.h"
 #include "model.h"
 #include "rng.h"
 #include "trainer.h"
@@ -268,6 +272,105 @@ static void test_last_position_forward_gives_the_bits_of_a_full_forward(void) {
     }
 }
 
+/* m's parameters into a new inference model, a few rows at a time as the loaders write them:
+ * each matrix as its own rows, or with `transposed` as the rows of its transpose (a Conv1D's
+ * layout in a Hugging Face file). */
+static GPT *inference_copy(const GPT *m, int transposed, int tied) {
+    GPT *inf = gpt_create_inference(&m->config, m->pool, tied);
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        int tr = transposed && t->ndim == 2;
+        float *src = xmalloc(t->numel * sizeof(float));
+        if (tr)
+            for (size_t o = 0; o < t->shape[0]; o++)
+                for (size_t k = 0; k < t->shape[1]; k++) src[k * t->shape[0] + o] = t->data[o * t->shape[1] + k];
+        else
+            memcpy(src, t->data, t->numel * sizeof(float));
+        size_t rows = (size_t)gpt_param_rows(inf, i, tr), row = t->numel / rows;
+        for (size_t r0 = 0; r0 < rows; r0 += 5)
+            gpt_load_rows(inf, i, (const unsigned char *)(src + r0 * row), r0, MG_MIN(rows, r0 + 5), tr);
+        free(src);
+    }
+    gpt_weights_changed(inf);
+    return inf;
+}
+
+/* 1 if fn(m) ends the process with a failure (a CHECK), run in a child so this one goes on. */
+static int fails_in_child(void (*fn)(GPT *), GPT *m) {
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        CHECK(freopen("/dev/null", "w", stderr) != NULL);
+        fn(m);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* What `sample` and `eval` load: no gradients, one layer's activations, each Linear weight once
+ * and packed (and GPT-2's tied wte and lm_head as one matrix); its loss, logits, cache and
+ * last-position forward have the training model's bits. C 272 spans two of the GEMM's K blocks
+ * (KC 256), V 37 ends in a partial 16-wide panel. */
+static void test_inference_model_gives_the_bits_of_a_training_model(void) {
+    GPTConfig config = {3, 4, 272, 37, 11, 0.1f, 0.1f, 0.1f};
+    int B = 2, T = 11, idx[22], targets[22];
+    make_batch(idx, targets, B, T, config.vocab_size, 43);
+    size_t V = (size_t)config.vocab_size, C = (size_t)config.n_embd;
+    float *want = xmalloc((size_t)B * T * V * sizeof(float));
+    /* own rows, a Conv1D's transposed rows, and tied */
+    for (int variant = 0; variant < 3; variant++) {
+        int transposed = variant == 1, tied = variant == 2;
+        GPT *m = gpt_create(&config, pool2);
+        gpt_init(m, 41);
+        randomize(m, 42);
+        if (tied) memcpy(m->w.lm_head_w, m->w.wte, V * C * sizeof(float));
+        gpt_weights_changed(m);
+        float loss = gpt_forward(m, idx, targets, B, T, 0);
+        size_t n_targets = m->n_targets;
+        memcpy(want, m->a.logits, (size_t)B * T * V * sizeof(float));
+        GPT *inf = inference_copy(m, transposed, tied);
+        EXPECT(inf->inference && inf->grad_mem == NULL && inf->num_params == m->num_params);
+        EXPECT(inf->tied == tied && (inf->w.wte == NULL) == tied);
+        /* one copy of each weight (two of wte untied), with panels rounded up to 16 columns */
+        size_t stored = m->num_params - (tied ? V * C : 0);
+        EXPECT(inf->params.numel >= stored && inf->params.numel < stored + stored / 20);
+        float got = gpt_forward(inf, idx, targets, B, T, 0);
+        EXPECT(memcmp(&got, &loss, sizeof got) == 0 && inf->n_targets == n_targets);
+        EXPECT(expect_same_bits("logits", inf->a.logits, want, (size_t)B * T * V));
+        /* one layer's activations instead of n_layer, and no backward scratch */
+        EXPECT(inf->act_table.numel < m->act_table.numel / 2 && inf->scratch_table.numel < m->scratch_table.numel);
+        EXPECT(expect_same_bits("last position", gpt_forward_last(inf, idx, T), want + (size_t)(T - 1) * V, V));
+        for (int rows = 1; rows <= B; rows++) { /* the vector step and the GEMM step */
+            int prompt[8], next[2];
+            for (int b = 0; b < rows; b++) memcpy(prompt + b * 4, idx + b * T, 4 * sizeof(int));
+            const float *logits = gpt_cache_start(inf, prompt, rows, 4);
+            for (int t = 4; t <= T; t++) {
+                int window[22];
+                for (int b = 0; b < rows; b++) memcpy(window + b * t, idx + b * T, (size_t)t * sizeof(int));
+                gpt_forward(m, window, NULL, rows, t, 0);
+                for (int b = 0; b < rows; b++) {
+                    char what[80];
+                    snprintf(what, sizeof what, "cache: variant %d, rows %d, position %d, row %d", variant, rows,
+                             t - 1, b);
+                    EXPECT(expect_same_bits(what, logits + b * V, m->a.logits + ((size_t)b * t + t - 1) * V, V));
+                }
+                if (t == T) break;
+                for (int b = 0; b < rows; b++) next[b] = idx[b * T + t];
+                logits = gpt_cache_step(inf, next);
+            }
+        }
+        /* nothing to learn with: these are internal errors, not silent garbage */
+        EXPECT(fails_in_child(gpt_backward, inf));
+        EXPECT(fails_in_child(gpt_zero_grad, inf));
+        gpt_free(inf);
+        gpt_free(m);
+    }
+    free(want);
+}
+
 static void test_lr_schedule(void) {
     TrainConfig c = train_config_default();
     EXPECT(trainer_lr(&c, 0) == 5e-4f && trainer_lr(&c, 100000) == 5e-4f); /* minGPT: constant */
@@ -328,6 +431,7 @@ int main(void) {
     RUN(test_dropout_only_in_training);
     RUN(test_cache_gives_the_bits_of_a_full_forward);
     RUN(test_last_position_forward_gives_the_bits_of_a_full_forward);
+    RUN(test_inference_model_gives_the_bits_of_a_training_model);
     RUN(test_lr_schedule);
     RUN(test_trainer_overfits_a_batch);
     pool_free(pool1);

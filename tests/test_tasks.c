@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "checkpoint.h"
 #include "common.h"
+#include "decode.h"
 #include "json.h"
 #include "model.h"
 #include "plot.h"
@@ -271,6 +272,16 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
     gpt_free(m2);
     /* without a trainer: weights only, no optimizer tensors */
     EXPECT(ckpt_save(path2, m, NULL, &meta, err, sizeof err) == 0);
+    /* for sampling (no trainer): an inference model, with the training model's logits */
+    GPT *inf = ckpt_load(path2, pool, &loaded, NULL, NULL, err, sizeof err);
+    EXPECT(inf && inf->inference && inf->grad_mem == NULL);
+    if (inf) {
+        gpt_forward(m, idx, NULL, 2, 8, 0);
+        gpt_forward(inf, idx, NULL, 2, 8, 0);
+        expect_same_bits("logits of the inference model", inf->a.logits, m->a.logits, (size_t)16 * c.vocab_size);
+        ckpt_meta_free(&loaded);
+        gpt_free(inf);
+    }
     StFile f;
     EXPECT(st_open(&f, path2, err, sizeof err) == 0 && f.n_tensors == m->params.n &&
            st_find(&f, "transformer.h.1.mlp.c_proj.weight") && !st_find(&f, "optimizer.m.lm_head.weight"));
@@ -398,6 +409,40 @@ static void test_huge_headers_take_linear_time_and_little_memory(void) {
         EXPECT(ratio <= 8.0);
     }
     free(names);
+    unlink(path);
+}
+
+/* ckpt_load for sampling holds the weights once: the file is mapped and each piece dropped after
+ * it is copied, and the model has no gradients. (It used to read the whole file, then copy it into
+ * weights and allocate gradients: three times the weights.) */
+static void test_loading_holds_the_weights_once(void) {
+    if (getenv("MINGPT_SANITIZED")) return; /* the sanitizers' allocator pads and keeps blocks */
+    char path[256], err[256];
+    tmp_path(path, sizeof path, "large.safetensors");
+    GPTConfig c = {6, 4, 384, 10, 64, 0.1f, 0.1f, 0.1f}; /* an adder's vocabulary, 42 MB of weights */
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 7);
+    CkptMeta meta = {0};
+    strcpy(meta.task, "add");
+    meta.ndigit = 2;
+    CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    long weights_kib = (long)(m->num_params * sizeof(float) / 1024);
+    gpt_free(m);
+    FILE *clear = fopen("/proc/self/clear_refs", "w"); /* the peak from here on (Linux) */
+    int can_measure = clear && fputs("5", clear) >= 0;
+    if (clear && fclose(clear) != 0) can_measure = 0;
+    long rss_before = vm_kib("VmRSS");
+    CkptMeta loaded;
+    GPT *inf = ckpt_load(path, pool, &loaded, NULL, NULL, err, sizeof err);
+    long peak = vm_kib("VmHWM");
+    EXPECT(inf != NULL && inf->inference);
+    if (can_measure && rss_before > 0 && peak > 0) {
+        long used = peak - rss_before, allowed = weights_kib * 11 / 10 + 6 * 1024; /* + a 4 MiB piece */
+        if (used > allowed) printf("    loading %ld KiB of weights peaked at %ld KiB more\n", weights_kib, used);
+        EXPECT(used <= allowed);
+    }
+    ckpt_meta_free(&loaded);
+    gpt_free(inf);
     unlink(path);
 }
 
@@ -923,6 +968,7 @@ int main(void) {
     RUN(test_checkpoint_round_trip_is_bit_exact);
     RUN(test_truncated_checkpoints_are_refused);
     RUN(test_huge_headers_take_linear_time_and_little_memory);
+    RUN(test_loading_holds_the_weights_once);
     RUN(test_names_in_errors_are_escaped);
     RUN(test_optimizer_state_is_all_or_nothing);
     RUN(test_non_finite_values_are_neither_saved_nor_loaded);

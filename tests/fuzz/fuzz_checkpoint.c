@@ -2,7 +2,8 @@
  * container, the strict JSON header, the metadata and config checks, and loading the weights. An
  * input that loads must also run a forward pass, so a file that passes validation but breaks the
  * model (a shape or size the checks missed) is caught too, and hold only finite weights and
- * moments. Every refusal must be one line naming the file, with no control character from the
+ * moments; loaded without a trainer, as sample and eval load it, it must give the same loss from
+ * the inference model. Every refusal must be one line naming the file, with no control character from the
  * input in it. Run by `make fuzz`; tests/fuzz/mutate.c (make mutate) damages valid checkpoints
  * in more structured ways.
  *
@@ -73,9 +74,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             abort(); /* ckpt_load refuses NaN, Inf and a negative second moment */
         int T = m->config.block_size < 4 ? m->config.block_size : 4, idx[4] = {0}, targets[4];
         for (int t = 0; t < T; t++) targets[t] = (t + 1) % m->config.vocab_size;
-        gpt_forward(m, idx, targets, 1, T, 0);
+        float loss = gpt_forward(m, idx, targets, 1, T, 0);
         ckpt_meta_free(&meta);
         trainer_free(&tr);
+        /* without a trainer (sample, eval): the inference model, from the same file, the same loss */
+        GPT *inf = ckpt_load(path, pool, &meta, NULL, NULL, err, sizeof err);
+        float inf_loss = inf ? gpt_forward(inf, idx, targets, 1, T, 0) : 0.0f;
+        if (!inf || !inf->inference || memcmp(&inf_loss, &loss, sizeof loss) != 0) abort(); /* NaN too */
+        ckpt_meta_free(&meta);
+        gpt_free(inf);
         gpt_free(m);
     }
     return 0;
