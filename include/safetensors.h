@@ -60,6 +60,12 @@ const StTensor *st_find(const StFile *file, const char *name);
  * releases each in turn holds about one tensor of the file at a time. Nothing for a file without
  * data. */
 void st_release(const StFile *file, const void *bytes, size_t n);
+/* Runs fn(ctx), which reads file->data, guarded against another program cutting the file short
+ * meanwhile: reading a page the file no longer has raises SIGBUS, which here abandons fn and
+ * returns -1 with "PATH: the file was cut short while it was being read ..." in err. Otherwise
+ * returns what fn returns. fn must hold its state in ctx (not in locals that matter after an
+ * abandon), so that its caller can free what it allocated. Single-threaded; not nested. */
+int st_guarded(const StFile *file, int (*fn)(void *ctx), void *ctx, char *err, size_t err_size);
 /* The metadata value for key (NUL-terminated), or NULL. */
 const char *st_meta(const StFile *file, const char *key);
 /* The same, with its length in *len: a value may hold NUL characters (JSON's \u0000). */

@@ -446,6 +446,72 @@ static void read_moment(const StFile *f, const char *name, const Tensor *t, floa
     st_release(f, f->data + st_find(f, name)->begin, t->numel * sizeof(float));
 }
 
+/* What ckpt_load hands to st_guarded: everything the reading of the tensors needs and leaves. */
+typedef struct {
+    StFile *f;
+    GPT *m;
+    CkptMeta *meta;
+    Trainer *tr;
+    const TrainConfig *train_config;
+    long dropout_pass;
+    char *err;
+    size_t err_size;
+    int trainer_ready; /* tr was initialised: free it if the reading is abandoned */
+} LoadJob;
+
+/* The weights into job->m, the moments checked and (with a trainer) read: the part of ckpt_load
+ * that reads the mapped file. Returns 0, or -1 with the error in job->err. */
+static int load_tensors(void *ctx) {
+    LoadJob *job = ctx;
+    StFile *f = job->f;
+    GPT *m = job->m;
+    CkptMeta *meta = job->meta;
+    Trainer *tr = job->tr;
+    const TrainConfig *train_config = job->train_config;
+    char *err = job->err;
+    size_t err_size = job->err_size;
+    for (int i = 0; i < m->params.n; i++)
+        if (load_param(f, m, i, err, err_size) != 0) return -1;
+    gpt_weights_changed(m);
+    /* AdamW's state is all there or not at all: with any moment in the file, a missing one is an
+     * error (it used to drop the whole state and restart at step 0 without a word). The moments
+     * are checked even without a trainer, so that a file loads for sampling only if it would also
+     * load for training. */
+    if (meta->has_optimizer) {
+        char name[TENSOR_NAME_MAX + 16];
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < m->params.n; i++) {
+                const Tensor *t = &m->params.t[i];
+                snprintf(name, sizeof name, "optimizer.%c.%s", k == 0 ? 'm' : 'v', t->name);
+                if (!st_find(f, name)) {
+                    error_text(err, err_size, "%s: missing tensor \"%s\": the file holds some of AdamW's "
+                               "moments but not all (they are saved for every parameter or for none)", f->path, name);
+                    return -1;
+                }
+                if (!checked_tensor(f, name, t, k == 1, err, err_size)) return -1;
+            }
+    }
+    if (tr) {
+        trainer_init(tr, m, train_config);
+        job->trainer_ready = 1;
+        if (meta->has_optimizer) {
+            for (int i = 0; i < m->params.n; i++) {
+                const Tensor *t = &m->params.t[i];
+                char name[TENSOR_NAME_MAX + 16];
+                snprintf(name, sizeof name, "optimizer.m.%s", t->name);
+                read_moment(f, name, t, tr->m + t->offset);
+                snprintf(name, sizeof name, "optimizer.v.%s", t->name);
+                read_moment(f, name, t, tr->v + t->offset);
+            }
+            tr->step = meta->step;
+            m->pass = (uint64_t)job->dropout_pass;
+        } else {
+            meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
+        }
+    }
+    return 0;
+}
+
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size) {
     StFile f;
@@ -475,43 +541,10 @@ GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
     m = tr ? gpt_create(&config, pool) : gpt_create_inference(&config, pool, 0);
     if (check_no_stray_tensors(&f, m, err, err_size) != 0) goto fail;
     m->dropout_seed = dropout_seed;
-    for (int i = 0; i < m->params.n; i++)
-        if (load_param(&f, m, i, err, err_size) != 0) goto fail;
-    gpt_weights_changed(m);
-    /* AdamW's state is all there or not at all: with any moment in the file, a missing one is an
-     * error (it used to drop the whole state and restart at step 0 without a word). The moments
-     * are checked even without a trainer, so that a file loads for sampling only if it would also
-     * load for training. */
-    if (meta->has_optimizer) {
-        char name[TENSOR_NAME_MAX + 16];
-        for (int k = 0; k < 2; k++)
-            for (int i = 0; i < m->params.n; i++) {
-                const Tensor *t = &m->params.t[i];
-                snprintf(name, sizeof name, "optimizer.%c.%s", k == 0 ? 'm' : 'v', t->name);
-                if (!st_find(&f, name)) {
-                    error_text(err, err_size, "%s: missing tensor \"%s\": the file holds some of AdamW's "
-                               "moments but not all (they are saved for every parameter or for none)", path, name);
-                    goto fail;
-                }
-                if (!checked_tensor(&f, name, t, k == 1, err, err_size)) goto fail;
-            }
-    }
-    if (tr) {
-        trainer_init(tr, m, train_config);
-        if (meta->has_optimizer) {
-            for (int i = 0; i < m->params.n; i++) {
-                const Tensor *t = &m->params.t[i];
-                char name[TENSOR_NAME_MAX + 16];
-                snprintf(name, sizeof name, "optimizer.m.%s", t->name);
-                read_moment(&f, name, t, tr->m + t->offset);
-                snprintf(name, sizeof name, "optimizer.v.%s", t->name);
-                read_moment(&f, name, t, tr->v + t->offset);
-            }
-            tr->step = meta->step;
-            m->pass = (uint64_t)dropout_pass;
-        } else {
-            meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
-        }
+    LoadJob job = {&f, m, meta, tr, train_config, dropout_pass, err, err_size, 0};
+    if (st_guarded(&f, load_tensors, &job, err, err_size) != 0) {
+        if (job.trainer_ready) trainer_free(tr);
+        goto fail;
     }
     st_close(&f);
     return m;

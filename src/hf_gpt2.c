@@ -287,6 +287,32 @@ static int load_param(const StFile *f, GPT *m, int i, int *absent, char *err, si
     return 0;
 }
 
+typedef struct {
+    const StFile *f;
+    GPT *m;
+    char *err;
+    size_t err_size;
+} LoadJob;
+
+/* Every weight from the mapped file into job->m (st_guarded runs it). Returns 0, or -1 with the
+ * error in job->err. */
+static int load_weights(void *ctx) {
+    LoadJob *job = ctx;
+    GPT *m = job->m;
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        int absent;
+        if (load_param(job->f, m, i, &absent, job->err, job->err_size) != 0) return -1;
+        if (!absent) continue;
+        if (m->tied && t->data == m->w.lm_head_w) continue; /* filled with wte */
+        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
+        return error_text(job->err, job->err_size, "%s: missing tensor \"%s\" (or \"%s\")", job->f->path, bare,
+                          t->name);
+    }
+    gpt_weights_changed(m);
+    return 0;
+}
+
 GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *err, size_t err_size) {
     GPTConfig config;
     if (hf_gpt2_read_config(dir, &config, err, err_size) != 0) return NULL;
@@ -313,17 +339,8 @@ GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *e
     /* every weight is read below: no init needed. Without lm_head.weight, GPT-2 ties it to wte
      * (from_pretrained copies it): one matrix, stored once. */
     m = gpt_create_inference(&config, pool, !found.has_lm_head);
-    for (int i = 0; i < m->params.n; i++) {
-        const Tensor *t = &m->params.t[i];
-        int absent;
-        if (load_param(&f, m, i, &absent, err, err_size) != 0) goto fail;
-        if (!absent) continue;
-        if (m->tied && t->data == m->w.lm_head_w) continue; /* filled with wte */
-        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
-        error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f.path, bare, t->name);
-        goto fail;
-    }
-    gpt_weights_changed(m);
+    LoadJob job = {&f, m, err, err_size};
+    if (st_guarded(&f, load_weights, &job, err, err_size) != 0) goto fail;
     if (contents) *contents = found;
     st_close(&f);
     return m;

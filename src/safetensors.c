@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,7 +251,7 @@ static int open_file(StFile *f, const char *path, int read_data, char *err, size
          * st_release drops the pages, so a file never sits in memory twice. Private and writable,
          * as the buffer it replaces was: a write stays in this process (copy on write), never
          * reaches the file. (A file cut short by another process after the size checks above
-         * makes reading its end fail with SIGBUS.) */
+         * makes reading its end raise SIGBUS: readers run under st_guarded.) */
         void *map = mmap(NULL, file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
             error_text(err, err_size, "%s: cannot map: %s", path, strerror(errno));
@@ -296,6 +298,39 @@ const StTensor *st_find(const StFile *f, const char *name) {
     if (!f->by_name) return NULL;
     StTensor *const *hit = bsearch(name, f->by_name, (size_t)f->n_tensors, sizeof *f->by_name, name_vs_tensor);
     return hit ? *hit : NULL;
+}
+
+/* While st_guarded runs its function, SIGBUS (a mapped page the file no longer has) jumps back to
+ * it. One guard at a time: loading is single-threaded. */
+static sigjmp_buf bus_jump;
+static volatile sig_atomic_t bus_armed;
+
+static void on_sigbus(int sig) {
+    if (bus_armed) {
+        bus_armed = 0;
+        siglongjmp(bus_jump, 1);
+    }
+    signal(sig, SIG_DFL); /* a SIGBUS outside a guard is a bug: die of it as before */
+    raise(sig);
+}
+
+int st_guarded(const StFile *f, int (*fn)(void *ctx), void *ctx, char *err, size_t err_size) {
+    struct sigaction sa, saved;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    CHECK(!bus_armed && sigaction(SIGBUS, &sa, &saved) == 0);
+    int rc;
+    if (sigsetjmp(bus_jump, 1) == 0) {
+        bus_armed = 1;
+        rc = fn(ctx);
+        bus_armed = 0;
+    } else {
+        rc = error_text(err, err_size, "%s: the file was cut short while it was being read (did another "
+                        "program change it?); nothing was loaded", f->path);
+    }
+    sigaction(SIGBUS, &saved, NULL);
+    return rc;
 }
 
 void st_release(const StFile *f, const void *bytes, size_t n) {
