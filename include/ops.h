@@ -75,6 +75,10 @@ static inline float exp_fast(float x) {
     return p * scale.f;
 }
 
+/* x (N,n) -> x = softmax(scale·x) of each row, in place (written): attention's row softmax, the
+ * same function with the same bits, for the tests and the bench. */
+void softmax_forward(Pool *pool, float *x, size_t N, size_t n, float scale);
+
 /* Attention of one new position per row against cached keys and values (generation).
  * qkv (B,3C) of the new position (only q is read), key_t (B,NH,hs,T_max) keys transposed, value
  * (B,T_max,C), both holding positions 0..len-1 (the new one included) -> out (B,C) (written).

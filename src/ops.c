@@ -358,6 +358,22 @@ static void softmax_row(float *row, size_t n, float scale) {
     for (size_t t = 0; t < n; t++) row[t] *= inv;
 }
 
+typedef struct {
+    float *x;
+    size_t n;
+    float scale;
+} SoftmaxJob;
+
+static void softmax_rows_job(void *ctx, size_t lo, size_t hi) {
+    const SoftmaxJob *j = ctx;
+    for (size_t r = lo; r < hi; r++) softmax_row(j->x + r * j->n, j->n, j->scale);
+}
+
+void softmax_forward(Pool *pool, float *x, size_t N, size_t n, float scale) {
+    SoftmaxJob j = {x, n, scale};
+    pool_for(pool, N, softmax_rows_job, &j);
+}
+
 /* Σ a[t]·b[t] over [0, n), in ROW_LANES lanes as softmax_row's sum. */
 static float dot_lanes(const float *a, const float *b, size_t n) {
     float lane[ROW_LANES] = {0};

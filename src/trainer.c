@@ -131,11 +131,8 @@ static void adamw_worker(void *ctx, int ith, int nth) {
     }
 }
 
-float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+void trainer_update(Trainer *tr, GPT *model) {
     CHECK(tr->params == &model->params);
-    float loss = gpt_forward(model, idx, targets, B, T, 1);
-    gpt_zero_grad(model);
-    gpt_backward(model);
     float grad_scale;
     tr->grad_norm = clip_grad_norm(tr, model, tr->config.grad_clip, &grad_scale);
     tr->lr = trainer_lr(&tr->config, tr->step);
@@ -145,6 +142,14 @@ float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, 
                    (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step)), grad_scale};
     pool_run(model->pool, adamw_worker, &job);
     gpt_weights_changed(model);
+}
+
+float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+    CHECK(tr->params == &model->params);
+    float loss = gpt_forward(model, idx, targets, B, T, 1);
+    gpt_zero_grad(model);
+    gpt_backward(model);
+    trainer_update(tr, model);
     tr->loss = loss;
     return loss;
 }
