@@ -25,6 +25,12 @@
 #include <immintrin.h>
 #endif
 
+/* GCC warns that returning a 32- or 64-byte vector without AVX (AVX-512) would pass it differently
+ * between translation units; every function here is static inline, so no such call exists. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));   /* lane masks: -1 (true) or 0 */
 typedef uint32_t u32x8 __attribute__((vector_size(32)));
