@@ -3,7 +3,7 @@
  * Ports the pieces of minGPT's model.py: the embeddings, nn.LayerNorm, CausalSelfAttention's
  * core, NewGELU, nn.Dropout and F.cross_entropy(ignore_index=-1). Sums that feed a result are
  * taken in a fixed order so that the same inputs always give the same bits. The elementwise and
- * row loops are written in simd.h's 8-lane vectors, their tails through the same vector code, so
+ * row loops are written in simd.h's vectors, their tails through the same vector code, so
  * an element's bits never depend on where a thread's share of the elements ends.
  */
 #include "ops.h"
@@ -52,7 +52,7 @@ static void encoder_backward_cols(void *ctx, size_t lo, size_t hi) {
         float *dwte_ix = j->dwte + (size_t)j->idx[bt] * j->C;
         float *dwpe_t = j->dwpe + (bt % j->T) * j->C;
         for (size_t c = lo; c < hi; c += SIMD_W) {
-            f32x8 d = vload_upto(dout_bt + c, hi - c, 0.0f);
+            vfloat d = vload_upto(dout_bt + c, hi - c, 0.0f);
             vstore_upto(dwte_ix + c, vload_upto(dwte_ix + c, hi - c, 0.0f) + d, hi - c);
             vstore_upto(dwpe_t + c, vload_upto(dwpe_t + c, hi - c, 0.0f) + d, hi - c);
         }
@@ -74,11 +74,11 @@ typedef struct {
     size_t N, C;
 } LnJob;
 
-/* Sums of a row in double, in 8 vector lanes: a single running sum is one long chain of dependent
- * adds (latency-bound, and the compiler may not reorder it). The order is fixed by C alone (lane
- * c % 8, then simd.h's fixed lane order), so results do not depend on threads. */
+/* Sums of a row in double, in SIMD_W vector lanes: a single running sum is one long chain of
+ * dependent adds (latency-bound, and the compiler may not reorder it). The order is fixed by C
+ * alone (lane c % SIMD_W, then simd.h's fixed lane order), so results do not depend on threads. */
 static double row_sum(const float *x, size_t C) {
-    f64x8 acc = {0};
+    vdouble acc = {0};
     size_t c = 0;
     for (; c + SIMD_W <= C; c += SIMD_W) acc += vwiden(vload(x + c));
     if (c < C) acc += vwiden(vload_n(x + c, C - c, 0.0f));
@@ -87,14 +87,14 @@ static double row_sum(const float *x, size_t C) {
 
 /* Σ (x[c] - m)² in double, lanes as row_sum's */
 static double row_sq_dev(const float *x, double m, size_t C) {
-    f64x8 acc = {0}, mv = m - (f64x8){0};
+    vdouble acc = {0}, mv = m - (vdouble){0};
     size_t c = 0;
     for (; c + SIMD_W <= C; c += SIMD_W) {
-        f64x8 d = vwiden(vload(x + c)) - mv;
+        vdouble d = vwiden(vload(x + c)) - mv;
         acc += d * d;
     }
     if (c < C) {
-        f64x8 d = vkeep64_n(vwiden(vload_n(x + c, C - c, 0.0f)) - mv, C - c);
+        vdouble d = vkeep64_n(vwiden(vload_n(x + c, C - c, 0.0f)) - mv, C - c);
         acc += d * d;
     }
     return vhsum64(acc);
@@ -113,7 +113,7 @@ static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
         float *out_n = j->out + n * C;
         for (size_t c = 0; c < C; c += SIMD_W) {
             size_t left = C - c;
-            f32x8 norm = (vload_upto(x + c, left, 0.0f) - mf) * s;
+            vfloat norm = (vload_upto(x + c, left, 0.0f) - mf) * s;
             vstore_upto(out_n + c, norm * vload_upto(j->weight + c, left, 0.0f) + vload_upto(j->bias + c, left, 0.0f),
                         left);
         }
@@ -141,12 +141,12 @@ static void layernorm_backward_row(float *restrict dinp_n, float *restrict part_
     /* With norm = (x - mean)·rstd and dnorm = dout·weight:
      * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). Sums in double lanes as
      * row_sum's; a tail's missing lanes have dout = weight = 0, so dnorm = 0 adds nothing. */
-    f64x8 acc = {0}, acc_norm = {0};
+    vdouble acc = {0}, acc_norm = {0};
     for (size_t c = 0; c < C; c += SIMD_W) {
         size_t left = C - c;
-        f32x8 norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
-        f32x8 dnorm = vload_upto(dout_n + c, left, 0.0f) * vload_upto(weight + c, left, 0.0f);
-        f64x8 dnorm64 = vwiden(dnorm);
+        vfloat norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
+        vfloat dnorm = vload_upto(dout_n + c, left, 0.0f) * vload_upto(weight + c, left, 0.0f);
+        vdouble dnorm64 = vwiden(dnorm);
         acc += dnorm64;
         acc_norm += dnorm64 * vwiden(norm);
     }
@@ -154,9 +154,9 @@ static void layernorm_backward_row(float *restrict dinp_n, float *restrict part_
     float dnorm_norm_mean = (float)(vhsum64(acc_norm) / (double)C);
     for (size_t c = 0; c < C; c += SIMD_W) {
         size_t left = C - c;
-        f32x8 dout = vload_upto(dout_n + c, left, 0.0f);
-        f32x8 norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
-        f32x8 dnorm = dout * vload_upto(weight + c, left, 0.0f);
+        vfloat dout = vload_upto(dout_n + c, left, 0.0f);
+        vfloat norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
+        vfloat dnorm = dout * vload_upto(weight + c, left, 0.0f);
         vstore_upto(dinp_n + c, vload_upto(dinp_n + c, left, 0.0f) + (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s,
                     left);
         vstore_upto(part_w + c, vload_upto(part_w + c, left, 0.0f) + norm * dout, left);
@@ -184,7 +184,7 @@ static void layernorm_backward_reduce(void *ctx, size_t lo, size_t hi) {
     size_t C = j->C, blocks = (j->N + LN_BLOCK - 1) / LN_BLOCK;
     for (size_t c = lo; c < hi; c += SIMD_W) { /* a column per lane */
         size_t left = hi - c;
-        f32x8 sum_w = {0}, sum_b = {0};
+        vfloat sum_w = {0}, sum_b = {0};
         for (size_t block = 0; block < blocks; block++) {
             sum_w += vload_upto(j->partial + block * 2 * C + c, left, 0.0f);
             sum_b += vload_upto(j->partial + block * 2 * C + C + c, left, 0.0f);
@@ -215,10 +215,10 @@ typedef struct {
     uint32_t key;
 } DropJob;
 
-/* drop_hash (rng.h) of indices index0 .. index0 + 7, lane by lane: the same integer steps, so the
- * same bits. */
-static inline u32x8 drop_hash8(uint32_t key, uint32_t index0) {
-    u32x8 x = ((u32x8){0, 1, 2, 3, 4, 5, 6, 7} + index0) * 0x9E3779B9u ^ key;
+/* drop_hash (rng.h) of indices index0 .. index0 + SIMD_W - 1, lane by lane: the same integer
+ * steps, so the same bits. */
+static inline vuint drop_hash_v(uint32_t key, uint32_t index0) {
+    vuint x = ((vuint)viota() + index0) * 0x9E3779B9u ^ key;
     x ^= x >> 16;
     x *= 0x21F0AAADu;
     x ^= x >> 15;
@@ -227,9 +227,9 @@ static inline u32x8 drop_hash8(uint32_t key, uint32_t index0) {
     return x;
 }
 
-/* the dropout multipliers (0 or scale) of elements index0 .. index0 + 7 */
-static inline f32x8 drop_mask8(uint32_t key, uint32_t index0, uint32_t threshold, float scale) {
-    return vselect((i32x8)(drop_hash8(key, index0) >= threshold), vsplat(scale), vsplat(0.0f));
+/* the dropout multipliers (0 or scale) of elements index0 .. index0 + SIMD_W - 1 */
+static inline vfloat drop_mask_v(uint32_t key, uint32_t index0, uint32_t threshold, float scale) {
+    return vselect((vint)(drop_hash_v(key, index0) >= threshold), vsplat(scale), vsplat(0.0f));
 }
 
 /* inp (n), residual (n) or NULL -> out [lo, hi) = residual (or 0) + inp·mask/(1-p) */
@@ -241,8 +241,8 @@ static void dropout_elems(void *ctx, size_t lo, size_t hi) {
     float scale = 1.0f / (1.0f - j->p);
     for (size_t i = lo; i < hi; i += SIMD_W) {
         size_t left = hi - i;
-        f32x8 x = vload_upto(inp + i, left, 0.0f);
-        if (j->p > 0.0f) x *= drop_mask8(key, (uint32_t)i, threshold, scale);
+        vfloat x = vload_upto(inp + i, left, 0.0f);
+        if (j->p > 0.0f) x *= drop_mask_v(key, (uint32_t)i, threshold, scale);
         if (residual) x = vload_upto(residual + i, left, 0.0f) + x;
         vstore_upto(out + i, x, left);
     }
@@ -345,22 +345,22 @@ static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars,
 }
 
 /* Softmax over row[0..n) scaled by `scale`, in place: row = exp(scale·row - max) / sum. The max
- * and the sum run in 8 vector lanes (a single running sum or max is a chain of dependent
+ * and the sum run in SIMD_W vector lanes (a single running sum or max is a chain of dependent
  * operations), then across the lanes in simd.h's fixed order. attention_forward and
  * attention_decode both use this, so a position gets the same bits either way. */
 static void softmax_row(float *row, size_t n, float scale) {
-    f32x8 lane_max = vsplat(-INFINITY);
+    vfloat lane_max = vsplat(-INFINITY);
     size_t c = 0;
     for (; c + SIMD_W <= n; c += SIMD_W) lane_max = vmax(lane_max, vload(row + c) * scale);
     if (c < n) lane_max = vmax(lane_max, vload_n(row + c, n - c, -INFINITY) * scale);
-    f32x8 maxval = vsplat(vhmax(lane_max)), lane_sum = {0};
+    vfloat maxval = vsplat(vhmax(lane_max)), lane_sum = {0};
     for (c = 0; c + SIMD_W <= n; c += SIMD_W) {
-        f32x8 e = vexp(vload(row + c) * scale - maxval);
+        vfloat e = vexp(vload(row + c) * scale - maxval);
         vstore(row + c, e);
         lane_sum += e;
     }
     if (c < n) {
-        f32x8 e = vexp(vload_n(row + c, n - c, 0.0f) * scale - maxval);
+        vfloat e = vexp(vload_n(row + c, n - c, 0.0f) * scale - maxval);
         vstore_n(row + c, e, n - c);
         lane_sum += vselect(vmask_n(n - c), e, vsplat(0.0f));
     }
@@ -369,9 +369,9 @@ static void softmax_row(float *row, size_t n, float scale) {
     if (c < n) vstore_n(row + c, vload_n(row + c, n - c, 0.0f) * inv, n - c);
 }
 
-/* Σ a[t]·b[t] over [0, n), in 8 lanes as softmax_row's sum. */
+/* Σ a[t]·b[t] over [0, n), in lanes as softmax_row's sum. */
 static float dot_lanes(const float *a, const float *b, size_t n) {
-    f32x8 lane = {0};
+    vfloat lane = {0};
     size_t c = 0;
     for (; c + SIMD_W <= n; c += SIMD_W) lane += vload(a + c) * vload(b + c);
     if (c < n) lane += vload_n(a + c, n - c, 0.0f) * vload_n(b + c, n - c, 0.0f);
@@ -418,7 +418,7 @@ static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask
     float scale = 1.0f / (1.0f - job->p);
     uint32_t base = (uint32_t)((unit * job->T + t) * job->T);
     for (size_t t2 = 0; t2 <= t; t2 += SIMD_W)
-        vstore_upto(mask_t + t2, drop_mask8(key, base + (uint32_t)t2, threshold, scale), t + 1 - t2);
+        vstore_upto(mask_t + t2, drop_mask_v(key, base + (uint32_t)t2, threshold, scale), t + 1 - t2);
 }
 
 /* (hs, padded_T) <- the (T, hs) slice of one head at qkv_part with row stride C3. The padding
@@ -528,7 +528,7 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             float s = dot_lanes(att_t, datt_t, t + 1);
             for (size_t t2 = 0; t2 <= t; t2 += SIMD_W) {
                 size_t left = t + 1 - t2;
-                f32x8 a = vload_upto(att_t + t2, left, 0.0f);
+                vfloat a = vload_upto(att_t + t2, left, 0.0f);
                 vstore_upto(datt_t + t2, a * (vload_upto(datt_t + t2, left, 0.0f) - s) * qk_scale, left);
             }
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
@@ -607,19 +607,19 @@ typedef struct {
     const float *inp, *dout;
 } GeluJob;
 
-/* NewGELU of 8 elements, as x·sigmoid(2u) = 0.5·x·(1 + tanh u) */
-static inline f32x8 gelu8(f32x8 x) {
-    f32x8 u = GELU_SCALE * (x + 0.044715f * x * x * x);
-    f32x8 out = x / (1.0f + vexp(-2.0f * u));
+/* NewGELU of a vector of elements, as x·sigmoid(2u) = 0.5·x·(1 + tanh u) */
+static inline vfloat gelu_v(vfloat x) {
+    vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
+    vfloat out = x / (1.0f + vexp(-2.0f * u));
     return vselect(u < vsplat(GELU_U_ZERO), 0.0f * x, out);
 }
 
 /* its derivative: d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
-static inline f32x8 gelu_grad8(f32x8 x) {
-    f32x8 u = GELU_SCALE * (x + 0.044715f * x * x * x);
-    f32x8 sig = 1.0f / (1.0f + vexp(-2.0f * u)); /* (1 + tanh u) / 2 */
+static inline vfloat gelu_grad_v(vfloat x) {
+    vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
+    vfloat sig = 1.0f / (1.0f + vexp(-2.0f * u)); /* (1 + tanh u) / 2 */
     sig = vselect(u < vsplat(GELU_U_ZERO), vsplat(0.0f), sig);
-    f32x8 slope = 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+    vfloat slope = 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
     /* where sig is 0 or 1 the slope is 0, also past |x| = 1.8e19 where x² overflows (0·inf) */
     return sig + vselect((sig == vsplat(0.0f)) | (sig == vsplat(1.0f)), vsplat(0.0f), slope);
 }
@@ -628,8 +628,8 @@ static inline f32x8 gelu_grad8(f32x8 x) {
 static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
     size_t i = lo;
-    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu8(vload(j->inp + i)));
-    if (i < hi) vstore_n(j->out + i, gelu8(vload_n(j->inp + i, hi - i, 0.0f)), hi - i);
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu_v(vload(j->inp + i)));
+    if (i < hi) vstore_n(j->out + i, gelu_v(vload_n(j->inp + i, hi - i, 0.0f)), hi - i);
 }
 
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
@@ -641,9 +641,9 @@ void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
 static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
     size_t i = lo;
-    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu_grad8(vload(j->inp + i)) * vload(j->dout + i));
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu_grad_v(vload(j->inp + i)) * vload(j->dout + i));
     if (i < hi)
-        vstore_n(j->out + i, gelu_grad8(vload_n(j->inp + i, hi - i, 0.0f)) * vload_n(j->dout + i, hi - i, 0.0f),
+        vstore_n(j->out + i, gelu_grad_v(vload_n(j->inp + i, hi - i, 0.0f)) * vload_n(j->dout + i, hi - i, 0.0f),
                  hi - i);
 }
 
@@ -670,14 +670,14 @@ static void crossentropy_forward_rows(void *ctx, size_t lo, size_t hi) {
     for (size_t n = lo; n < hi; n++) {
         const float *logits_n = j->logits + n * V;
         float *probs_n = j->probs + n * V;
-        f32x8 lane_max = vsplat(-INFINITY);
+        vfloat lane_max = vsplat(-INFINITY);
         for (size_t v = 0; v < V; v += SIMD_W) lane_max = vmax(lane_max, vload_upto(logits_n + v, V - v, -INFINITY));
         float maxval = vhmax(lane_max);
         /* the sum in double lanes: a vocabulary of 50,257 adds thousands of terms per lane */
-        f64x8 lane_sum = {0};
+        vdouble lane_sum = {0};
         for (size_t v = 0; v < V; v += SIMD_W) {
             size_t left = V - v;
-            f32x8 e = vexp(vload_upto(logits_n + v, left, 0.0f) - maxval);
+            vfloat e = vexp(vload_upto(logits_n + v, left, 0.0f) - maxval);
             vstore_upto(probs_n + v, e, left);
             lane_sum += vkeep64_n(vwiden(e), left);
         }

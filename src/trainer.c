@@ -2,7 +2,7 @@
  *
  * The update is torch.optim.AdamW's, step for step: decoupled decay p -= lr·wd·p first, then
  * bias-corrected moments. The gradient norm is summed in double over fixed 8 Ki-float chunks, each
- * in 8 vector lanes, and the chunks are added in order, so its value does not depend on the
+ * in vector lanes, and the chunks are added in order, so its value does not depend on the
  * thread count. Clipping scales the gradient inside the AdamW pass rather than in a pass of its own.
  * Both passes are simd.h vector loops; AdamW's tails (where a thread's share of a tensor ends) go
  * through the same vector code, so an element's update does not depend on the thread count.
@@ -75,14 +75,14 @@ static void norm_worker(void *ctx, int ith, int nth) {
     for (size_t part = lo; part < hi; part++) {
         size_t start = part * NORM_CHUNK, end = MG_MIN(start + NORM_CHUNK, job->numel);
         /* independent lanes: one running double sum is a chain of dependent adds (latency-bound) */
-        f64x8 lane = {0};
+        vdouble lane = {0};
         size_t i = start;
         for (; i + SIMD_W <= end; i += SIMD_W) {
-            f64x8 g = vwiden(vload(job->grad + i));
+            vdouble g = vwiden(vload(job->grad + i));
             lane += g * g;
         }
         if (i < end) { /* missing lanes load 0 and add 0 */
-            f64x8 g = vwiden(vload_n(job->grad + i, end - i, 0.0f));
+            vdouble g = vwiden(vload_n(job->grad + i, end - i, 0.0f));
             lane += g * g;
         }
         job->tr->norm_parts[part] = vhsum64(lane);
@@ -128,11 +128,11 @@ static void adamw_worker(void *ctx, int ith, int nth) {
         /* p, g, m, v (numel): elements [lo, hi) */
         for (size_t i = lo; i < hi; i += SIMD_W) {
             size_t left = hi - i;
-            f32x8 grad = vload_upto(g + i, left, 0.0f) * job->grad_scale;
-            f32x8 p_i = vload_upto(p + i, left, 0.0f) * decay;
-            f32x8 m_i = beta1 * vload_upto(m + i, left, 0.0f) + (1.0f - beta1) * grad;
-            f32x8 v_i = beta2 * vload_upto(v + i, left, 0.0f) + (1.0f - beta2) * grad * grad;
-            f32x8 denom = vsqrt(v_i) / job->bias_correction2_sqrt + eps;
+            vfloat grad = vload_upto(g + i, left, 0.0f) * job->grad_scale;
+            vfloat p_i = vload_upto(p + i, left, 0.0f) * decay;
+            vfloat m_i = beta1 * vload_upto(m + i, left, 0.0f) + (1.0f - beta1) * grad;
+            vfloat v_i = beta2 * vload_upto(v + i, left, 0.0f) + (1.0f - beta2) * grad * grad;
+            vfloat denom = vsqrt(v_i) / job->bias_correction2_sqrt + eps;
             p_i -= step_size * m_i / denom;
             vstore_upto(m + i, m_i, left);
             vstore_upto(v + i, v_i, left);

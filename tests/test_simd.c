@@ -15,15 +15,15 @@
 
 static Pool *pool1, *pool3;
 
-/* f on x[0..n), 8 at a time, the last vector through vload_n/vstore_n */
-static void map(f32x8 (*f)(f32x8), float *y, const float *x, size_t n) {
+/* f on x[0..n), SIMD_W at a time, the last vector through vload_n/vstore_n */
+static void map(vfloat (*f)(vfloat), float *y, const float *x, size_t n) {
     size_t i = 0;
     for (; i + SIMD_W <= n; i += SIMD_W) vstore(y + i, f(vload(x + i)));
     if (i < n) vstore_n(y + i, f(vload_n(x + i, n - i, 0.0f)), n - i);
 }
 
-static f32x8 exp_v(f32x8 x) { return vexp(x); }
-static f32x8 tanh_v(f32x8 x) { return vtanh(x); }
+static vfloat exp_v(vfloat x) { return vexp(x); }
+static vfloat tanh_v(vfloat x) { return vtanh(x); }
 
 static void test_exp_matches_libm(void) {
     size_t n = 1750001; /* [-87, 88] in steps of 1e-4 */
@@ -115,19 +115,20 @@ static void test_gelu_tails_give_the_bits_of_whole_vectors(void) {
 }
 
 static void test_softmax_tails_give_the_bits_of_whole_vectors(void) {
-    /* a row of 8k + r is the row of 8k + 8 with its last 8 - r elements taken away: its first 8k
-     * probabilities differ only through the sum, so check a row whose extra elements are -inf-like
-     * small (exp 0 in float) against the longer row */
-    for (size_t r = 1; r < 8; r++) {
-        size_t n = 16 + r;
-        float row[24], longer[24];
+    /* a row of 2W + r (W = SIMD_W) against the row of 3W that has extra elements so small that
+     * exp makes them 1.6e-38, which adds nothing to a sum >= 1: the first 2W + r probabilities must
+     * have the same bits, so a tail lane computes what a whole vector's lane does */
+    enum { LONG = 3 * SIMD_W };
+    for (size_t r = 1; r < SIMD_W; r++) {
+        size_t n = 2 * SIMD_W + r;
+        float row[LONG], longer[LONG];
         fill_uniform(row, n, (unsigned)r, 3.0f);
         memcpy(longer, row, n * 4);
-        for (size_t k = n; k < 24; k++) longer[k] = -1e4f; /* exp(-1e4 - max) is 1.6e-38: adds nothing */
+        for (size_t k = n; k < LONG; k++) longer[k] = -1e4f;
         softmax_forward(pool1, row, 1, n, 0.5f);
-        softmax_forward(pool1, longer, 1, 24, 0.5f);
+        softmax_forward(pool1, longer, 1, LONG, 0.5f);
         char what[48];
-        snprintf(what, sizeof what, "softmax row of %zu vs 24", n);
+        snprintf(what, sizeof what, "softmax row of %zu vs %d", n, LONG);
         expect_same_bits(what, row, longer, n);
     }
 }
@@ -185,16 +186,20 @@ static void test_dropout_mask_is_the_scalar_hash(void) {
 }
 
 static void test_horizontal_sum_order_is_fixed(void) {
-    /* values whose float sum depends on the order: the documented tree gives this exact value */
-    f32x8 v = {1e8f, 1.0f, -1e8f, 1.0f, 3.0f, -3.0f, 0.5f, 0.25f};
-    float want = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-    EXPECT(vhsum(v) == want);
+    /* values whose float sum depends on the order: the documented tree of halves gives this value */
+    float lanes[SIMD_W];
+    for (int k = 0; k < SIMD_W; k++) lanes[k] = k % 3 == 0 ? 1e8f : k % 3 == 1 ? -1e8f : 0.75f + (float)k;
+    float tree[SIMD_W];
+    memcpy(tree, lanes, sizeof tree);
+    for (int w = SIMD_W / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) tree[k] += tree[k + w];
+    EXPECT(vhsum(vload(lanes)) == tree[0]);
     float tail[3] = {1.0f, 2.0f, 3.0f};
-    f32x8 t = vload_n(tail, 3, -7.0f);
-    EXPECT(t[0] == 1.0f && t[2] == 3.0f && t[3] == -7.0f && t[7] == -7.0f);
-    float dst[9] = {0};
+    vfloat t = vload_n(tail, 3, -7.0f);
+    EXPECT(t[0] == 1.0f && t[2] == 3.0f && t[3] == -7.0f && t[SIMD_W - 1] == -7.0f);
+    float dst[SIMD_W + 1] = {0};
     vstore_n(dst, vsplat(5.0f), 3);
-    EXPECT(dst[2] == 5.0f && dst[3] == 0.0f);
+    EXPECT(dst[2] == 5.0f && dst[3] == 0.0f && dst[SIMD_W] == 0.0f);
 }
 
 int main(void) {
