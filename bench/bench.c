@@ -167,8 +167,9 @@ typedef struct {
     size_t N, C, V, rows, T;
     float *a, *b, *c, *d, *mean, *rstd, *w, *bias, *dw, *dbias;
     int *targets;
-    GPT *model;
-    Trainer tr;
+    Pool *pool1;
+    GPT *model[2]; /* on 1 thread, on all: the optimizer runs on the model's pool */
+    Trainer tr[2];
 } KernelBufs;
 
 static void fill(float *x, size_t n, float lo, float hi, uint64_t seed) {
@@ -177,7 +178,7 @@ static void fill(float *x, size_t n, float lo, float hi, uint64_t seed) {
     for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * rng_uniform(&rng);
 }
 
-static void kernel_bufs_init(KernelBufs *k, Pool *pool) {
+static void kernel_bufs_init(KernelBufs *k, Pool *pool1, Pool *pool) {
     k->N = 64 * 128, k->C = 192, k->V = 65, k->T = 128, k->rows = 64 * 6 * 128 / 2;
     size_t big = k->N * 4 * k->C; /* the largest buffer: the MLP's hidden activations */
     if (k->rows * k->T > big) big = k->rows * k->T;
@@ -196,18 +197,23 @@ static void kernel_bufs_init(KernelBufs *k, Pool *pool) {
     k->targets = xmalloc(k->N * sizeof(int));
     for (size_t i = 0; i < k->N; i++) k->targets[i] = (int)(i * 7 % k->V);
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
-    k->model = gpt_create(&mini, pool);
-    gpt_init(k->model, 1);
-    fill(k->model->grad_mem, k->model->params.numel, -1e-3f, 1e-3f, 6);
     TrainConfig tc = train_config_default();
-    trainer_init(&k->tr, k->model, &tc);
+    k->pool1 = pool1;
+    for (int m = 0; m < 2; m++) {
+        k->model[m] = gpt_create(&mini, m ? pool : pool1);
+        gpt_init(k->model[m], 1);
+        fill(k->model[m]->grad_mem, k->model[m]->params.numel, -1e-3f, 1e-3f, 6);
+        trainer_init(&k->tr[m], k->model[m], &tc);
+    }
 }
 
 static void kernel_bufs_free(KernelBufs *k) {
     free(k->a), free(k->b), free(k->c), free(k->d), free(k->mean), free(k->rstd);
     free(k->w), free(k->bias), free(k->dw), free(k->dbias), free(k->targets);
-    trainer_free(&k->tr);
-    gpt_free(k->model);
+    for (int m = 0; m < 2; m++) {
+        trainer_free(&k->tr[m]);
+        gpt_free(k->model[m]);
+    }
 }
 
 /* One call of kernel `id`; returns the bytes it must move. */
@@ -229,8 +235,8 @@ static double run_kernel(Pool *pool, KernelBufs *k, Kernel id) {
     case K_CE_FWD: crossentropy_forward(pool, k->b, k->a, k->targets, N, V, &count); return 8.0 * N * V;
     case K_CE_BWD: crossentropy_backward(pool, k->d, k->b, k->targets, N, V, N); return 8.0 * N * V;
     case K_ADAMW: /* the gradient norm reads g; AdamW reads g and p, m, v and writes p, m, v */
-        trainer_update(&k->tr, k->model);
-        return 32.0 * k->model->params.numel;
+        trainer_update(&k->tr[pool != k->pool1], k->model[pool != k->pool1]);
+        return 32.0 * k->model[0]->params.numel;
     default: return 0.0;
     }
 }
@@ -259,7 +265,7 @@ static double time_kernel(Pool *pool, KernelBufs *k, Kernel id, int reps) {
 /* `only` >= 0: that kernel alone on pool1, `reps` calls and no output but one line (for perf stat). */
 static void bench_kernels(Pool *pool1, Pool *pool_all, int only, int reps) {
     KernelBufs k;
-    kernel_bufs_init(&k, pool_all);
+    kernel_bufs_init(&k, pool1, pool_all);
     if (only >= 0) {
         double gbs = time_kernel(pool1, &k, (Kernel)only, reps);
         printf("%-17s %-16s %7.1f GB/s on 1 thread (CPU time), best of %d\n", kernel_info[only].name, kernel_info[only].shape,

@@ -36,16 +36,23 @@
 #if defined(__AVX512F__)
 #define SIMD_W 16
 #define SIMD_IOTA {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+#define SIMD_LO 0, 1, 2, 3, 4, 5, 6, 7
+#define SIMD_HI 8, 9, 10, 11, 12, 13, 14, 15
 #else
 #define SIMD_W 8
 #define SIMD_IOTA {0, 1, 2, 3, 4, 5, 6, 7}
+#define SIMD_LO 0, 1, 2, 3
+#define SIMD_HI 4, 5, 6, 7
 #endif
 
 typedef float vfloat __attribute__((vector_size(SIMD_W * 4)));
 typedef int32_t vint __attribute__((vector_size(SIMD_W * 4))); /* lane masks: -1 (true) or 0 */
 typedef uint32_t vuint __attribute__((vector_size(SIMD_W * 4)));
-typedef double vdouble __attribute__((vector_size(SIMD_W * 8))); /* sums in double, lane for lane */
-typedef int64_t vlong __attribute__((vector_size(SIMD_W * 8)));   /* masks for vdouble */
+/* SIMD_W / 2 doubles, one register: a vfloat's sums in double take two, its low and its high half
+ * (a vector of SIMD_W doubles would be wider than a register, which GCC 12 spills to the stack) */
+typedef double vdouble __attribute__((vector_size(SIMD_W * 4)));
+typedef int64_t vlong __attribute__((vector_size(SIMD_W * 4))); /* masks for vdouble */
+typedef float vfloat_half __attribute__((vector_size(SIMD_W * 2)));
 /* the same, for loads and stores at any float-aligned address */
 typedef float vfloat_u __attribute__((vector_size(SIMD_W * 4), aligned(4), may_alias));
 
@@ -108,8 +115,11 @@ static inline float vhsum(vfloat v) {
         for (int k = 0; k < w; k++) v[k] = v[k] + v[k + w];
     return v[0];
 }
-static inline double vhsum64(vdouble v) {
-    for (int w = SIMD_W / 2; w >= 1; w /= 2)
+/* Σ of the SIMD_W double lanes lo ++ hi, in vhsum's order (its first step adds lane k + W/2 to
+ * lane k, which is lo + hi) */
+static inline double vhsum64(vdouble lo, vdouble hi) {
+    vdouble v = lo + hi;
+    for (int w = SIMD_W / 4; w >= 1; w /= 2)
         for (int k = 0; k < w; k++) v[k] = v[k] + v[k + w];
     return v[0];
 }
@@ -119,10 +129,28 @@ static inline float vhmax(vfloat v) {
     return m;
 }
 
-static inline vdouble vwiden(vfloat v) { return __builtin_convertvector(v, vdouble); }
-/* double lanes k < n (n <= SIMD_W) kept, the others 0 */
-static inline vdouble vkeep64_n(vdouble v, size_t n) {
-    vlong m = __builtin_convertvector(viota(), vlong) < (int64_t)n;
+/* lanes 0 .. W/2-1 and W/2 .. W-1 of v in double */
+static inline vdouble vwiden_lo(vfloat v) {
+#if defined(__AVX512F__)
+    return (vdouble)_mm512_cvtps_pd(_mm512_castps512_ps256((__m512)v));
+#elif defined(__AVX__)
+    return (vdouble)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v));
+#else
+    return __builtin_convertvector((vfloat_half)__builtin_shufflevector(v, v, SIMD_LO), vdouble);
+#endif
+}
+static inline vdouble vwiden_hi(vfloat v) {
+#if defined(__AVX512F__)
+    return (vdouble)_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)v), 1)));
+#elif defined(__AVX__)
+    return (vdouble)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1));
+#else
+    return __builtin_convertvector((vfloat_half)__builtin_shufflevector(v, v, SIMD_HI), vdouble);
+#endif
+}
+/* double lanes k < n kept (n may exceed W/2: all kept), the others 0 */
+static inline vdouble vkeep64_n(vdouble v, ptrdiff_t n) {
+    vlong m = __builtin_convertvector(__builtin_shufflevector(viota(), viota(), SIMD_LO), vlong) < (int64_t)n;
     return (vdouble)((vlong)v & m);
 }
 

@@ -78,26 +78,39 @@ typedef struct {
  * dependent adds (latency-bound, and the compiler may not reorder it). The order is fixed by C
  * alone (lane c % SIMD_W, then simd.h's fixed lane order), so results do not depend on threads. */
 static double row_sum(const float *x, size_t C) {
-    vdouble acc = {0};
+    vdouble lo = {0}, hi = {0}; /* the vector's low and high lanes (simd.h) */
     size_t c = 0;
-    for (; c + SIMD_W <= C; c += SIMD_W) acc += vwiden(vload(x + c));
-    if (c < C) acc += vwiden(vload_n(x + c, C - c, 0.0f));
-    return vhsum64(acc);
+    for (; c + SIMD_W <= C; c += SIMD_W) {
+        vfloat v = vload(x + c);
+        lo += vwiden_lo(v);
+        hi += vwiden_hi(v);
+    }
+    if (c < C) {
+        vfloat v = vload_n(x + c, C - c, 0.0f);
+        lo += vwiden_lo(v);
+        hi += vwiden_hi(v);
+    }
+    return vhsum64(lo, hi);
 }
 
 /* Σ (x[c] - m)² in double, lanes as row_sum's */
 static double row_sq_dev(const float *x, double m, size_t C) {
-    vdouble acc = {0}, mv = m - (vdouble){0};
+    vdouble lo = {0}, hi = {0}, mv = m - (vdouble){0};
     size_t c = 0;
     for (; c + SIMD_W <= C; c += SIMD_W) {
-        vdouble d = vwiden(vload(x + c)) - mv;
-        acc += d * d;
+        vfloat v = vload(x + c);
+        vdouble d_lo = vwiden_lo(v) - mv, d_hi = vwiden_hi(v) - mv;
+        lo += d_lo * d_lo;
+        hi += d_hi * d_hi;
     }
-    if (c < C) {
-        vdouble d = vkeep64_n(vwiden(vload_n(x + c, C - c, 0.0f)) - mv, C - c);
-        acc += d * d;
+    if (c < C) { /* the missing lanes would add m², so they are dropped */
+        ptrdiff_t n = (ptrdiff_t)(C - c);
+        vfloat v = vload_n(x + c, C - c, 0.0f);
+        vdouble d_lo = vkeep64_n(vwiden_lo(v) - mv, n), d_hi = vkeep64_n(vwiden_hi(v) - mv, n - SIMD_W / 2);
+        lo += d_lo * d_lo;
+        hi += d_hi * d_hi;
     }
-    return vhsum64(acc);
+    return vhsum64(lo, hi);
 }
 
 static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
@@ -141,17 +154,19 @@ static void layernorm_backward_row(float *restrict dinp_n, float *restrict part_
     /* With norm = (x - mean)·rstd and dnorm = dout·weight:
      * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). Sums in double lanes as
      * row_sum's; a tail's missing lanes have dout = weight = 0, so dnorm = 0 adds nothing. */
-    vdouble acc = {0}, acc_norm = {0};
+    vdouble acc_lo = {0}, acc_hi = {0}, acc_norm_lo = {0}, acc_norm_hi = {0};
     for (size_t c = 0; c < C; c += SIMD_W) {
         size_t left = C - c;
         vfloat norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
         vfloat dnorm = vload_upto(dout_n + c, left, 0.0f) * vload_upto(weight + c, left, 0.0f);
-        vdouble dnorm64 = vwiden(dnorm);
-        acc += dnorm64;
-        acc_norm += dnorm64 * vwiden(norm);
+        vdouble dnorm_lo = vwiden_lo(dnorm), dnorm_hi = vwiden_hi(dnorm);
+        acc_lo += dnorm_lo;
+        acc_hi += dnorm_hi;
+        acc_norm_lo += dnorm_lo * vwiden_lo(norm);
+        acc_norm_hi += dnorm_hi * vwiden_hi(norm);
     }
-    float dnorm_mean = (float)(vhsum64(acc) / (double)C);
-    float dnorm_norm_mean = (float)(vhsum64(acc_norm) / (double)C);
+    float dnorm_mean = (float)(vhsum64(acc_lo, acc_hi) / (double)C);
+    float dnorm_norm_mean = (float)(vhsum64(acc_norm_lo, acc_norm_hi) / (double)C);
     for (size_t c = 0; c < C; c += SIMD_W) {
         size_t left = C - c;
         vfloat dout = vload_upto(dout_n + c, left, 0.0f);
@@ -674,14 +689,15 @@ static void crossentropy_forward_rows(void *ctx, size_t lo, size_t hi) {
         for (size_t v = 0; v < V; v += SIMD_W) lane_max = vmax(lane_max, vload_upto(logits_n + v, V - v, -INFINITY));
         float maxval = vhmax(lane_max);
         /* the sum in double lanes: a vocabulary of 50,257 adds thousands of terms per lane */
-        vdouble lane_sum = {0};
+        vdouble sum_lo = {0}, sum_hi = {0};
         for (size_t v = 0; v < V; v += SIMD_W) {
-            size_t left = V - v;
+            size_t left = V - v; /* past the row, lanes are dropped */
             vfloat e = vexp(vload_upto(logits_n + v, left, 0.0f) - maxval);
             vstore_upto(probs_n + v, e, left);
-            lane_sum += vkeep64_n(vwiden(e), left);
+            sum_lo += vkeep64_n(vwiden_lo(e), (ptrdiff_t)left);
+            sum_hi += vkeep64_n(vwiden_hi(e), (ptrdiff_t)left - SIMD_W / 2);
         }
-        double sum = vhsum64(lane_sum);
+        double sum = vhsum64(sum_lo, sum_hi);
         float inv = (float)(1.0 / sum);
         for (size_t v = 0; v < V; v += SIMD_W) vstore_upto(probs_n + v, vload_upto(probs_n + v, V - v, 0.0f) * inv, V - v);
         int target = j->targets[n];

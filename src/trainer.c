@@ -75,17 +75,21 @@ static void norm_worker(void *ctx, int ith, int nth) {
     for (size_t part = lo; part < hi; part++) {
         size_t start = part * NORM_CHUNK, end = MG_MIN(start + NORM_CHUNK, job->numel);
         /* independent lanes: one running double sum is a chain of dependent adds (latency-bound) */
-        vdouble lane = {0};
+        vdouble lo = {0}, hi = {0}; /* the vector's low and high lanes (simd.h) */
         size_t i = start;
         for (; i + SIMD_W <= end; i += SIMD_W) {
-            vdouble g = vwiden(vload(job->grad + i));
-            lane += g * g;
+            vfloat g = vload(job->grad + i);
+            vdouble g_lo = vwiden_lo(g), g_hi = vwiden_hi(g);
+            lo += g_lo * g_lo;
+            hi += g_hi * g_hi;
         }
         if (i < end) { /* missing lanes load 0 and add 0 */
-            vdouble g = vwiden(vload_n(job->grad + i, end - i, 0.0f));
-            lane += g * g;
+            vfloat g = vload_n(job->grad + i, end - i, 0.0f);
+            vdouble g_lo = vwiden_lo(g), g_hi = vwiden_hi(g);
+            lo += g_lo * g_lo;
+            hi += g_hi * g_hi;
         }
-        job->tr->norm_parts[part] = vhsum64(lane);
+        job->tr->norm_parts[part] = vhsum64(lo, hi);
     }
 }
 
