@@ -62,21 +62,46 @@ static inline void vstore(float *p, vfloat v) { *(vfloat_u *)p = v; }
 /* lane k = k */
 static inline vint viota(void) { return (vint)SIMD_IOTA; }
 
-/* lanes k < n (n <= SIMD_W) true */
-static inline vint vmask_n(size_t n) { return viota() < (int32_t)n; }
-
-/* lane k = m[k] ? a[k] : b[k] (m from a vector compare) */
-static inline vfloat vselect(vint m, vfloat a, vfloat b) {
-    return (vfloat)(((vint)a & m) | ((vint)b & ~m));
+/* Lane masks, from the comparisons below: an AVX-512 mask register, else a vint of -1 (true) and
+ * 0 lanes. Comparisons are ordered: a NaN lane compares false. Intrinsics where the target has
+ * them, because GCC 12 turns a vector compare on AVX-512 into a vector of -1/0 and back into a
+ * mask at each use, and an and/or select into a masked copy of the operation that made an
+ * operand (which doubled GELU's divisions). */
+#if defined(__AVX512F__)
+typedef __mmask16 vmask;
+static inline vmask vlt(vfloat a, vfloat b) { return _mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_LT_OQ); }
+static inline vmask vgt(vfloat a, vfloat b) { return _mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_GT_OQ); }
+static inline vmask veq(vfloat a, vfloat b) { return _mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_EQ_OQ); }
+static inline vmask vuge(vuint a, vuint b) { return _mm512_cmpge_epu32_mask((__m512i)a, (__m512i)b); }
+static inline vmask vmask_n(size_t n) { return (vmask)((1u << n) - 1); } /* lanes k < n (n <= W) */
+/* lane k = m[k] ? a[k] : b[k] */
+static inline vfloat vselect(vmask m, vfloat a, vfloat b) {
+    return (vfloat)_mm512_mask_blend_ps(m, (__m512)b, (__m512)a);
 }
-static inline vfloat vmax(vfloat a, vfloat b) { return vselect(a > b, a, b); }
+#else
+typedef vint vmask;
+static inline vmask vlt(vfloat a, vfloat b) { return a < b; }
+static inline vmask vgt(vfloat a, vfloat b) { return a > b; }
+static inline vmask veq(vfloat a, vfloat b) { return a == b; }
+static inline vmask vuge(vuint a, vuint b) { return (vint)(a >= b); }
+static inline vmask vmask_n(size_t n) { return viota() < (int32_t)n; } /* lanes k < n (n <= W) */
+/* lane k = m[k] ? a[k] : b[k] */
+static inline vfloat vselect(vmask m, vfloat a, vfloat b) {
+#if defined(__AVX__)
+    return (vfloat)_mm256_blendv_ps((__m256)b, (__m256)a, (__m256)m);
+#else
+    return (vfloat)(((vint)a & m) | ((vint)b & ~m));
+#endif
+}
+#endif
+static inline vfloat vmax(vfloat a, vfloat b) { return vselect(vgt(a, b), a, b); }
 
 /* p[0..n) in lanes 0..n-1 (n < SIMD_W), `fill` in the others; nothing past p + n is read. */
 static inline vfloat vload_n(const float *p, size_t n, float fill) {
 #if defined(__AVX512F__)
     return (vfloat)_mm512_mask_loadu_ps((__m512)vsplat(fill), (__mmask16)((1u << n) - 1), p);
 #elif defined(__AVX2__)
-    vint m = vmask_n(n);
+    vmask m = vmask_n(n);
     return vselect(m, (vfloat)_mm256_maskload_ps(p, (__m256i)m), vsplat(fill));
 #else
     vfloat v = vsplat(fill);
@@ -175,8 +200,8 @@ static inline vfloat vsqrt(vfloat x) {
  * n = round(x·log2 e) and |r| <= ln2/2, a degree-7 polynomial in r, times 2^n made in the exponent
  * bits. Branch-free: the clamps are selects. */
 static inline vfloat vexp(vfloat x) {
-    x = vselect(x < vsplat(-87.0f), vsplat(-87.0f), x);
-    x = vselect(x > vsplat(88.0f), vsplat(88.0f), x);
+    x = vselect(vlt(x, vsplat(-87.0f)), vsplat(-87.0f), x);
+    x = vselect(vgt(x, vsplat(88.0f)), vsplat(88.0f), x);
     /* adding 1.5·2²³ rounds x·log2 e to an integer, which then sits in the low mantissa bits */
     vfloat shifted = x * 1.44269504f + 12582912.0f;
     vfloat n = shifted - 12582912.0f;
@@ -209,7 +234,7 @@ static inline vfloat vtanh(vfloat x) {
     small = small * z + 1.33314422036e-1f;
     small = small * z - 3.33332819422e-1f;
     small = small * z * x + x;
-    return vselect(ax < vsplat(0.625f), small, big);
+    return vselect(vlt(ax, vsplat(0.625f)), small, big);
 }
 
 #endif

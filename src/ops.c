@@ -244,7 +244,7 @@ static inline vuint drop_hash_v(uint32_t key, uint32_t index0) {
 
 /* the dropout multipliers (0 or scale) of elements index0 .. index0 + SIMD_W - 1 */
 static inline vfloat drop_mask_v(uint32_t key, uint32_t index0, uint32_t threshold, float scale) {
-    return vselect((vint)(drop_hash_v(key, index0) >= threshold), vsplat(scale), vsplat(0.0f));
+    return vselect(vuge(drop_hash_v(key, index0), threshold - (vuint){0}), vsplat(scale), vsplat(0.0f));
 }
 
 /* inp (n), residual (n) or NULL -> out [lo, hi) = residual (or 0) + inp·mask/(1-p) */
@@ -626,25 +626,27 @@ typedef struct {
 static inline vfloat gelu_v(vfloat x) {
     vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
     vfloat out = x / (1.0f + vexp(-2.0f * u));
-    return vselect(u < vsplat(GELU_U_ZERO), 0.0f * x, out);
+    return vselect(vlt(u, vsplat(GELU_U_ZERO)), 0.0f * x, out);
 }
 
 /* its derivative: d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
 static inline vfloat gelu_grad_v(vfloat x) {
     vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
     vfloat sig = 1.0f / (1.0f + vexp(-2.0f * u)); /* (1 + tanh u) / 2 */
-    sig = vselect(u < vsplat(GELU_U_ZERO), vsplat(0.0f), sig);
+    sig = vselect(vlt(u, vsplat(GELU_U_ZERO)), vsplat(0.0f), sig);
     vfloat slope = 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
     /* where sig is 0 or 1 the slope is 0, also past |x| = 1.8e19 where x² overflows (0·inf) */
-    return sig + vselect((sig == vsplat(0.0f)) | (sig == vsplat(1.0f)), vsplat(0.0f), slope);
+    return sig + vselect(veq(sig, vsplat(0.0f)) | veq(sig, vsplat(1.0f)), vsplat(0.0f), slope);
 }
 
 /* inp (n) -> out [lo, hi) */
 static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
+    float *out = j->out; /* locals: a store through out could otherwise alias *j */
+    const float *inp = j->inp;
     size_t i = lo;
-    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu_v(vload(j->inp + i)));
-    if (i < hi) vstore_n(j->out + i, gelu_v(vload_n(j->inp + i, hi - i, 0.0f)), hi - i);
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(out + i, gelu_v(vload(inp + i)));
+    if (i < hi) vstore_n(out + i, gelu_v(vload_n(inp + i, hi - i, 0.0f)), hi - i);
 }
 
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
@@ -655,11 +657,12 @@ void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
 /* dout (n), inp (n) -> dinp [lo, hi) (in out) */
 static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
+    float *dinp = j->out;
+    const float *inp = j->inp, *dout = j->dout;
     size_t i = lo;
-    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(j->out + i, gelu_grad_v(vload(j->inp + i)) * vload(j->dout + i));
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(dinp + i, gelu_grad_v(vload(inp + i)) * vload(dout + i));
     if (i < hi)
-        vstore_n(j->out + i, gelu_grad_v(vload_n(j->inp + i, hi - i, 0.0f)) * vload_n(j->dout + i, hi - i, 0.0f),
-                 hi - i);
+        vstore_n(dinp + i, gelu_grad_v(vload_n(inp + i, hi - i, 0.0f)) * vload_n(dout + i, hi - i, 0.0f), hi - i);
 }
 
 void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n) {
@@ -726,6 +729,7 @@ double crossentropy_forward(Pool *pool, float *probs, const float *logits, const
 static void crossentropy_backward_rows(void *ctx, size_t lo, size_t hi) {
     const CeJob *j = ctx;
     size_t V = j->V;
+    float inv_count = j->inv_count;
     for (size_t n = lo; n < hi; n++) {
         float *dlogits_n = j->dlogits + n * V;
         const float *probs_n = j->probs + n * V;
@@ -736,7 +740,7 @@ static void crossentropy_backward_rows(void *ctx, size_t lo, size_t hi) {
         }
         float p_target = probs_n[target]; /* read before dlogits (maybe the same row) is written */
         for (size_t v = 0; v < V; v += SIMD_W)
-            vstore_upto(dlogits_n + v, vload_upto(probs_n + v, V - v, 0.0f) * j->inv_count, V - v);
+            vstore_upto(dlogits_n + v, vload_upto(probs_n + v, V - v, 0.0f) * inv_count, V - v);
         dlogits_n[target] = (p_target - 1.0f) * j->inv_count;
     }
 }
