@@ -133,25 +133,58 @@ static inline void vstore_upto(float *p, vfloat v, size_t n) {
         vstore_n(p, v, n);
 }
 
-/* Σ lanes as a tree of halves (lane k += lane k + w for w = W/2, W/4, ..., 1), always in this
- * order, so a sum never depends on how the compiler reduces. */
+/* Horizontal sums and max, as a tree of halves: lane k += lane k + w for w = W/2, W/4, ..., 1,
+ * always in this order, so a sum never depends on how the compiler would reduce. Each step is one
+ * vector operation on halves (a loop over lanes became scalar code). */
+typedef float vf8 __attribute__((vector_size(32)));
+typedef float vf4 __attribute__((vector_size(16)));
+typedef float vf2 __attribute__((vector_size(8)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
+typedef int32_t vi4 __attribute__((vector_size(16)));
+typedef int32_t vi2 __attribute__((vector_size(8)));
+typedef double vd4 __attribute__((vector_size(32)));
+typedef double vd2 __attribute__((vector_size(16)));
+#define SIMD_MAX_OF(a, b, vi) ((__typeof__(a))(((vi)(a) & (vi)((a) > (b))) | ((vi)(b) & ~(vi)((a) > (b)))))
+
+static inline vf8 vhalves8(vfloat v) {
+#if SIMD_W == 16
+    return (vf8)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+           (vf8)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+    return (vf8)v;
+#endif
+}
 static inline float vhsum(vfloat v) {
-    for (int w = SIMD_W / 2; w >= 1; w /= 2)
-        for (int k = 0; k < w; k++) v[k] = v[k] + v[k + w];
-    return v[0];
+    vf8 v8 = vhalves8(v);
+    vf4 v4 = (vf4)__builtin_shufflevector(v8, v8, 0, 1, 2, 3) + (vf4)__builtin_shufflevector(v8, v8, 4, 5, 6, 7);
+    vf2 v2 = (vf2)__builtin_shufflevector(v4, v4, 0, 1) + (vf2)__builtin_shufflevector(v4, v4, 2, 3);
+    return v2[0] + v2[1];
 }
 /* Σ of the SIMD_W double lanes lo ++ hi, in vhsum's order (its first step adds lane k + W/2 to
  * lane k, which is lo + hi) */
 static inline double vhsum64(vdouble lo, vdouble hi) {
     vdouble v = lo + hi;
-    for (int w = SIMD_W / 4; w >= 1; w /= 2)
-        for (int k = 0; k < w; k++) v[k] = v[k] + v[k + w];
-    return v[0];
+#if SIMD_W == 16
+    vd4 v4 = (vd4)__builtin_shufflevector(v, v, 0, 1, 2, 3) + (vd4)__builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+    vd4 v4 = (vd4)v;
+#endif
+    vd2 v2 = (vd2)__builtin_shufflevector(v4, v4, 0, 1) + (vd2)__builtin_shufflevector(v4, v4, 2, 3);
+    return v2[0] + v2[1];
 }
 static inline float vhmax(vfloat v) {
-    float m = v[0];
-    for (int k = 1; k < SIMD_W; k++) m = v[k] > m ? v[k] : m;
-    return m;
+#if SIMD_W == 16
+    vf8 a8 = (vf8)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    vf8 b8 = (vf8)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    vf8 v8 = SIMD_MAX_OF(a8, b8, vi8);
+#else
+    vf8 v8 = (vf8)v;
+#endif
+    vf4 a4 = (vf4)__builtin_shufflevector(v8, v8, 0, 1, 2, 3), b4 = (vf4)__builtin_shufflevector(v8, v8, 4, 5, 6, 7);
+    vf4 v4 = SIMD_MAX_OF(a4, b4, vi4);
+    vf2 a2 = (vf2)__builtin_shufflevector(v4, v4, 0, 1), b2 = (vf2)__builtin_shufflevector(v4, v4, 2, 3);
+    vf2 v2 = SIMD_MAX_OF(a2, b2, vi2);
+    return v2[0] > v2[1] ? v2[0] : v2[1];
 }
 
 /* lanes 0 .. W/2-1 and W/2 .. W-1 of v in double */

@@ -122,6 +122,9 @@ static void adamw_worker(void *ctx, int ith, int nth) {
     const TensorTable *params = job->tr->params;
     float beta1 = c->beta1, beta2 = c->beta2, eps = c->eps;
     float step_size = job->lr / job->bias_correction1;
+    /* locals, so that the loop does not reload them (its stores could alias *job) */
+    float grad_scale = job->grad_scale, bc2_sqrt = job->bias_correction2_sqrt;
+    float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
     for (int ti = 0; ti < params->n; ti++) {
         const Tensor *t = &params->t[ti];
         float decay = t->decay ? 1.0f - job->lr * c->weight_decay : 1.0f;
@@ -132,11 +135,11 @@ static void adamw_worker(void *ctx, int ith, int nth) {
         /* p, g, m, v (numel): elements [lo, hi) */
         for (size_t i = lo; i < hi; i += SIMD_W) {
             size_t left = hi - i;
-            vfloat grad = vload_upto(g + i, left, 0.0f) * job->grad_scale;
+            vfloat grad = vload_upto(g + i, left, 0.0f) * grad_scale;
             vfloat p_i = vload_upto(p + i, left, 0.0f) * decay;
-            vfloat m_i = beta1 * vload_upto(m + i, left, 0.0f) + (1.0f - beta1) * grad;
-            vfloat v_i = beta2 * vload_upto(v + i, left, 0.0f) + (1.0f - beta2) * grad * grad;
-            vfloat denom = vsqrt(v_i) / job->bias_correction2_sqrt + eps;
+            vfloat m_i = beta1 * vload_upto(m + i, left, 0.0f) + one_minus_beta1 * grad;
+            vfloat v_i = beta2 * vload_upto(v + i, left, 0.0f) + one_minus_beta2 * grad * grad;
+            vfloat denom = vsqrt(v_i) / bc2_sqrt + eps;
             p_i -= step_size * m_i / denom;
             vstore_upto(m + i, m_i, left);
             vstore_upto(v + i, v_i, left);
