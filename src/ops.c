@@ -739,8 +739,9 @@ static void crossentropy_backward_rows(void *ctx, size_t lo, size_t hi) {
             continue;
         }
         float p_target = probs_n[target]; /* read before dlogits (maybe the same row) is written */
-        for (size_t v = 0; v < V; v += SIMD_W)
-            vstore_upto(dlogits_n + v, vload_upto(probs_n + v, V - v, 0.0f) * inv_count, V - v);
+        size_t v = 0;
+        for (; v + SIMD_W <= V; v += SIMD_W) vstore(dlogits_n + v, vload(probs_n + v) * inv_count);
+        if (v < V) vstore_n(dlogits_n + v, vload_n(probs_n + v, V - v, 0.0f) * inv_count, V - v);
         dlogits_n[target] = (p_target - 1.0f) * j->inv_count;
     }
 }
