@@ -4,7 +4,8 @@
  * Linear shape of gpt-mini at batch 64 x block 128 beside the scalar reference, the median time
  * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; a nanoGPT-sized model, 4 layers
  * of 128 at batch 12 x block 64; the adder's gpt-nano at batch 64, ndigit 2) on 1 and on all threads, the adder's step with a CPU-bound process beside it, and
- * the peak resident memory. A benchmark, not a test:
+ * the elementwise and row kernels in GB/s, and the peak resident memory (`--kernels [name [reps]]`
+ * runs the kernel lines alone, or one kernel on 1 thread, for `perf stat`). A benchmark, not a test:
  * it asserts nothing, and every figure is measured in this same run.
  */
 #include <stdio.h>
@@ -13,12 +14,14 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "decode.h"
 #include "matmul.h"
 #include "model.h"
+#include "ops.h"
 #include "rng.h"
 #include "sample.h"
 #include "threads.h"
@@ -137,6 +140,148 @@ static void bench_gemm(Pool *pool) {
         printf("  %-12s %-16s %9.1f %9.1f %9.1f %9.2f\n", shapes[s].name, shape, f, di, dwt, ref);
         free(inp), free(w), free(b), free(out), free(dinp), free(dw);
     }
+}
+
+/* ---------------------------------------------------------------- elementwise and row kernels */
+
+/* The kernels besides the GEMM and attention's products, each on its buffers of a gpt-mini step
+ * (batch 64 x block 128, n_embd 192, 6 heads, 65 characters), in GB/s of the bytes each must
+ * read and write (best of `reps` calls). Most buffers are larger than the caches, so these are
+ * also a measure of memory bandwidth. */
+typedef enum { K_GELU_FWD, K_GELU_BWD, K_SOFTMAX, K_LN_FWD, K_LN_BWD, K_RESIDUAL, K_CE_FWD, K_CE_BWD, K_ADAMW, K_COUNT } Kernel;
+
+static const struct {
+    const char *name, *shape;
+} kernel_info[K_COUNT] = {
+    {"gelu_fwd", "(8192x768)"},
+    {"gelu_bwd", "(8192x768)"},
+    {"softmax", "(24576x128)"},
+    {"layernorm_fwd", "(8192x192)"},
+    {"layernorm_bwd", "(8192x192)"},
+    {"residual_dropout", "(8192x192)"},
+    {"crossentropy_fwd", "(8192x65)"},
+    {"crossentropy_bwd", "(8192x65)"},
+    {"adamw+norm", "gpt-mini params"},
+};
+
+typedef struct {
+    size_t N, C, V, rows, T;
+    float *a, *b, *c, *d, *mean, *rstd, *w, *bias, *dw, *dbias;
+    int *targets;
+    Pool *pool1;
+    GPT *model[2]; /* on 1 thread, on all: the optimizer runs on the model's pool */
+    Trainer tr[2];
+} KernelBufs;
+
+static void fill(float *x, size_t n, float lo, float hi, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * rng_uniform(&rng);
+}
+
+static void kernel_bufs_init(KernelBufs *k, Pool *pool1, Pool *pool) {
+    k->N = 64 * 128, k->C = 192, k->V = 65, k->T = 128, k->rows = 64 * 6 * 128 / 2;
+    size_t big = k->N * 4 * k->C; /* the largest buffer: the MLP's hidden activations */
+    if (k->rows * k->T > big) big = k->rows * k->T;
+    k->a = xmalloc_aligned(big * 4), k->b = xmalloc_aligned(big * 4), k->c = xmalloc_aligned(big * 4);
+    k->d = xmalloc_aligned(big * 4);
+    fill(k->a, big, -4.0f, 4.0f, 1);
+    fill(k->b, big, -1.0f, 1.0f, 2);
+    fill(k->c, big, -1.0f, 1.0f, 3);
+    k->mean = xmalloc_aligned(k->N * 4), k->rstd = xmalloc_aligned(k->N * 4);
+    k->w = xmalloc_aligned(k->C * 4), k->bias = xmalloc_aligned(k->C * 4);
+    k->dw = xmalloc_aligned(k->C * 4), k->dbias = xmalloc_aligned(k->C * 4);
+    fill(k->w, k->C, 0.5f, 1.5f, 4);
+    fill(k->bias, k->C, -0.1f, 0.1f, 5);
+    memset(k->dw, 0, k->C * 4), memset(k->dbias, 0, k->C * 4);
+    layernorm_forward(pool, k->d, k->mean, k->rstd, k->a, k->w, k->bias, k->N, k->C);
+    k->targets = xmalloc(k->N * sizeof(int));
+    for (size_t i = 0; i < k->N; i++) k->targets[i] = (int)(i * 7 % k->V);
+    GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
+    TrainConfig tc = train_config_default();
+    k->pool1 = pool1;
+    for (int m = 0; m < 2; m++) {
+        k->model[m] = gpt_create(&mini, m ? pool : pool1);
+        gpt_init(k->model[m], 1);
+        fill(k->model[m]->grad_mem, k->model[m]->params.numel, -1e-3f, 1e-3f, 6);
+        trainer_init(&k->tr[m], k->model[m], &tc);
+    }
+}
+
+static void kernel_bufs_free(KernelBufs *k) {
+    free(k->a), free(k->b), free(k->c), free(k->d), free(k->mean), free(k->rstd);
+    free(k->w), free(k->bias), free(k->dw), free(k->dbias), free(k->targets);
+    for (int m = 0; m < 2; m++) {
+        trainer_free(&k->tr[m]);
+        gpt_free(k->model[m]);
+    }
+}
+
+/* One call of kernel `id`; returns the bytes it must move. */
+static double run_kernel(Pool *pool, KernelBufs *k, Kernel id) {
+    size_t N = k->N, C = k->C, V = k->V, H = 4 * C, count;
+    switch (id) {
+    case K_GELU_FWD: gelu_forward(pool, k->b, k->a, N * H); return 8.0 * N * H;
+    case K_GELU_BWD: gelu_backward(pool, k->d, k->c, k->a, N * H); return 12.0 * N * H;
+    case K_SOFTMAX: /* in place: the rows of the previous call are as good an input as any */
+        softmax_forward(pool, k->b, k->rows, k->T, 0.125f);
+        return 8.0 * k->rows * k->T;
+    case K_LN_FWD:
+        layernorm_forward(pool, k->b, k->mean, k->rstd, k->a, k->w, k->bias, N, C);
+        return 8.0 * N * C;
+    case K_LN_BWD:
+        layernorm_backward(pool, k->d, k->dw, k->dbias, k->c, k->a, k->w, k->mean, k->rstd, N, C);
+        return 16.0 * N * C;
+    case K_RESIDUAL: residual_dropout_forward(pool, k->d, k->b, k->c, N * C, 0.1f, 17); return 12.0 * N * C;
+    case K_CE_FWD: crossentropy_forward(pool, k->b, k->a, k->targets, N, V, &count); return 8.0 * N * V;
+    case K_CE_BWD: crossentropy_backward(pool, k->d, k->b, k->targets, N, V, N); return 8.0 * N * V;
+    case K_ADAMW: /* the gradient norm reads g; AdamW reads g and p, m, v and writes p, m, v */
+        trainer_update(&k->tr[pool != k->pool1], k->model[pool != k->pool1]);
+        return 32.0 * k->model[0]->params.numel;
+    default: return 0.0;
+    }
+}
+
+/* CPU time of the calling thread: on one thread the kernel runs on the caller, and this clock
+ * stops while another program has the core, so the 1-thread figures hold on a shared machine. */
+static double thread_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* GB/s of the best of `reps` calls, timed by the caller's CPU time (pool of 1) or the wall clock */
+static double time_kernel(Pool *pool, KernelBufs *k, Kernel id, int reps) {
+    int cpu = pool_size(pool) == 1;
+    double best = 1e30, bytes = 0.0;
+    for (int r = 0; r < reps; r++) {
+        double t = cpu ? thread_seconds() : now_seconds();
+        bytes = run_kernel(pool, k, id);
+        t = (cpu ? thread_seconds() : now_seconds()) - t;
+        if (t < best) best = t;
+    }
+    return bytes / best / 1e9;
+}
+
+/* `only` >= 0: that kernel alone on pool1, `reps` calls and no output but one line (for perf stat). */
+static void bench_kernels(Pool *pool1, Pool *pool_all, int only, int reps) {
+    KernelBufs k;
+    kernel_bufs_init(&k, pool1, pool_all);
+    if (only >= 0) {
+        double gbs = time_kernel(pool1, &k, (Kernel)only, reps);
+        printf("%-17s %-16s %7.1f GB/s on 1 thread (CPU time), best of %d\n", kernel_info[only].name, kernel_info[only].shape,
+               gbs, reps);
+        kernel_bufs_free(&k);
+        return;
+    }
+    printf("\nelementwise and row kernels, gpt-mini shapes, GB/s read+written (best of %d; 1 thread by its CPU time)\n",
+           reps);
+    printf("  %-17s %-16s %9s %9s\n", "kernel", "shape", "1 thread", pool_size(pool_all) > 1 ? "all" : "");
+    for (int id = 0; id < K_COUNT; id++) {
+        double one = time_kernel(pool1, &k, (Kernel)id, reps), all = time_kernel(pool_all, &k, (Kernel)id, reps);
+        printf("  %-17s %-16s %9.1f %9.1f\n", kernel_info[id].name, kernel_info[id].shape, one, all);
+    }
+    kernel_bufs_free(&k);
 }
 
 /* ---------------------------------------------------------------- training steps */
@@ -265,6 +410,15 @@ int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int gemm_only = argc > 1 && strcmp(argv[1], "--gemm") == 0;
     Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
+    if (argc > 1 && strcmp(argv[1], "--kernels") == 0) { /* [name [reps]]: one kernel, for perf stat */
+        int only = -1, reps = argc > 3 ? atoi(argv[3]) : 10;
+        for (int id = 0; argc > 2 && id < K_COUNT; id++)
+            if (strcmp(argv[2], kernel_info[id].name) == 0) only = id;
+        if (argc > 2 && only < 0) die(2, "bench: no kernel named %s", argv[2]);
+        printf("built for %s\n", BUILT_FOR);
+        bench_kernels(pool1, pool_all, only, reps);
+        return 0;
+    }
     double peak1 = fma_peak(pool1), peak_all = fma_peak(pool_all);
     printf("built for %s\n", BUILT_FOR);
     printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peak_all, pool_size(pool_all));
@@ -278,6 +432,7 @@ int main(int argc, char **argv) {
     }
     if (!quick) bench_gemm(pool_all);
     if (gemm_only) return 0;
+    bench_kernels(pool1, pool_all, -1, 10);
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
     /* nanoGPT's small character model (n_layer 4, n_head 4, n_embd 128, block 64, batch 12) */

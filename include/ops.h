@@ -49,31 +49,9 @@ void attention_backward(Pool *pool, float *dqkv, const float *dout, const float 
                         const float *att, size_t B, size_t T, size_t C, size_t NH, float p,
                         uint32_t key);
 
-/* exp(x) for x in [-87, 88] (clamped outside) to within 2 ulp: range reduction and a polynomial,
- * branch-free so that loops over it vectorize (libm's expf is a call per element). */
-static inline float exp_fast(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    /* x = n·ln2 + r with n = round(x·log2(e)), |r| <= ln2/2; adding and removing 1.5·2²³ rounds
-     * to the nearest integer without floorf, which GCC will not vectorize */
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f; /* ln2 split in two for an exact product */
-    r = r + n * 2.12194440e-4f;
-    float p = 1.98756912e-4f;       /* Cephes' expf polynomial on [-ln2/2, ln2/2] */
-    p = p * r + 1.39819994e-3f;
-    p = p * r + 8.33345205e-3f;
-    p = p * r + 4.16657962e-2f;
-    p = p * r + 1.66666657e-1f;
-    p = p * r + 5.00000001e-1f;
-    p = p * r * r + r + 1.0f;
-    /* 2^n from the exponent bits; a NaN x gives a NaN p, and n is kept out of the int
-     * conversion so that a NaN stays a NaN instead of undefined behaviour */
-    float n_finite = n == n ? n : 0.0f;
-    union {
-        float f;
-        uint32_t u;
-    } scale = {.u = (uint32_t)((int32_t)n_finite + 127) << 23};
-    return p * scale.f;
-}
+/* x (N,n) -> x = softmax(scale·x) of each row, in place (written): attention's row softmax, the
+ * same function with the same bits, for the tests and the bench. */
+void softmax_forward(Pool *pool, float *x, size_t N, size_t n, float scale);
 
 /* Attention of one new position per row against cached keys and values (generation).
  * qkv (B,3C) of the new position (only q is read), key_t (B,NH,hs,T_max) keys transposed, value

@@ -49,6 +49,9 @@ float trainer_lr(const TrainConfig *config, long step);
 /* One training step on a batch: forward (dropout on), backward, clip, AdamW. Returns the loss.
  * idx, targets (B,T) as gpt_forward. */
 float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T);
+/* The optimizer part of a step, on the gradients already in model->grad_mem: the gradient norm,
+ * clipping and one AdamW update (sets tr->grad_norm and tr->lr, advances tr->step). */
+void trainer_update(Trainer *tr, GPT *model);
 
 /* Fills idx and targets (B,T) with the next training batch. */
 typedef void (*trainer_batch_fn)(void *ctx, int *idx, int *targets, int B, int T);

@@ -2,7 +2,9 @@
  *
  * Ports the pieces of minGPT's model.py: the embeddings, nn.LayerNorm, CausalSelfAttention's
  * core, NewGELU, nn.Dropout and F.cross_entropy(ignore_index=-1). Sums that feed a result are
- * taken in a fixed order so that the same inputs always give the same bits.
+ * taken in a fixed order so that the same inputs always give the same bits. The elementwise and
+ * row loops are written in simd.h's vectors, their tails through the same vector code, so
+ * an element's bits never depend on where a thread's share of the elements ends.
  */
 #include "ops.h"
 
@@ -11,6 +13,7 @@
 
 #include "common.h"
 #include "rng.h"
+#include "simd.h"
 
 #define LN_EPS 1e-5
 
@@ -29,7 +32,9 @@ static void encoder_forward_rows(void *ctx, size_t lo, size_t hi) {
         float *out_bt = j->out + bt * j->C;
         const float *wte_ix = j->wte + (size_t)j->idx[bt] * j->C;
         const float *wpe_t = j->wpe + (bt % j->T) * j->C;
-        for (size_t c = 0; c < j->C; c++) out_bt[c] = wte_ix[c] + wpe_t[c];
+        for (size_t c = 0; c < j->C; c += SIMD_W)
+            vstore_upto(out_bt + c, vload_upto(wte_ix + c, j->C - c, 0.0f) + vload_upto(wpe_t + c, j->C - c, 0.0f),
+                        j->C - c);
     }
 }
 
@@ -46,9 +51,10 @@ static void encoder_backward_cols(void *ctx, size_t lo, size_t hi) {
         const float *dout_bt = j->dout + bt * j->C;
         float *dwte_ix = j->dwte + (size_t)j->idx[bt] * j->C;
         float *dwpe_t = j->dwpe + (bt % j->T) * j->C;
-        for (size_t c = lo; c < hi; c++) {
-            dwte_ix[c] += dout_bt[c];
-            dwpe_t[c] += dout_bt[c];
+        for (size_t c = lo; c < hi; c += SIMD_W) {
+            vfloat d = vload_upto(dout_bt + c, hi - c, 0.0f);
+            vstore_upto(dwte_ix + c, vload_upto(dwte_ix + c, hi - c, 0.0f) + d, hi - c);
+            vstore_upto(dwpe_t + c, vload_upto(dwpe_t + c, hi - c, 0.0f) + d, hi - c);
         }
     }
 }
@@ -68,31 +74,43 @@ typedef struct {
     size_t N, C;
 } LnJob;
 
-/* Sums of a row in double, in LN_LANES independent partial sums: a single running sum is one long
- * chain of dependent adds (latency-bound, and the compiler may not reorder it); lanes let the
- * adds overlap and vectorize. The order is fixed by C alone, so results do not depend on threads. */
-#define LN_LANES 8
-
+/* Sums of a row in double, in SIMD_W vector lanes: a single running sum is one long chain of
+ * dependent adds (latency-bound, and the compiler may not reorder it). The order is fixed by C
+ * alone (lane c % SIMD_W, then simd.h's fixed lane order), so results do not depend on threads. */
 static double row_sum(const float *x, size_t C) {
-    double acc[LN_LANES] = {0};
+    vdouble lo = {0}, hi = {0}; /* the vector's low and high lanes (simd.h) */
     size_t c = 0;
-    for (; c + LN_LANES <= C; c += LN_LANES)
-        for (int k = 0; k < LN_LANES; k++) acc[k] += x[c + k];
-    for (; c < C; c++) acc[c % LN_LANES] += x[c];
-    double sum = 0.0;
-    for (int k = 0; k < LN_LANES; k++) sum += acc[k];
-    return sum;
+    for (; c + SIMD_W <= C; c += SIMD_W) {
+        vfloat v = vload(x + c);
+        lo += vwiden_lo(v);
+        hi += vwiden_hi(v);
+    }
+    if (c < C) {
+        vfloat v = vload_n(x + c, C - c, 0.0f);
+        lo += vwiden_lo(v);
+        hi += vwiden_hi(v);
+    }
+    return vhsum64(lo, hi);
 }
 
+/* Σ (x[c] - m)² in double, lanes as row_sum's */
 static double row_sq_dev(const float *x, double m, size_t C) {
-    double acc[LN_LANES] = {0};
+    vdouble lo = {0}, hi = {0}, mv = m - (vdouble){0};
     size_t c = 0;
-    for (; c + LN_LANES <= C; c += LN_LANES)
-        for (int k = 0; k < LN_LANES; k++) acc[k] += (x[c + k] - m) * (x[c + k] - m);
-    for (; c < C; c++) acc[c % LN_LANES] += (x[c] - m) * (x[c] - m);
-    double sum = 0.0;
-    for (int k = 0; k < LN_LANES; k++) sum += acc[k];
-    return sum;
+    for (; c + SIMD_W <= C; c += SIMD_W) {
+        vfloat v = vload(x + c);
+        vdouble d_lo = vwiden_lo(v) - mv, d_hi = vwiden_hi(v) - mv;
+        lo += d_lo * d_lo;
+        hi += d_hi * d_hi;
+    }
+    if (c < C) { /* the missing lanes would add m², so they are dropped */
+        ptrdiff_t n = (ptrdiff_t)(C - c);
+        vfloat v = vload_n(x + c, C - c, 0.0f);
+        vdouble d_lo = vkeep64_n(vwiden_lo(v) - mv, n), d_hi = vkeep64_n(vwiden_hi(v) - mv, n - SIMD_W / 2);
+        lo += d_lo * d_lo;
+        hi += d_hi * d_hi;
+    }
+    return vhsum64(lo, hi);
 }
 
 static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
@@ -106,7 +124,12 @@ static void layernorm_forward_rows(void *ctx, size_t lo, size_t hi) {
         float s = (float)(1.0 / sqrt(var + LN_EPS));
         float mf = (float)m;
         float *out_n = j->out + n * C;
-        for (size_t c = 0; c < C; c++) out_n[c] = (x[c] - mf) * s * j->weight[c] + j->bias[c];
+        for (size_t c = 0; c < C; c += SIMD_W) {
+            size_t left = C - c;
+            vfloat norm = (vload_upto(x + c, left, 0.0f) - mf) * s;
+            vstore_upto(out_n + c, norm * vload_upto(j->weight + c, left, 0.0f) + vload_upto(j->bias + c, left, 0.0f),
+                        left);
+        }
         j->mean[n] = mf;
         j->rstd[n] = s;
     }
@@ -129,35 +152,30 @@ static void layernorm_backward_row(float *restrict dinp_n, float *restrict part_
                                    const float *restrict dout_n, const float *restrict inp_n,
                                    const float *restrict weight, float m, float s, size_t C) {
     /* With norm = (x - mean)·rstd and dnorm = dout·weight:
-     * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). */
-    double acc[LN_LANES] = {0}, acc_norm[LN_LANES] = {0}; /* lanes as in row_sum */
-    size_t c = 0;
-    for (; c + LN_LANES <= C; c += LN_LANES)
-        for (int k = 0; k < LN_LANES; k++) {
-            float norm = (inp_n[c + k] - m) * s;
-            float dnorm = dout_n[c + k] * weight[c + k];
-            acc[k] += dnorm;
-            acc_norm[k] += (double)dnorm * norm;
-        }
-    for (; c < C; c++) {
-        float norm = (inp_n[c] - m) * s;
-        float dnorm = dout_n[c] * weight[c];
-        acc[c % LN_LANES] += dnorm;
-        acc_norm[c % LN_LANES] += (double)dnorm * norm;
+     * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). Sums in double lanes as
+     * row_sum's; a tail's missing lanes have dout = weight = 0, so dnorm = 0 adds nothing. */
+    vdouble acc_lo = {0}, acc_hi = {0}, acc_norm_lo = {0}, acc_norm_hi = {0};
+    for (size_t c = 0; c < C; c += SIMD_W) {
+        size_t left = C - c;
+        vfloat norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
+        vfloat dnorm = vload_upto(dout_n + c, left, 0.0f) * vload_upto(weight + c, left, 0.0f);
+        vdouble dnorm_lo = vwiden_lo(dnorm), dnorm_hi = vwiden_hi(dnorm);
+        acc_lo += dnorm_lo;
+        acc_hi += dnorm_hi;
+        acc_norm_lo += dnorm_lo * vwiden_lo(norm);
+        acc_norm_hi += dnorm_hi * vwiden_hi(norm);
     }
-    double dnorm_sum = 0.0, dnorm_norm_sum = 0.0;
-    for (int k = 0; k < LN_LANES; k++) {
-        dnorm_sum += acc[k];
-        dnorm_norm_sum += acc_norm[k];
-    }
-    float dnorm_mean = (float)(dnorm_sum / (double)C);
-    float dnorm_norm_mean = (float)(dnorm_norm_sum / (double)C);
-    for (c = 0; c < C; c++) {
-        float norm = (inp_n[c] - m) * s;
-        float dnorm = dout_n[c] * weight[c];
-        dinp_n[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
-        part_w[c] += norm * dout_n[c];
-        part_b[c] += dout_n[c];
+    float dnorm_mean = (float)(vhsum64(acc_lo, acc_hi) / (double)C);
+    float dnorm_norm_mean = (float)(vhsum64(acc_norm_lo, acc_norm_hi) / (double)C);
+    for (size_t c = 0; c < C; c += SIMD_W) {
+        size_t left = C - c;
+        vfloat dout = vload_upto(dout_n + c, left, 0.0f);
+        vfloat norm = (vload_upto(inp_n + c, left, 0.0f) - m) * s;
+        vfloat dnorm = dout * vload_upto(weight + c, left, 0.0f);
+        vstore_upto(dinp_n + c, vload_upto(dinp_n + c, left, 0.0f) + (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s,
+                    left);
+        vstore_upto(part_w + c, vload_upto(part_w + c, left, 0.0f) + norm * dout, left);
+        vstore_upto(part_b + c, vload_upto(part_b + c, left, 0.0f) + dout, left);
     }
 }
 
@@ -168,7 +186,7 @@ static void layernorm_backward_blocks(void *ctx, size_t lo, size_t hi) {
     size_t C = j->C;
     for (size_t block = lo; block < hi; block++) {
         float *part_w = j->partial + block * 2 * C, *part_b = part_w + C;
-        for (size_t c = 0; c < C; c++) part_w[c] = part_b[c] = 0.0f;
+        memset(part_w, 0, 2 * C * sizeof(float)); /* part_w and part_b */
         for (size_t n = block * LN_BLOCK; n < MG_MIN(j->N, (block + 1) * LN_BLOCK); n++)
             layernorm_backward_row(j->dinp + n * C, part_w, part_b, j->dout + n * C, j->inp + n * C, j->weight,
                                    j->mean_in[n], j->rstd_in[n], C);
@@ -179,14 +197,15 @@ static void layernorm_backward_blocks(void *ctx, size_t lo, size_t hi) {
 static void layernorm_backward_reduce(void *ctx, size_t lo, size_t hi) {
     const LnJob *j = ctx;
     size_t C = j->C, blocks = (j->N + LN_BLOCK - 1) / LN_BLOCK;
-    for (size_t c = lo; c < hi; c++) {
-        float sum_w = 0.0f, sum_b = 0.0f;
+    for (size_t c = lo; c < hi; c += SIMD_W) { /* a column per lane */
+        size_t left = hi - c;
+        vfloat sum_w = {0}, sum_b = {0};
         for (size_t block = 0; block < blocks; block++) {
-            sum_w += j->partial[block * 2 * C + c];
-            sum_b += j->partial[block * 2 * C + C + c];
+            sum_w += vload_upto(j->partial + block * 2 * C + c, left, 0.0f);
+            sum_b += vload_upto(j->partial + block * 2 * C + C + c, left, 0.0f);
         }
-        j->dweight[c] += sum_w;
-        j->dbias[c] += sum_b;
+        vstore_upto(j->dweight + c, vload_upto(j->dweight + c, left, 0.0f) + sum_w, left);
+        vstore_upto(j->dbias + c, vload_upto(j->dbias + c, left, 0.0f) + sum_b, left);
     }
 }
 
@@ -211,22 +230,36 @@ typedef struct {
     uint32_t key;
 } DropJob;
 
-/* out[i] = residual[i] (or 0) + inp[i]·mask[i]/(1-p). One loop per case, each branch-free so
- * that GCC vectorizes the hash. */
+/* drop_hash (rng.h) of indices index0 .. index0 + SIMD_W - 1, lane by lane: the same integer
+ * steps, so the same bits. */
+static inline vuint drop_hash_v(uint32_t key, uint32_t index0) {
+    vuint x = ((vuint)viota() + index0) * 0x9E3779B9u ^ key;
+    x ^= x >> 16;
+    x *= 0x21F0AAADu;
+    x ^= x >> 15;
+    x *= 0x735A2D97u;
+    x ^= x >> 15;
+    return x;
+}
+
+/* the dropout multipliers (0 or scale) of elements index0 .. index0 + SIMD_W - 1 */
+static inline vfloat drop_mask_v(uint32_t key, uint32_t index0, uint32_t threshold, float scale) {
+    return vselect(vuge(drop_hash_v(key, index0), threshold - (vuint){0}), vsplat(scale), vsplat(0.0f));
+}
+
+/* inp (n), residual (n) or NULL -> out [lo, hi) = residual (or 0) + inp·mask/(1-p) */
 static void dropout_elems(void *ctx, size_t lo, size_t hi) {
     const DropJob *j = ctx;
-    float *restrict out = j->out;
+    float *out = j->out;
     const float *inp = j->inp, *residual = j->residual;
     uint32_t threshold = drop_threshold(j->p), key = j->key;
     float scale = 1.0f / (1.0f - j->p);
-    if (j->p <= 0.0f) {
-        for (size_t i = lo; i < hi; i++) out[i] = (residual ? residual[i] : 0.0f) + inp[i];
-    } else if (residual) {
-        for (size_t i = lo; i < hi; i++)
-            out[i] = residual[i] + inp[i] * (drop_hash(key, (uint32_t)i) >= threshold ? scale : 0.0f);
-    } else {
-        for (size_t i = lo; i < hi; i++)
-            out[i] = inp[i] * (drop_hash(key, (uint32_t)i) >= threshold ? scale : 0.0f);
+    for (size_t i = lo; i < hi; i += SIMD_W) {
+        size_t left = hi - i;
+        vfloat x = vload_upto(inp + i, left, 0.0f);
+        if (j->p > 0.0f) x *= drop_mask_v(key, (uint32_t)i, threshold, scale);
+        if (residual) x = vload_upto(residual + i, left, 0.0f) + x;
+        vstore_upto(out + i, x, left);
     }
 }
 
@@ -327,47 +360,53 @@ static void small_gemm(size_t m, size_t n, size_t k, const float *A, size_t ars,
 }
 
 /* Softmax over row[0..n) scaled by `scale`, in place: row = exp(scale·row - max) / sum. The max
- * and the sum run in ROW_LANES independent lanes (a single running sum or max is a chain of
- * dependent operations that neither overlaps nor vectorizes). attention_forward and
+ * and the sum run in SIMD_W vector lanes (a single running sum or max is a chain of dependent
+ * operations), then across the lanes in simd.h's fixed order. attention_forward and
  * attention_decode both use this, so a position gets the same bits either way. */
-#define ROW_LANES 8
-
 static void softmax_row(float *row, size_t n, float scale) {
-    float lane[ROW_LANES];
-    for (int k = 0; k < ROW_LANES; k++) lane[k] = -INFINITY;
+    vfloat lane_max = vsplat(-INFINITY);
     size_t c = 0;
-    for (; c + ROW_LANES <= n; c += ROW_LANES)
-        for (int k = 0; k < ROW_LANES; k++) {
-            row[c + k] *= scale;
-            lane[k] = row[c + k] > lane[k] ? row[c + k] : lane[k];
-        }
-    for (; c < n; c++) {
-        row[c] *= scale;
-        lane[c % ROW_LANES] = row[c] > lane[c % ROW_LANES] ? row[c] : lane[c % ROW_LANES];
+    for (; c + SIMD_W <= n; c += SIMD_W) lane_max = vmax(lane_max, vload(row + c) * scale);
+    if (c < n) lane_max = vmax(lane_max, vload_n(row + c, n - c, -INFINITY) * scale);
+    vfloat maxval = vsplat(vhmax(lane_max)), lane_sum = {0};
+    for (c = 0; c + SIMD_W <= n; c += SIMD_W) {
+        vfloat e = vexp(vload(row + c) * scale - maxval);
+        vstore(row + c, e);
+        lane_sum += e;
     }
-    float maxval = lane[0];
-    for (int k = 1; k < ROW_LANES; k++) maxval = lane[k] > maxval ? lane[k] : maxval;
-    for (size_t t = 0; t < n; t++) row[t] = exp_fast(row[t] - maxval);
-    for (int k = 0; k < ROW_LANES; k++) lane[k] = 0.0f;
-    for (c = 0; c + ROW_LANES <= n; c += ROW_LANES)
-        for (int k = 0; k < ROW_LANES; k++) lane[k] += row[c + k];
-    for (; c < n; c++) lane[c % ROW_LANES] += row[c];
-    float sum = 0.0f;
-    for (int k = 0; k < ROW_LANES; k++) sum += lane[k];
-    float inv = 1.0f / sum;
-    for (size_t t = 0; t < n; t++) row[t] *= inv;
+    if (c < n) {
+        vfloat e = vexp(vload_n(row + c, n - c, 0.0f) * scale - maxval);
+        vstore_n(row + c, e, n - c);
+        lane_sum += vselect(vmask_n(n - c), e, vsplat(0.0f));
+    }
+    float inv = 1.0f / vhsum(lane_sum);
+    for (c = 0; c + SIMD_W <= n; c += SIMD_W) vstore(row + c, vload(row + c) * inv);
+    if (c < n) vstore_n(row + c, vload_n(row + c, n - c, 0.0f) * inv, n - c);
 }
 
-/* Σ a[t]·b[t] over [0, n), in ROW_LANES lanes as softmax_row's sum. */
+/* Σ a[t]·b[t] over [0, n), in lanes as softmax_row's sum. */
 static float dot_lanes(const float *a, const float *b, size_t n) {
-    float lane[ROW_LANES] = {0};
+    vfloat lane = {0};
     size_t c = 0;
-    for (; c + ROW_LANES <= n; c += ROW_LANES)
-        for (int k = 0; k < ROW_LANES; k++) lane[k] += a[c + k] * b[c + k];
-    for (; c < n; c++) lane[c % ROW_LANES] += a[c] * b[c];
-    float sum = 0.0f;
-    for (int k = 0; k < ROW_LANES; k++) sum += lane[k];
-    return sum;
+    for (; c + SIMD_W <= n; c += SIMD_W) lane += vload(a + c) * vload(b + c);
+    if (c < n) lane += vload_n(a + c, n - c, 0.0f) * vload_n(b + c, n - c, 0.0f);
+    return vhsum(lane);
+}
+
+typedef struct {
+    float *x;
+    size_t n;
+    float scale;
+} SoftmaxJob;
+
+static void softmax_rows_job(void *ctx, size_t lo, size_t hi) {
+    const SoftmaxJob *j = ctx;
+    for (size_t r = lo; r < hi; r++) softmax_row(j->x + r * j->n, j->n, j->scale);
+}
+
+void softmax_forward(Pool *pool, float *x, size_t N, size_t n, float scale) {
+    SoftmaxJob j = {x, n, scale};
+    pool_for(pool, N, softmax_rows_job, &j);
 }
 
 typedef struct {
@@ -393,8 +432,8 @@ static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask
     uint32_t threshold = drop_threshold(job->p), key = job->key;
     float scale = 1.0f / (1.0f - job->p);
     uint32_t base = (uint32_t)((unit * job->T + t) * job->T);
-    for (size_t t2 = 0; t2 <= t; t2++)
-        mask_t[t2] = drop_hash(key, base + (uint32_t)t2) >= threshold ? scale : 0.0f;
+    for (size_t t2 = 0; t2 <= t; t2 += SIMD_W)
+        vstore_upto(mask_t + t2, drop_mask_v(key, base + (uint32_t)t2, threshold, scale), t + 1 - t2);
 }
 
 /* (hs, padded_T) <- the (T, hs) slice of one head at qkv_part with row stride C3. The padding
@@ -435,7 +474,9 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
             for (size_t t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
             if (job->p > 0.0f) {
                 attn_drop_row(job, unit, t, mask_t);
-                for (size_t t2 = 0; t2 <= t; t2++) drop_t[t2] = att_t[t2] * mask_t[t2];
+                for (size_t t2 = 0; t2 <= t; t2 += SIMD_W)
+                    vstore_upto(drop_t + t2, vload_upto(att_t + t2, t + 1 - t2, 0.0f) * vload_upto(mask_t + t2, t + 1 - t2, 0.0f),
+                                t + 1 - t2);
                 for (size_t t2 = t + 1; t2 < T; t2++) drop_t[t2] = 0.0f;
             }
         }
@@ -478,7 +519,10 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             for (size_t t = 0; t < T; t++) {
                 float *mask_t = mask + t * T;
                 attn_drop_row(job, unit, t, mask_t);
-                for (size_t t2 = 0; t2 <= t; t2++) att_drop[t * T + t2] = att[t * T + t2] * mask_t[t2];
+                for (size_t t2 = 0; t2 <= t; t2 += SIMD_W)
+                    vstore_upto(att_drop + t * T + t2,
+                                vload_upto(att + t * T + t2, t + 1 - t2, 0.0f) * vload_upto(mask_t + t2, t + 1 - t2, 0.0f),
+                                t + 1 - t2);
                 for (size_t t2 = t + 1; t2 < T; t2++) att_drop[t * T + t2] = 0.0f;
             }
             p_att = att_drop;
@@ -492,9 +536,16 @@ static void attention_backward_worker(void *ctx, int ith, int nth) {
             const float *att_t = att + t * T;
             float *datt_t = datt + t * T;
             if (job->p > 0.0f)
-                for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] *= mask[t * T + t2];
+                for (size_t t2 = 0; t2 <= t; t2 += SIMD_W)
+                    vstore_upto(datt_t + t2,
+                                vload_upto(datt_t + t2, t + 1 - t2, 0.0f) * vload_upto(mask + t * T + t2, t + 1 - t2, 0.0f),
+                                t + 1 - t2);
             float s = dot_lanes(att_t, datt_t, t + 1);
-            for (size_t t2 = 0; t2 <= t; t2++) datt_t[t2] = att_t[t2] * (datt_t[t2] - s) * qk_scale;
+            for (size_t t2 = 0; t2 <= t; t2 += SIMD_W) {
+                size_t left = t + 1 - t2;
+                vfloat a = vload_upto(att_t + t2, left, 0.0f);
+                vstore_upto(datt_t + t2, a * (vload_upto(datt_t + t2, left, 0.0f) - s) * qk_scale, left);
+            }
             for (size_t t2 = t + 1; t2 < T; t2++) datt_t[t2] = 0.0f;
         }
         /* preatt = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q */
@@ -561,7 +612,7 @@ void attention_decode(Pool *pool, float *out, const float *qkv, const float *key
 /* ---------------------------------------------------------------- GELU */
 
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
-/* Below this u, sigmoid(2u) < e^-88 is zero to float precision, and exp_fast(-2u) would be clamped:
+/* Below this u, sigmoid(2u) < e^-88 is zero to float precision, and vexp(-2u) would be clamped:
  * without the cut, its floor times x³ in the derivative gives a diverged run's huge activations
  * (x < -1e12) finite, growing gradients where NewGELU's are 0. */
 #define GELU_U_ZERO -44.0f
@@ -571,14 +622,31 @@ typedef struct {
     const float *inp, *dout;
 } GeluJob;
 
+/* NewGELU of a vector of elements, as x·sigmoid(2u) = 0.5·x·(1 + tanh u) */
+static inline vfloat gelu_v(vfloat x) {
+    vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
+    vfloat out = x / (1.0f + vexp(-2.0f * u));
+    return vselect(vlt(u, vsplat(GELU_U_ZERO)), 0.0f * x, out);
+}
+
+/* its derivative: d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
+static inline vfloat gelu_grad_v(vfloat x) {
+    vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
+    vfloat sig = 1.0f / (1.0f + vexp(-2.0f * u)); /* (1 + tanh u) / 2 */
+    sig = vselect(vlt(u, vsplat(GELU_U_ZERO)), vsplat(0.0f), sig);
+    vfloat slope = 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+    /* where sig is 0 or 1 the slope is 0, also past |x| = 1.8e19 where x² overflows (0·inf) */
+    return sig + vselect(veq(sig, vsplat(0.0f)) | veq(sig, vsplat(1.0f)), vsplat(0.0f), slope);
+}
+
+/* inp (n) -> out [lo, hi) */
 static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
-    for (size_t i = lo; i < hi; i++) {
-        float x = j->inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float out = x / (1.0f + exp_fast(-2.0f * u)); /* 0.5·x·(1 + tanh u) = x·sigmoid(2u) */
-        j->out[i] = u < GELU_U_ZERO ? 0.0f * x : out;
-    }
+    float *out = j->out; /* locals: a store through out could otherwise alias *j */
+    const float *inp = j->inp;
+    size_t i = lo;
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(out + i, gelu_v(vload(inp + i)));
+    if (i < hi) vstore_n(out + i, gelu_v(vload_n(inp + i, hi - i, 0.0f)), hi - i);
 }
 
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
@@ -586,17 +654,15 @@ void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
     pool_for(pool, n, gelu_forward_elems, &j);
 }
 
+/* dout (n), inp (n) -> dinp [lo, hi) (in out) */
 static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
-    for (size_t i = lo; i < hi; i++) {
-        float x = j->inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float sig = 1.0f / (1.0f + exp_fast(-2.0f * u)); /* (1 + tanh u) / 2 */
-        sig = u < GELU_U_ZERO ? 0.0f : sig;
-        /* d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
-        float local = sig + 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        j->out[i] = local * j->dout[i];
-    }
+    float *dinp = j->out;
+    const float *inp = j->inp, *dout = j->dout;
+    size_t i = lo;
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(dinp + i, gelu_grad_v(vload(inp + i)) * vload(dout + i));
+    if (i < hi)
+        vstore_n(dinp + i, gelu_grad_v(vload_n(inp + i, hi - i, 0.0f)) * vload_n(dout + i, hi - i, 0.0f), hi - i);
 }
 
 void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n) {
@@ -615,22 +681,28 @@ typedef struct {
     float inv_count;
 } CeJob;
 
+/* logits (N,V), targets (N) -> probs rows [lo, hi) (V), row_loss [lo, hi) */
 static void crossentropy_forward_rows(void *ctx, size_t lo, size_t hi) {
     const CeJob *j = ctx;
     size_t V = j->V;
     for (size_t n = lo; n < hi; n++) {
         const float *logits_n = j->logits + n * V;
         float *probs_n = j->probs + n * V;
-        float maxval = -INFINITY;
-        for (size_t v = 0; v < V; v++) maxval = logits_n[v] > maxval ? logits_n[v] : maxval;
-        double sum = 0.0;
-        for (size_t v = 0; v < V; v++) {
-            float e = expf(logits_n[v] - maxval);
-            probs_n[v] = e;
-            sum += e;
+        vfloat lane_max = vsplat(-INFINITY);
+        for (size_t v = 0; v < V; v += SIMD_W) lane_max = vmax(lane_max, vload_upto(logits_n + v, V - v, -INFINITY));
+        float maxval = vhmax(lane_max);
+        /* the sum in double lanes: a vocabulary of 50,257 adds thousands of terms per lane */
+        vdouble sum_lo = {0}, sum_hi = {0};
+        for (size_t v = 0; v < V; v += SIMD_W) {
+            size_t left = V - v; /* past the row, lanes are dropped */
+            vfloat e = vexp(vload_upto(logits_n + v, left, 0.0f) - maxval);
+            vstore_upto(probs_n + v, e, left);
+            sum_lo += vkeep64_n(vwiden_lo(e), (ptrdiff_t)left);
+            sum_hi += vkeep64_n(vwiden_hi(e), (ptrdiff_t)left - SIMD_W / 2);
         }
+        double sum = vhsum64(sum_lo, sum_hi);
         float inv = (float)(1.0 / sum);
-        for (size_t v = 0; v < V; v++) probs_n[v] *= inv;
+        for (size_t v = 0; v < V; v += SIMD_W) vstore_upto(probs_n + v, vload_upto(probs_n + v, V - v, 0.0f) * inv, V - v);
         int target = j->targets[n];
         CHECK(target < (int)V);
         /* log-softmax from the logits, not log(prob): exact even when the prob underflows */
@@ -657,16 +729,19 @@ double crossentropy_forward(Pool *pool, float *probs, const float *logits, const
 static void crossentropy_backward_rows(void *ctx, size_t lo, size_t hi) {
     const CeJob *j = ctx;
     size_t V = j->V;
+    float inv_count = j->inv_count;
     for (size_t n = lo; n < hi; n++) {
         float *dlogits_n = j->dlogits + n * V;
         const float *probs_n = j->probs + n * V;
         int target = j->targets[n];
         if (target < 0) {
-            for (size_t v = 0; v < V; v++) dlogits_n[v] = 0.0f;
+            memset(dlogits_n, 0, V * sizeof(float));
             continue;
         }
         float p_target = probs_n[target]; /* read before dlogits (maybe the same row) is written */
-        for (size_t v = 0; v < V; v++) dlogits_n[v] = probs_n[v] * j->inv_count;
+        size_t v = 0;
+        for (; v + SIMD_W <= V; v += SIMD_W) vstore(dlogits_n + v, vload(probs_n + v) * inv_count);
+        if (v < V) vstore_n(dlogits_n + v, vload_n(probs_n + v, V - v, 0.0f) * inv_count, V - v);
         dlogits_n[target] = (p_target - 1.0f) * j->inv_count;
     }
 }

@@ -2,8 +2,10 @@
  *
  * The update is torch.optim.AdamW's, step for step: decoupled decay p -= lr·wd·p first, then
  * bias-corrected moments. The gradient norm is summed in double over fixed 8 Ki-float chunks, each
- * in NORM_LANES lanes, and the chunks are added in order, so its value does not depend on the
+ * in vector lanes, and the chunks are added in order, so its value does not depend on the
  * thread count. Clipping scales the gradient inside the AdamW pass rather than in a pass of its own.
+ * Both passes are simd.h vector loops; AdamW's tails (where a thread's share of a tensor ends) go
+ * through the same vector code, so an element's update does not depend on the thread count.
  */
 #include "trainer.h"
 
@@ -12,11 +14,10 @@
 #include <string.h>
 
 #include "common.h"
+#include "simd.h"
 
 /* Small enough that a small model's few chunks still split evenly between threads. */
 #define NORM_CHUNK 8192
-/* Independent partial sums: one running double sum is a chain of dependent adds (latency-bound). */
-#define NORM_LANES 8
 
 TrainConfig train_config_default(void) {
     TrainConfig c = {0};
@@ -73,14 +74,22 @@ static void norm_worker(void *ctx, int ith, int nth) {
     split_range(job->tr->n_norm_parts, ith, nth, &lo, &hi);
     for (size_t part = lo; part < hi; part++) {
         size_t start = part * NORM_CHUNK, end = MG_MIN(start + NORM_CHUNK, job->numel);
-        double lane[NORM_LANES] = {0};
+        /* independent lanes: one running double sum is a chain of dependent adds (latency-bound) */
+        vdouble lo = {0}, hi = {0}; /* the vector's low and high lanes (simd.h) */
         size_t i = start;
-        for (; i + NORM_LANES <= end; i += NORM_LANES)
-            for (int k = 0; k < NORM_LANES; k++) lane[k] += (double)job->grad[i + k] * job->grad[i + k];
-        for (; i < end; i++) lane[i % NORM_LANES] += (double)job->grad[i] * job->grad[i];
-        double sum = 0.0;
-        for (int k = 0; k < NORM_LANES; k++) sum += lane[k];
-        job->tr->norm_parts[part] = sum;
+        for (; i + SIMD_W <= end; i += SIMD_W) {
+            vfloat g = vload(job->grad + i);
+            vdouble g_lo = vwiden_lo(g), g_hi = vwiden_hi(g);
+            lo += g_lo * g_lo;
+            hi += g_hi * g_hi;
+        }
+        if (i < end) { /* missing lanes load 0 and add 0 */
+            vfloat g = vload_n(job->grad + i, end - i, 0.0f);
+            vdouble g_lo = vwiden_lo(g), g_hi = vwiden_hi(g);
+            lo += g_lo * g_lo;
+            hi += g_hi * g_hi;
+        }
+        job->tr->norm_parts[part] = vhsum64(lo, hi);
     }
 }
 
@@ -113,6 +122,9 @@ static void adamw_worker(void *ctx, int ith, int nth) {
     const TensorTable *params = job->tr->params;
     float beta1 = c->beta1, beta2 = c->beta2, eps = c->eps;
     float step_size = job->lr / job->bias_correction1;
+    /* locals, so that the loop does not reload them (its stores could alias *job) */
+    float grad_scale = job->grad_scale, bc2_sqrt = job->bias_correction2_sqrt;
+    float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
     for (int ti = 0; ti < params->n; ti++) {
         const Tensor *t = &params->t[ti];
         float decay = t->decay ? 1.0f - job->lr * c->weight_decay : 1.0f;
@@ -120,22 +132,24 @@ static void adamw_worker(void *ctx, int ith, int nth) {
         float *m = job->tr->m + t->offset, *v = job->tr->v + t->offset;
         size_t lo, hi;
         split_range(t->numel, ith, nth, &lo, &hi);
-        for (size_t i = lo; i < hi; i++) {
-            float grad = g[i] * job->grad_scale;
-            p[i] *= decay;
-            m[i] = beta1 * m[i] + (1.0f - beta1) * grad;
-            v[i] = beta2 * v[i] + (1.0f - beta2) * grad * grad;
-            float denom = sqrtf(v[i]) / job->bias_correction2_sqrt + eps;
-            p[i] -= step_size * m[i] / denom;
+        /* p, g, m, v (numel): elements [lo, hi) */
+        for (size_t i = lo; i < hi; i += SIMD_W) {
+            size_t left = hi - i;
+            vfloat grad = vload_upto(g + i, left, 0.0f) * grad_scale;
+            vfloat p_i = vload_upto(p + i, left, 0.0f) * decay;
+            vfloat m_i = beta1 * vload_upto(m + i, left, 0.0f) + one_minus_beta1 * grad;
+            vfloat v_i = beta2 * vload_upto(v + i, left, 0.0f) + one_minus_beta2 * grad * grad;
+            vfloat denom = vsqrt(v_i) / bc2_sqrt + eps;
+            p_i -= step_size * m_i / denom;
+            vstore_upto(m + i, m_i, left);
+            vstore_upto(v + i, v_i, left);
+            vstore_upto(p + i, p_i, left);
         }
     }
 }
 
-float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+void trainer_update(Trainer *tr, GPT *model) {
     CHECK(tr->params == &model->params);
-    float loss = gpt_forward(model, idx, targets, B, T, 1);
-    gpt_zero_grad(model);
-    gpt_backward(model);
     float grad_scale;
     tr->grad_norm = clip_grad_norm(tr, model, tr->config.grad_clip, &grad_scale);
     tr->lr = trainer_lr(&tr->config, tr->step);
@@ -145,6 +159,14 @@ float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, 
                    (float)sqrt(1.0 - pow(tr->config.beta2, (double)tr->step)), grad_scale};
     pool_run(model->pool, adamw_worker, &job);
     gpt_weights_changed(model);
+}
+
+float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+    CHECK(tr->params == &model->params);
+    float loss = gpt_forward(model, idx, targets, B, T, 1);
+    gpt_zero_grad(model);
+    gpt_backward(model);
+    trainer_update(tr, model);
     tr->loss = loss;
     return loss;
 }
