@@ -39,7 +39,7 @@ void layernorm_backward(Pool *pool, float *dinp, float *dweight, float *dbias, c
 /* Causal multi-head self-attention after the qkv projection.
  * qkv (B,T,3C) laid out [q | k | v], each split into NH heads of C/NH ->
  * out (B,T,C) (written), att (B,NH,T,T) softmax probabilities before dropout (written; entries
- * above the diagonal are 0). Attention dropout with probability p and key `key`. Only query rows
+ * above the diagonal are 0), or NULL when p = 0 and nothing reads them again (inference). Attention dropout with probability p and key `key`. Only query rows
  * t >= t_first are computed (inference that needs the last position alone; t_first > 0 requires
  * p = 0), with the bits they have when all are. */
 void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,

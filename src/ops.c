@@ -463,7 +463,7 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
     for (size_t unit = lo; unit < hi; unit++) {
         size_t b = unit / NH, h = unit % NH;
         const float *query = job->qkv + b * T * C3 + h * hs, *key = query + C, *value = query + 2 * C;
-        float *att = job->att + unit * T * T;
+        float *att = job->att ? job->att + unit * T * T : att_drop; /* without dropout, att_drop is free */
         /* preatt = q·kᵀ, rows t >= t0, columns t2 <= t */
         transpose_head(keyT, key, T, hs, C3);
         small_gemm(T - t0, T, hs, query + t0 * C3, C3, 1, keyT, padded_T(T), padded_T(T), att + t0 * T, T, 0,
@@ -489,7 +489,7 @@ static void attention_forward_worker(void *ctx, int ith, int nth) {
 
 void attention_forward(Pool *pool, float *out, float *att, const float *qkv, size_t B, size_t T,
                        size_t C, size_t NH, float p, uint32_t key, size_t t_first) {
-    CHECK(C % NH == 0 && t_first < T && (t_first == 0 || p <= 0.0f));
+    CHECK(C % NH == 0 && t_first < T && (t_first == 0 || p <= 0.0f) && (att || p <= 0.0f));
     CHECK(p <= 0.0f || B * NH * T * T <= UINT32_MAX);
     size_t per_thread = attn_workspace_floats(T, C / NH);
     float *ws = pool_workspace(pool, (size_t)pool_size(pool) * per_thread * sizeof(float));
