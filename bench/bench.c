@@ -4,7 +4,8 @@
  * Linear shape of gpt-mini at batch 64 x block 128 beside the scalar reference, the median time
  * of a training step (gpt-mini, batch 64, block 128, dropout 0.1; a nanoGPT-sized model, 4 layers
  * of 128 at batch 12 x block 64; the adder's gpt-nano at batch 64, ndigit 2) on 1 and on all threads, the adder's step with a CPU-bound process beside it, and
- * the elementwise and row kernels in GB/s, and the peak resident memory (`--kernels [name [reps]]`
+ * the elementwise and row kernels in GB/s, GPT-2 124M's prompt and decoding beside the bandwidth
+ * of reading its weights, and the peak resident memory (`--kernels [name [reps]]`
  * runs the kernel lines alone, or one kernel on 1 thread, for `perf stat`). A benchmark, not a test:
  * it asserts nothing, and every figure is measured in this same run.
  */
@@ -405,6 +406,94 @@ static void bench_generate(Pool *pool) {
     gpt_free(m);
 }
 
+/* ---------------------------------------------------------------- GPT-2 124M inference */
+
+typedef struct {
+    const float *x;
+    size_t n;
+    double sums[64];
+} ReadJob;
+
+/* Sums a share of x (8 independent accumulators, so the loads are the limit, not the adds). */
+static void read_worker(void *ctx, int ith, int nth) {
+    ReadJob *job = ctx;
+    size_t lo = job->n * (size_t)ith / (size_t)nth, hi = job->n * (size_t)(ith + 1) / (size_t)nth;
+    float acc[16] = {0};
+    size_t i = lo;
+    for (; i + 16 <= hi; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += job->x[i + k];
+    for (; i < hi; i++) acc[0] += job->x[i];
+    double s = 0;
+    for (int k = 0; k < 16; k++) s += acc[k];
+    job->sums[ith % 64] = s;
+}
+
+/* GB/s of reading x (n floats) once with every thread of the pool: the best of 5. */
+static double read_bandwidth(Pool *pool, const float *x, size_t n) {
+    ReadJob job = {x, n, {0}};
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t = now_seconds();
+        pool_run(pool, read_worker, &job);
+        t = now_seconds() - t;
+        if (t < best) best = t;
+    }
+    if (job.sums[0] == 12345.0) printf(" ");
+    return (double)n * sizeof(float) / best / 1e9;
+}
+
+/* An inference model of GPT-2 124M's shape (tied wte/lm_head, as OpenAI's file), random weights:
+ * a 64-token prompt through the cache, then 128 greedy tokens. Decoding reads every weight once a
+ * token, so it is set beside the bandwidth of reading those same weights. */
+static void bench_gpt2(Pool *pool, double peak) {
+    GPTConfig c = {12, 12, 768, 50257, 1024, 0.0f, 0.0f, 0.0f};
+    GPT *m = gpt_create_inference(&c, pool, 1);
+    size_t most = 0;
+    for (int i = 0; i < m->params.n; i++) most = MG_MAX(most, m->params.t[i].numel);
+    float *rows = xmalloc(most * sizeof(float));
+    Rng rng;
+    rng_seed(&rng, 124);
+    for (int i = 0; i < m->params.n - 1; i++) { /* the last, lm_head, is wte (tied) */
+        const Tensor *t = &m->params.t[i];
+        for (size_t j = 0; j < t->numel; j++) rows[j] = 0.02f * rng_normal(&rng);
+        gpt_load_rows(m, i, (const unsigned char *)rows, 0, (size_t)gpt_param_rows(m, i, 0), 0);
+    }
+    gpt_weights_changed(m);
+    free(rows);
+    size_t weight_bytes = m->params.numel * sizeof(float);
+    double gbs = read_bandwidth(pool, m->param_mem, m->params.numel);
+    enum { PROMPT = 64, NEW = 128 };
+    int prompt[PROMPT];
+    for (int i = 0; i < PROMPT; i++) prompt[i] = (int)rng_below(&rng, 50257);
+    double t_prompt = 1e30, t_decode = 1e30;
+    for (int rep = 0; rep < 2; rep++) {
+        double t = now_seconds();
+        const float *logits = gpt_cache_start(m, prompt, 1, PROMPT);
+        t_prompt = MG_MIN(t_prompt, now_seconds() - t);
+        t = now_seconds();
+        for (int k = 0; k < NEW; k++) {
+            int next = 0;
+            for (int v = 1; v < c.vocab_size; v++)
+                if (logits[v] > logits[next]) next = v;
+            logits = gpt_cache_step(m, &next);
+        }
+        t_decode = MG_MIN(t_decode, now_seconds() - t);
+    }
+    /* the prompt's FLOPs: 2 per weight per token (lm_head for the last position only) and attention */
+    double lm_head = (double)c.vocab_size * c.n_embd;
+    double flops = 2.0 * ((double)gpt_count_params(&c) - 2 * lm_head - (double)c.block_size * c.n_embd) * PROMPT +
+                   2.0 * lm_head + 2.0 * c.n_layer * (double)PROMPT * PROMPT * c.n_embd;
+    double tokens_per_s = NEW / t_decode, bound = gbs * 1e9 / (double)weight_bytes;
+    printf("\nGPT-2 124M shape (random weights, inference model, tied lm_head), %d threads, best of 2:\n",
+           pool_size(pool));
+    printf("  prompt of %d tokens: %.1f ms, %.1f GFLOP/s = %.0f%% of the FMA peak\n", PROMPT, t_prompt * 1e3,
+           flops / t_prompt / 1e9, 100.0 * flops / t_prompt / 1e9 / peak);
+    printf("  %d new tokens (greedy): %.1f tokens/s; reading the %.0f MB of weights runs at %.1f GB/s, so at most "
+           "%.1f tokens/s: %.0f%% of that\n",
+           NEW, tokens_per_s, weight_bytes / 1e6, gbs, bound, 100.0 * tokens_per_s / bound);
+    gpt_free(m);
+}
+
 int main(int argc, char **argv) {
     /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --generate, --busy: only that part */
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -426,6 +515,10 @@ int main(int argc, char **argv) {
         bench_generate(pool_all);
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "--gpt2") == 0) {
+        bench_gpt2(pool_all, peak_all);
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--busy") == 0) {
         bench_busy(pool1, pool_all);
         return 0;
@@ -441,6 +534,7 @@ int main(int argc, char **argv) {
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
     bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
     bench_generate(pool_all);
+    bench_gpt2(pool_all, peak_all);
     bench_busy(pool1, pool_all);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
