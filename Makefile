@@ -136,7 +136,7 @@ $(BUILD)/mutate: tests/fuzz/mutate.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
 
 # make install PREFIX=~/.local (default /usr/local; DESTDIR for packaging): the binary, a man
 # page that the binary writes from its own --help screens, and the library with its header and a
-# pkg-config file, so that `cc prog.c $$(pkg-config --cflags --libs --static mingpt)` builds a program.
+# pkg-config file, so that `cc prog.c $(pkg-config --cflags --libs --static mingpt)` builds a program.
 PREFIX ?= /usr/local
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
@@ -146,13 +146,9 @@ PCDIR = $(LIBDIR)/pkgconfig
 $(BUILD)/mingpt.1: mingpt | $(BUILD)
 	./mingpt --man >$@
 
-# -march=native is in the library's objects: a program linking it needs no flag of its own
-$(BUILD)/mingpt.pc: Makefile | $(BUILD)
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
-		'Name: mingpt' 'Description: minGPT in C: GPT training, checkpoints and generation' 'Version: 1.0' \
-		'Libs: -L$${libdir} -lmingpt' 'Libs.private: -lm -pthread' 'Cflags: -I$${includedir}' >$@
-
-install: mingpt $(BUILD)/mingpt.1 $(LIB) $(BUILD)/mingpt.pc
+# mingpt.pc is written here, not built ahead: it names PREFIX, which may differ at each install.
+# -march=native is in the library's objects: a program linking it needs no flag of its own.
+install: mingpt $(BUILD)/mingpt.1 $(LIB)
 	mkdir -p $(BINDIR) $(MANDIR) $(LIBDIR) $(INCDIR) $(PCDIR)
 	cp mingpt $(BINDIR)/mingpt
 	chmod 755 $(BINDIR)/mingpt
@@ -160,7 +156,9 @@ install: mingpt $(BUILD)/mingpt.1 $(LIB) $(BUILD)/mingpt.pc
 	chmod 644 $(MANDIR)/mingpt.1
 	cp $(LIB) $(LIBDIR)/libmingpt.a
 	cp include/mingpt.h $(INCDIR)/mingpt.h
-	cp $(BUILD)/mingpt.pc $(PCDIR)/mingpt.pc
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+		'Name: mingpt' 'Description: minGPT in C: GPT training, checkpoints and generation' 'Version: 1.0' \
+		'Libs: -L$${libdir} -lmingpt' 'Libs.private: -lm -pthread' 'Cflags: -I$${includedir}' >$(PCDIR)/mingpt.pc
 	chmod 644 $(LIBDIR)/libmingpt.a $(INCDIR)/mingpt.h $(PCDIR)/mingpt.pc
 
 uninstall:
