@@ -28,10 +28,16 @@ TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_text.o $(BUILD)/task_add.o $(BU
 	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o $(BUILD)/task_bpe.o \
 	$(BUILD)/task_gpt2.o
 APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o
+# libmingpt.a: the core and its public interface (include/mingpt.h), not the command's tasks
+LIB := $(BUILD)/libmingpt.a
+LIB_OBJ := $(CORE_OBJ) $(BUILD)/mingpt_lib.o
+EXAMPLES := $(BUILD)/examples/sort
 TESTS := $(basename $(notdir $(wildcard tests/test_*.c)))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
+# tests of the public interface: built like a user's program, against mingpt.h and libmingpt.a only
+LIB_TESTS := test_lib
 
-.PHONY: all test bench bench-portable asan fuzz memcheck install uninstall clean
+.PHONY: all lib examples test bench bench-portable asan fuzz memcheck install uninstall clean
 all: mingpt
 
 mingpt: $(CORE_OBJ) $(APP_OBJ)
@@ -43,10 +49,26 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
-$(BUILD) $(BUILD)/tests:
+$(LIB_TESTS:%=$(BUILD)/tests/%): $(BUILD)/tests/%: tests/%.c tests/harness.h include/mingpt.h $(LIB) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
+
+lib: $(LIB)
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# minGPT's demo.ipynb as a user of the library would write it
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c include/mingpt.h $(LIB) | $(BUILD)/examples
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
 
-test: mingpt $(TEST_BIN)
+# the tests run the example (tests/test_lib.c) and build it against an installed copy of the library
+test: mingpt $(TEST_BIN) $(EXAMPLES)
 	@sh tests/run.sh $(TEST_BIN)
 
 $(BUILD)/bench: bench/bench.c $(CORE_OBJ) | $(BUILD)
@@ -129,25 +151,37 @@ mutate:
 $(BUILD)/mutate: tests/fuzz/mutate.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
-# make install PREFIX=~/.local (default /usr/local; DESTDIR for packaging): the binary and a man
-# page that the binary writes from its own --help screens.
+# make install PREFIX=~/.local (default /usr/local; DESTDIR for packaging): the binary, a man
+# page that the binary writes from its own --help screens, and the library with its header and a
+# pkg-config file, so that `cc prog.c $(pkg-config --cflags --libs --static mingpt)` builds a program.
 PREFIX ?= /usr/local
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+LIBDIR = $(DESTDIR)$(PREFIX)/lib
+INCDIR = $(DESTDIR)$(PREFIX)/include
+PCDIR = $(LIBDIR)/pkgconfig
 $(BUILD)/mingpt.1: mingpt | $(BUILD)
 	./mingpt --man >$@
 
-install: mingpt $(BUILD)/mingpt.1
-	mkdir -p $(BINDIR) $(MANDIR)
+# mingpt.pc is written here, not built ahead: it names PREFIX, which may differ at each install.
+# -march=native is in the library's objects: a program linking it needs no flag of its own.
+install: mingpt $(BUILD)/mingpt.1 $(LIB)
+	mkdir -p $(BINDIR) $(MANDIR) $(LIBDIR) $(INCDIR) $(PCDIR)
 	cp mingpt $(BINDIR)/mingpt
 	chmod 755 $(BINDIR)/mingpt
 	cp $(BUILD)/mingpt.1 $(MANDIR)/mingpt.1
 	chmod 644 $(MANDIR)/mingpt.1
+	cp $(LIB) $(LIBDIR)/libmingpt.a
+	cp include/mingpt.h $(INCDIR)/mingpt.h
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+		'Name: mingpt' 'Description: minGPT in C: GPT training, checkpoints and generation' 'Version: 1.0' \
+		'Libs: -L$${libdir} -lmingpt' 'Libs.private: -lm -pthread' 'Cflags: -I$${includedir}' >$(PCDIR)/mingpt.pc
+	chmod 644 $(LIBDIR)/libmingpt.a $(INCDIR)/mingpt.h $(PCDIR)/mingpt.pc
 
 uninstall:
-	rm -f $(BINDIR)/mingpt $(MANDIR)/mingpt.1
+	rm -f $(BINDIR)/mingpt $(MANDIR)/mingpt.1 $(LIBDIR)/libmingpt.a $(INCDIR)/mingpt.h $(PCDIR)/mingpt.pc
 
 clean:
 	rm -rf build mingpt
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/examples/*.d)

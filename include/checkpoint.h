@@ -26,12 +26,14 @@
 
 #include "model.h"
 #include "rng.h"
+#include "safetensors.h"
 #include "trainer.h"
 
 #define CKPT_FORMAT_VERSION 1
 
 typedef struct {
-    char task[16];      /* "chars", "bpe" (a language model on GPT-2's BPE tokens) or "add" */
+    char task[16];      /* "chars", "bpe" (a language model on GPT-2's BPE tokens), "add", or "lib"
+                           (a library user's model: its task and metadata are in `extra`) */
     char encoding[8];   /* chars: "utf-8", or "bytes" (vocab chars U+0000..U+00FF stand for bytes) */
     char *vocab;        /* chars: the vocabulary's characters in token order, UTF-8;
                            bpe: encoder.json's text, the JSON object token -> id (owned) */
@@ -48,6 +50,9 @@ typedef struct {
     Rng data_rng;       /* the task's batch sampler */
     int has_optimizer;  /* read only: the file holds AdamW's moments (any optimizer.m.* or
                            optimizer.v.* tensor; ckpt_load then requires all of them) */
+    const StMeta *extra; /* write only: (n_extra) more __metadata__ entries, written as given (not
+                            owned; their keys must not be the ones above); loading leaves it NULL */
+    int n_extra;
 } CkptMeta;
 
 void ckpt_meta_free(CkptMeta *meta);

@@ -194,7 +194,12 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
         tensors[2 * params->n + i] =
             (StWriteTensor){names[2 * params->n + i], t->ndim, t->shape, tr->v + t->offset};
     }
-    int rc = st_write(path, tensors, n, l.items, l.n, err, err_size);
+    /* a library user's entries follow the fixed ones (MetaList has room for those only) */
+    StMeta *items = xmalloc((size_t)(l.n + meta->n_extra) * sizeof *items);
+    memcpy(items, l.items, (size_t)l.n * sizeof *items);
+    for (int i = 0; i < meta->n_extra; i++) items[l.n + i] = meta->extra[i];
+    int rc = st_write(path, tensors, n, items, l.n + meta->n_extra, err, err_size);
+    free(items);
     free(tensors);
     free(names);
     return rc;
@@ -273,8 +278,9 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
 
     const char *task = st_meta(f, "task");
     if (!task) return error_text(err, err_size, "%s: metadata has no \"task\"", f->path);
-    if (strcmp(task, "chars") != 0 && strcmp(task, "bpe") != 0 && strcmp(task, "add") != 0)
-        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars, bpe or add)", f->path,
+    if (strcmp(task, "chars") != 0 && strcmp(task, "bpe") != 0 && strcmp(task, "add") != 0 &&
+        strcmp(task, "lib") != 0)
+        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars, bpe, add or lib)", f->path,
                        SHOW(task, shown));
     strcpy(meta->task, task);
     if (strcmp(task, "bpe") == 0) {
@@ -304,6 +310,8 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
         meta->vocab = xmalloc(len + 1);
         memcpy(meta->vocab, vocab, len + 1);
         meta->vocab_len = len;
+    } else if (strcmp(task, "lib") == 0) {
+        /* a library user's model (mingpt.h): its tokens and metadata mean what the user's program says */
     } else {
         if (meta_long(f, "ndigit", 1, 9, &v, err, err_size)) return -1; /* problem ids fit in 64 bits */
         meta->ndigit = (int)v;

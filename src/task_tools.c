@@ -53,7 +53,12 @@ int task_info(const char *path) {
     size_t total = gpt_count_params(&c), lm_head = (size_t)c.vocab_size * (size_t)c.n_embd;
     int as_bytes = strcmp(meta.encoding, "bytes") == 0;
     int bpe = strcmp(meta.task, "bpe") == 0;
-    if (strcmp(meta.task, "add") == 0)
+    int lib = strcmp(meta.task, "lib") == 0; /* a library user's model (mingpt.h) */
+    const char *lib_task = st_meta(&f, "lib_task");
+    if (lib)
+        printf("task:        lib (a program's own task: \"%s\")\n",
+               lib_task ? json_printable(lib_task, strlen(lib_task), shown, sizeof shown) : "");
+    else if (strcmp(meta.task, "add") == 0)
         printf("task:        add (%d-digit addition, minGPT's adder)\n", meta.ndigit);
     else if (bpe)
         printf("task:        bpe (language model on GPT-2's byte-level BPE tokens)\n");
@@ -63,7 +68,9 @@ int task_info(const char *path) {
            c.n_embd, c.block_size, (double)c.resid_pdrop);
     printf("parameters:  %zu (%.2fM, minGPT's count, without lm_head); %zu in all\n", total - lm_head,
            (double)(total - lm_head) / 1e6, total);
-    if (strcmp(meta.task, "add") == 0) {
+    if (lib) {
+        printf("vocabulary:  %d tokens (their meaning is the program's)\n", c.vocab_size);
+    } else if (strcmp(meta.task, "add") == 0) {
         printf("vocabulary:  the 10 digits\n");
     } else if (bpe) {
         /* checked for what info says; sample and eval rebuild the tokenizer and check all of it */
