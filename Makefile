@@ -89,11 +89,13 @@ bench-portable:
 # AVX2 and the plain-C paths of include/simd.h are tested on an AVX-512 machine too.
 .PHONY: test-v3 test-portable
 test-v3:
-	$(MAKE) BUILD=build/v3 CFLAGS="$(OPT) -march=x86-64-v3" build/v3/mingpt-test $(TESTS:%=build/v3/tests/%)
+	$(MAKE) BUILD=build/v3 CFLAGS="$(OPT) -march=x86-64-v3" build/v3/mingpt-test build/v3/examples/sort \
+		$(TESTS:%=build/v3/tests/%)
 	@MINGPT=build/v3/mingpt-test sh tests/run.sh $(TESTS:%=build/v3/tests/%)
 
 test-portable:
-	$(MAKE) BUILD=build/portable PORTABLE=1 build/portable/mingpt-test $(TESTS:%=build/portable/tests/%)
+	$(MAKE) BUILD=build/portable PORTABLE=1 build/portable/mingpt-test build/portable/examples/sort \
+		$(TESTS:%=build/portable/tests/%)
 	@MINGPT=build/portable/mingpt-test sh tests/run.sh $(TESTS:%=build/portable/tests/%)
 
 $(BUILD)/mingpt-test: $(CORE_OBJ) $(APP_OBJ)
