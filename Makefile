@@ -24,9 +24,9 @@ BUILD := build
 CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample decode \
 	unicode unicode_tables tok_chars tok_bpe hf_gpt2
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
-TASK_OBJ := $(BUILD)/task_common.o $(BUILD)/task_text.o $(BUILD)/task_add.o $(BUILD)/progress.o \
-	$(BUILD)/runlog.o $(BUILD)/plot.o $(BUILD)/task_tools.o $(BUILD)/task_bpe.o \
-	$(BUILD)/task_gpt2.o
+# every src/task_*.c: a new task's file is built and linked without an edit here
+TASK_OBJ := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/task_*.c)) $(BUILD)/progress.o \
+	$(BUILD)/runlog.o $(BUILD)/plot.o
 APP_OBJ := $(TASK_OBJ) $(BUILD)/help.o $(BUILD)/main.o
 # libmingpt.a: the core and its public interface (include/mingpt.h), not the command's tasks
 LIB := $(BUILD)/libmingpt.a

@@ -1,5 +1,6 @@
-/* main.c — the mingpt command line: parses argv, validates options in one place, and hands a
- * filled option struct to a task (tasks.h). It holds no math.
+/* main.c — the mingpt command line: finds the command in the task table (task_table.h) or among
+ * the general tools, parses argv, validates options in one place, and hands a filled option struct
+ * to the command. It names no task and holds no math.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "help.h"
 #include "hf_gpt2.h"
 #include "model.h"
+#include "task_table.h"
 #include "tasks.h"
 #include "threads.h"
 
@@ -102,50 +104,6 @@ static float parse_float(const char *name, const char *arg, double lo, double hi
 
 /* ---------------------------------------------------------------- options */
 
-enum {
-    OPT_MODEL = 256, OPT_N_LAYER, OPT_N_HEAD, OPT_N_EMBD, OPT_BLOCK_SIZE, OPT_DROPOUT,
-    OPT_BATCH_SIZE, OPT_LR, OPT_MAX_ITERS, OPT_WEIGHT_DECAY, OPT_GRAD_CLIP, OPT_WARMUP,
-    OPT_LR_DECAY, OPT_VAL_FRAC, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_BYTES,
-    OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
-    OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
-    OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT, OPT_TOKENIZER, OPT_INIT,
-};
-
-#define LONG_OPT(name, id) {name, required_argument, NULL, id}
-#define FLAG_OPT(name, id) {name, no_argument, NULL, id}
-
-static const struct option TRAIN_OPTIONS[] = {
-    LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER), LONG_OPT("n-head", OPT_N_HEAD),
-    LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("block-size", OPT_BLOCK_SIZE), LONG_OPT("dropout", OPT_DROPOUT),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
-    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
-    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
-    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
-    LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
-    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
-    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
-    LONG_OPT("init", OPT_INIT), LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
-};
-
-static const struct option ADD_OPTIONS[] = {
-    LONG_OPT("ndigit", OPT_NDIGIT), LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER),
-    LONG_OPT("n-head", OPT_N_HEAD), LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("dropout", OPT_DROPOUT),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
-    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
-    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
-    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
-    LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
-    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
-    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
-};
-
-static const struct option SAMPLE_OPTIONS[] = {
-    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("prompt", OPT_PROMPT), LONG_OPT("len", OPT_LEN),
-    LONG_OPT("temperature", OPT_TEMPERATURE), LONG_OPT("top-k", OPT_TOP_K), FLAG_OPT("greedy", OPT_GREEDY),
-    LONG_OPT("top-p", OPT_TOP_P), LONG_OPT("num-samples", OPT_NUM_SAMPLES), FLAG_OPT("exact", OPT_EXACT),
-    LONG_OPT("seed", OPT_SEED), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
-};
-
 static const struct option PLOT_OPTIONS[] = {
     LONG_OPT("out", OPT_PLOT_OUT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("title", OPT_TITLE),
     FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
@@ -154,20 +112,6 @@ static const struct option PLOT_OPTIONS[] = {
 static const struct option BPE_OPTIONS[] = {LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
 
 static const struct option INFO_OPTIONS[] = {FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0}};
-
-static const struct option EVAL_OPTIONS[] = {
-    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("split", OPT_SPLIT), LONG_OPT("val-frac", OPT_VAL_FRAC),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
-};
-
-typedef struct {
-    TrainOptions train;
-    SampleOptions sample;
-    EvalOptions eval;
-    int threads;
-    const char *plot_out, *plot_title; /* plot */
-    const char *tokenizer;             /* encode, decode, train: the vocabulary's folder */
-} Options;
 
 /* Applies one parsed option to whichever structs use it. */
 static void apply(Options *o, int id, const char *arg, const char *usage) {
@@ -329,8 +273,6 @@ static void defaults(Options *o) {
     t->log_every = 10;
     t->seed = 3407;
     t->out = "out/chargpt/model.safetensors";
-    t->ndigit = 2;
-    t->ckpt = "out/adder/model.safetensors";
     o->sample.ckpt = "out/chargpt/model.safetensors";
     o->sample.len = 500;
     o->sample.temperature = 1.0f;
@@ -344,6 +286,87 @@ static void defaults(Options *o) {
     o->eval.val_frac = 0.1f;
 }
 
+/* ---------------------------------------------------------------- the general tools */
+
+static int run_info(const Options *o, char **args) {
+    (void)o;
+    return hf_gpt2_is_folder(args[0]) ? task_gpt2_info(args[0]) : task_info(args[0]);
+}
+
+static int run_plot(const Options *o, char **args) {
+    if (!o->plot_out) usage_error("needs -o FILE.svg, the picture to write%s%s", "", "");
+    const FileRole input = {args[0], "the CSV log being plotted", NULL}, output = {o->plot_out, "-o", NULL};
+    check_files(&input, 1, &output, 1);
+    return task_plot(args[0], o->plot_out, o->plot_title, o->train.log_scale);
+}
+
+static void need_tokenizer(const Options *o) {
+    if (!o->tokenizer) usage_error("needs --tokenizer DIR, the folder holding GPT-2's vocabulary%s%s", "", "");
+}
+
+static int run_encode(const Options *o, char **args) {
+    need_tokenizer(o);
+    return task_encode(o->tokenizer, args[0]);
+}
+
+static int run_decode(const Options *o, char **args) {
+    need_tokenizer(o);
+    return task_decode(o->tokenizer, args[0]);
+}
+
+/* listed in --help and the man page after the tasks' commands */
+static const Command TOOLS[] = {
+    {.name = "info", .usage = USAGE_INFO, .options = INFO_OPTIONS, .args = ARGS_ONE,
+     .args_error = "expects exactly one checkpoint file", .kind = CMD_TOOL, .run = run_info,
+     .summary = "  info CKPT    what a checkpoint holds: task, config, parameters, vocabulary, step, loss\n"},
+    {.name = "plot", .usage = USAGE_PLOT, .options = PLOT_OPTIONS, .args = ARGS_ONE,
+     .args_error = "expects exactly one CSV log file", .kind = CMD_TOOL, .run = run_plot,
+     .summary = "  plot CSV     draw the loss curves of a --log file as an SVG picture\n"},
+    {.name = "encode", .usage = USAGE_ENCODE, .options = BPE_OPTIONS, .args = ARGS_OPTIONAL, .kind = CMD_TOOL,
+     .run = run_encode, .summary = "  encode       text to GPT-2 token ids (minGPT's bpe.py)\n"},
+    {.name = "decode", .usage = USAGE_DECODE, .options = BPE_OPTIONS, .args = ARGS_OPTIONAL, .kind = CMD_TOOL,
+     .run = run_decode, .summary = "  decode       GPT-2 token ids back to text\n"},
+};
+
+#define MAX_COMMANDS 64
+
+/* Every command, the tasks' (in the table's order) then the tools; returns how many. */
+static int list_commands(const Command **out) {
+    int n = 0;
+    for (int t = 0; TASKS[t]; t++)
+        for (int i = 0; i < TASKS[t]->n_commands; i++) {
+            CHECK(n < MAX_COMMANDS);
+            out[n++] = &TASKS[t]->commands[i];
+        }
+    for (size_t i = 0; i < sizeof TOOLS / sizeof *TOOLS; i++) {
+        CHECK(n < MAX_COMMANDS);
+        out[n++] = &TOOLS[i];
+    }
+    return n;
+}
+
+static const Command *find_command(const Command *const *commands, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+    return NULL;
+}
+
+/* The checks of a training command before anything runs: the model it asks for, where the model
+ * comes from, and that no output destroys an input. */
+static void check_training(TrainOptions *t, int n_args, char **args) {
+    check_model_options(t);
+    check_model_sources(t);
+    /* a resumed run goes on in its own file, never in another run's default one */
+    if (t->resume && !t->out_given) t->out = t->resume;
+    const FileRole inputs[] = {
+        {n_args ? args[0] : NULL, "the training text", NULL},
+        {t->resume, "the checkpoint given to --resume", "--out"},
+        {t->init, "the model given to --init", NULL},
+    };
+    const FileRole outputs[] = {{t->out, "--out", NULL}, {t->log_csv, "--log", NULL}, {t->plot_svg, "--plot", NULL}};
+    check_files(inputs, 3, outputs, 3);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
@@ -353,89 +376,50 @@ int main(int argc, char **argv) {
     /* a write past `ulimit -f` fails with EFBIG, which every writer reports, instead of killing
      * the process half-way through a save */
     signal(SIGXFSZ, SIG_IGN);
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--version") == 0) {
+    const Command *commands[MAX_COMMANDS];
+    int n_commands = list_commands(commands);
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0) {
         printf("mingpt %s\n", MINGPT_VERSION);
         return finish(0);
     }
-    if (strcmp(cmd, "--man") == 0) {
-        print_man(stdout, MINGPT_VERSION);
+    if (strcmp(name, "--man") == 0) {
+        print_man(stdout, MINGPT_VERSION, commands, n_commands);
         return finish(0);
     }
-    if (strcmp(cmd, "help") == 0 && argc >= 3) {
+    if (strcmp(name, "help") == 0 && argc >= 3) {
         /* mingpt help CMD is mingpt CMD --help */
-        const char *usage = usage_of(argv[2]);
-        if (!usage) {
+        const Command *cmd = find_command(commands, n_commands, argv[2]);
+        if (!cmd) {
             fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", argv[2]);
             return 2;
         }
-        fputs(usage, stdout);
+        fputs(cmd->usage, stdout);
         return finish(0);
     }
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(USAGE_MAIN, stdout);
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_usage_main(stdout, commands, n_commands);
         return finish(0);
     }
-    g_command = cmd;
-    Options o;
-    defaults(&o);
-    char **rest;
-    int n_rest;
-    argv[1] = argv[0]; /* getopt sees the command as the program name */
-    if (strcmp(cmd, "train") == 0) {
-        n_rest = parse(&o, argc - 1, argv + 1, TRAIN_OPTIONS, USAGE_TRAIN, &rest);
-        if (n_rest != 1) usage_error("expects exactly one FILE to train on%s%s", "", "");
-    } else if (strcmp(cmd, "add") == 0) {
-        /* the adder's own defaults, from adder.py */
-        o.train.model_type = "gpt-nano";
-        o.train.max_iters = 10000;
-        o.train.eval_every = 500;
-        o.train.log_every = 100;
-        o.train.out = "out/adder/model.safetensors";
-        n_rest = parse(&o, argc - 1, argv + 1, ADD_OPTIONS, USAGE_ADD, &rest);
-        if (n_rest != 0) usage_error("unexpected argument '%s'%s", rest[0], "");
-    } else if (strcmp(cmd, "sample") == 0) {
-        n_rest = parse(&o, argc - 1, argv + 1, SAMPLE_OPTIONS, USAGE_SAMPLE, &rest);
-        if (n_rest != 0) usage_error("unexpected argument '%s'%s", rest[0], "");
-    } else if (strcmp(cmd, "eval") == 0) {
-        n_rest = parse(&o, argc - 1, argv + 1, EVAL_OPTIONS, USAGE_EVAL, &rest);
-        if (n_rest != 1) usage_error("expects exactly one FILE to evaluate%s%s", "", "");
-    } else if (strcmp(cmd, "info") == 0) {
-        n_rest = parse(&o, argc - 1, argv + 1, INFO_OPTIONS, USAGE_INFO, &rest);
-        if (n_rest != 1) usage_error("expects exactly one checkpoint file%s%s", "", "");
-        return finish(hf_gpt2_is_folder(rest[0]) ? task_gpt2_info(rest[0]) : task_info(rest[0]));
-    } else if (strcmp(cmd, "plot") == 0) {
-        n_rest = parse(&o, argc - 1, argv + 1, PLOT_OPTIONS, USAGE_PLOT, &rest);
-        if (n_rest != 1) usage_error("expects exactly one CSV log file%s%s", "", "");
-        if (!o.plot_out) usage_error("needs -o FILE.svg, the picture to write%s%s", "", "");
-        const FileRole input = {rest[0], "the CSV log being plotted", NULL}, output = {o.plot_out, "-o", NULL};
-        check_files(&input, 1, &output, 1);
-        return finish(task_plot(rest[0], o.plot_out, o.plot_title, o.train.log_scale));
-    } else if (strcmp(cmd, "encode") == 0 || strcmp(cmd, "decode") == 0) {
-        int encode = strcmp(cmd, "encode") == 0;
-        n_rest = parse(&o, argc - 1, argv + 1, BPE_OPTIONS, encode ? USAGE_ENCODE : USAGE_DECODE, &rest);
-        if (n_rest > 1) usage_error("unexpected argument '%s'%s", rest[1], "");
-        if (!o.tokenizer) usage_error("needs --tokenizer DIR, the folder holding GPT-2's vocabulary%s%s", "", "");
-        const char *file = n_rest ? rest[0] : NULL;
-        return finish(encode ? task_encode(o.tokenizer, file) : task_decode(o.tokenizer, file));
-    } else {
-        fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", cmd);
+    const Command *cmd = find_command(commands, n_commands, name);
+    if (!cmd) {
+        fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", name);
         return 2;
     }
-    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) {
-        TrainOptions *t = &o.train;
-        check_model_options(t);
-        check_model_sources(t);
-        /* a resumed run goes on in its own file, never in another run's default one */
-        if (t->resume && !t->out_given) t->out = t->resume;
-        const FileRole inputs[] = {
-            {strcmp(cmd, "train") == 0 ? rest[0] : NULL, "the training text", NULL},
-            {t->resume, "the checkpoint given to --resume", "--out"},
-            {t->init, "the model given to --init", NULL},
-        };
-        const FileRole outputs[] = {{t->out, "--out", NULL}, {t->log_csv, "--log", NULL}, {t->plot_svg, "--plot", NULL}};
-        check_files(inputs, 3, outputs, 3);
-    }
+    g_command = name;
+    Options o;
+    defaults(&o);
+    if (cmd->defaults) cmd->defaults(&o);
+    char **args;
+    argv[1] = argv[0]; /* getopt sees the command as the program name */
+    int n_args = parse(&o, argc - 1, argv + 1, cmd->options, cmd->usage, &args);
+    if (cmd->args == ARGS_ONE && n_args != 1) usage_error("%s%s", cmd->args_error, "");
+    if (cmd->args != ARGS_ONE && n_args > (cmd->args == ARGS_OPTIONAL))
+        usage_error("unexpected argument '%s'%s", args[cmd->args == ARGS_OPTIONAL], "");
+    char *no_args[1] = {NULL};
+    if (n_args == 0) args = no_args; /* args[0] is NULL when an optional FILE is not given */
+    if (cmd->kind == CMD_TOOL) return finish(cmd->run(&o, args));
+    if (cmd->kind == CMD_TRAIN) check_training(&o.train, n_args, args);
 
     /* more threads than CPUs only adds threads waiting for each other's turn on a core */
     if (o.threads > cpu_count()) {
@@ -446,18 +430,15 @@ int main(int argc, char **argv) {
     Pool *pool = pool_create(o.threads);
     o.train.pool = o.sample.pool = o.eval.pool = pool;
     int rc;
-    if (strcmp(cmd, "train") == 0 || strcmp(cmd, "add") == 0) {
+    if (cmd->kind == CMD_TRAIN) {
         /* the product of training is the checkpoint: a reader of stdout or stderr that goes away
          * (`train ... | head`) costs the printing, never the run or its exit status */
         signal(SIGPIPE, SIG_IGN);
-        rc = strcmp(cmd, "train") == 0 ? task_text_train(rest[0], &o.train) : task_add(&o.train);
+        rc = cmd->run(&o, args);
         fflush(stdout);
         clearerr(stdout);
-    } else if (strcmp(cmd, "sample") == 0) {
-        rc = finish(task_text_sample(&o.sample));
     } else {
-        o.eval.file = rest[0];
-        rc = finish(task_text_eval(&o.eval));
+        rc = finish(cmd->run(&o, args));
     }
     pool_free(pool);
     return rc;

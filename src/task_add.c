@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "sample.h"
 #include "task_common.h"
+#include "task_table.h"
 #include "tasks.h"
 
 #define SPLIT_SEED 1337     /* adder.py's */
@@ -302,3 +303,90 @@ int task_add(const TrainOptions *opt) {
     add_task_free(&task);
     return rc;
 }
+
+/* ---------------------------------------------------------------- the task's command */
+
+static const char USAGE_ADD[] =
+    "usage: mingpt add [options]\n"
+    "\n"
+    "Trains a GPT to add two n-digit numbers (minGPT's adder). Every --eval-every steps it scores\n"
+    "train and test problems by greedy generation, keeps the best model, and stops once every test\n"
+    "problem is solved.\n"
+    "\n"
+    "  --ndigit N            digits per operand, 1 to 9 (2)\n"
+    "  --model NAME          preset (gpt-nano); --n-layer, --n-head, --n-embd override it\n"
+    "  --dropout P           dropout (0.1)\n"
+    "  --batch-size N        problems per step (64)\n"
+    "  --lr X                AdamW learning rate (5e-4)\n"
+    "  --max-iters N         optimizer steps at most (10000)\n"
+    "  --weight-decay X      (0.1)\n"
+    "  --grad-clip X         (1.0)\n"
+    "  --warmup-iters N      (0)\n"
+    "  --lr-decay KIND       none | cosine (none)\n"
+    "  --eval-every N        score train and test every N steps (500)\n"
+    "  --seed N              (3407)\n"
+    "  --threads N           worker threads (all cores)\n"
+    "  --out PATH            best model (out/adder/model.safetensors; with --resume, that file)\n"
+    "  --resume PATH         continue from a checkpoint\n"
+    "  --eval                only score the model in --ckpt and exit\n"
+    "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n"
+    "output:\n"
+    "  --log-every N         progress every N steps when stderr is not a terminal (100)\n"
+    "  --quiet               print only errors and the final summary\n"
+    "  --log FILE            write iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
+    "                        file at every --log-every step and evaluation (--resume appends)\n"
+    "  --plot FILE           redraw the loss curves as an SVG at every evaluation\n"
+    "  --log-scale           --plot with a logarithmic loss axis\n";
+
+static const struct option ADD_OPTIONS[] = {
+    LONG_OPT("ndigit", OPT_NDIGIT), LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER),
+    LONG_OPT("n-head", OPT_N_HEAD), LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("dropout", OPT_DROPOUT),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
+    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
+    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
+    LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
+    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+/* the adder's own defaults, from adder.py */
+static void add_defaults(Options *o) {
+    TrainOptions *t = &o->train;
+    t->model_type = "gpt-nano";
+    t->max_iters = 10000;
+    t->eval_every = 500;
+    t->log_every = 100;
+    t->out = "out/adder/model.safetensors";
+    t->ndigit = 2;
+    t->ckpt = "out/adder/model.safetensors";
+}
+
+static int run_add(const Options *o, char **args) {
+    (void)args;
+    return task_add(&o->train);
+}
+
+/* mingpt info's lines for an adder. */
+static int describe_add(const CkptMeta *meta, const GPTConfig *c, InfoPart part) {
+    (void)c;
+    if (part == INFO_TASK) printf("task:        add (%d-digit addition, minGPT's adder)\n", meta->ndigit);
+    else if (part == INFO_VOCAB) printf("vocabulary:  the 10 digits\n");
+    else printf("val loss:    none (the adder keeps its best test score: mingpt add --eval --ckpt)\n");
+    return 1;
+}
+
+static const char *const ADD_CKPT_TASKS[] = {"add", NULL};
+
+static const Command ADD_COMMANDS[] = {
+    {.name = "add", .usage = USAGE_ADD, .options = ADD_OPTIONS, .args = ARGS_NONE, .kind = CMD_TRAIN,
+     .defaults = add_defaults, .run = run_add,
+     .summary = "  add          train a GPT to add n-digit numbers (minGPT's adder)\n"},
+};
+
+const TaskDef ADD_TASK = {
+    .ckpt_tasks = ADD_CKPT_TASKS,
+    .commands = ADD_COMMANDS,
+    .n_commands = (int)(sizeof ADD_COMMANDS / sizeof *ADD_COMMANDS),
+    .describe = describe_add,
+};

@@ -20,6 +20,7 @@
 #include "progress.h"
 #include "sample.h"
 #include "task_common.h"
+#include "task_table.h"
 #include "tasks.h"
 #include "tokenizer.h"
 #include "utf8.h"
@@ -645,3 +646,196 @@ done:
     text_model_free(&tm);
     return rc;
 }
+
+/* ---------------------------------------------------------------- the task's commands */
+
+static const char USAGE_TRAIN[] =
+    "usage: mingpt train FILE [options]\n"
+    "\n"
+    "Trains a GPT on FILE. By default a character model (chargpt): the vocabulary is the sorted set\n"
+    "of characters (Unicode code points) in FILE. With --init DIR it fine-tunes GPT-2 (or any\n"
+    "mingpt model) on FILE with that model's tokenizer; with --tokenizer DIR it trains a new model\n"
+    "on GPT-2's BPE tokens. Random windows of block_size+1 tokens from the first part of the text\n"
+    "train the model; the last --val-frac is held out for validation. The checkpoint keeps its\n"
+    "tokenizer: sample and eval need nothing else.\n"
+    "\n"
+    "model:\n"
+    "  --model NAME          preset: gpt-nano, gpt-micro, gpt-mini, gopher-44m, gpt2, ... (gpt-mini)\n"
+    "  --n-layer N           override the preset's layers\n"
+    "  --n-head N            override the preset's heads\n"
+    "  --n-embd N            override the preset's embedding size (divisible by heads)\n"
+    "  --block-size N        context length in tokens (128; --init: the model's, or fewer)\n"
+    "  --dropout P           embedding, attention and residual dropout (0.1)\n"
+    "training:\n"
+    "  --batch-size N        windows per step (64)\n"
+    "  --lr X                AdamW learning rate (5e-4)\n"
+    "  --max-iters N         optimizer steps in all, counting resumed ones (1000)\n"
+    "  --weight-decay X      on Linear weights only (0.1)\n"
+    "  --grad-clip X         max gradient L2 norm, 0 = off (1.0)\n"
+    "  --warmup-iters N      linear learning-rate warmup (0)\n"
+    "  --lr-decay KIND       none | cosine (to lr/10 at --max-iters) (none)\n"
+    "  --val-frac X          fraction of the text held out for validation, 0 = none (0.1)\n"
+    "  --eval-every N        validate, print a sample and save every N steps (250)\n"
+    "  --sample-prompt TEXT  the samples' prompt (chargpt's \"O God, O God!\" if FILE has its\n"
+    "                        characters, else a newline)\n"
+    "  --seed N              random seed for init, batches and dropout (3407)\n"
+    "  --threads N           worker threads (all cores)\n"
+    "  --bytes               train on raw bytes instead of UTF-8 characters\n"
+    "  --init PATH           start from this model's weights and tokenizer: a Hugging Face GPT-2\n"
+    "                        folder (config.json, model.safetensors, vocab.json, merges.txt) or a\n"
+    "                        mingpt checkpoint; its shape is kept, the optimizer starts fresh\n"
+    "  --tokenizer DIR       a new model on GPT-2's BPE tokens: DIR holds encoder.json + vocab.bpe\n"
+    "                        or vocab.json + merges.txt (data/gpt2 ships them)\n"
+    "output:\n"
+    "  --log-every N         progress every N steps when stderr is not a terminal (10)\n"
+    "  --quiet               print only errors and the final summary\n"
+    "  --log FILE            write iter,time_s,train_loss,val_loss,lr,tokens_per_s rows to a CSV\n"
+    "                        file at every --log-every step and evaluation (--resume appends)\n"
+    "  --plot FILE           redraw the loss curves as an SVG at every evaluation\n"
+    "  --log-scale           --plot with a logarithmic loss axis\n"
+    "checkpoints:\n"
+    "  --out PATH            checkpoint written at every evaluation and at the end\n"
+    "                        (out/chargpt/model.safetensors; with --resume, the resumed file)\n"
+    "  --resume PATH         continue from a checkpoint: weights, optimizer, step and RNG state;\n"
+    "                        its model shape and tokenizer are kept\n"
+    "\n"
+    "No output may be FILE, the resumed checkpoint (except --out), --init's model or another output.\n";
+
+static const char USAGE_SAMPLE[] =
+    "usage: mingpt sample [options]\n"
+    "\n"
+    "Generates text from a trained model or GPT-2, streaming it to stdout.\n"
+    "\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors), or a Hugging Face GPT-2\n"
+    "                        folder (config.json, model.safetensors, vocab.json, merges.txt)\n"
+    "  --prompt TEXT         text to continue (a newline; GPT-2: <|endoftext|>, token 50256)\n"
+    "  --len N               characters (GPT-2: tokens) to generate (500)\n"
+    "  --temperature T       divide the logits by T > 0 (1.0)\n"
+    "  --top-k K             sample from the K most likely characters, 0 = all (10)\n"
+    "  --top-p P             then from the fewest whose probability reaches P, 1 = all (1.0)\n"
+    "  --greedy              always take the most likely character\n"
+    "  --num-samples N       samples from the same prompt, separated by a dashed line (1)\n"
+    "  --seed N              random seed (3407)\n"
+    "  --exact               minGPT's generate: run the whole context (the last block_size\n"
+    "                        characters) for every new character\n"
+    "  --threads N           worker threads (all cores)\n"
+    "\n"
+    "By default a key/value cache runs one position per new character. That is exactly\n"
+    "minGPT's generate while the text fits in block_size; past it, where minGPT re-reads the last\n"
+    "block_size characters at new positions for every character, the cache drops the oldest half\n"
+    "and rebuilds once, so the context stays between block_size/2 and block_size characters and\n"
+    "every character costs the same. --exact keeps minGPT's behaviour at any length.\n";
+
+static const char USAGE_EVAL[] =
+    "usage: mingpt eval FILE [options]\n"
+    "\n"
+    "Prints the mean cross-entropy of FILE under a model: nats and bits per character for a\n"
+    "character model, nats per token and bits per byte for a BPE model or GPT-2. Windows of\n"
+    "block_size+1 tokens start at 0, block_size, 2*block_size, ..., so every token after the\n"
+    "first is predicted exactly once. Progress goes to stderr.\n"
+    "\n"
+    "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors), or a Hugging Face GPT-2\n"
+    "                        folder (config.json, model.safetensors, vocab.json, merges.txt)\n"
+    "  --split PART          val: the last --val-frac of FILE, held out as training does; train:\n"
+    "                        the rest; all: the whole file (val; a GPT-2 folder: all)\n"
+    "  --val-frac X          the fraction training held out (as the checkpoint records, else 0.1)\n"
+    "  --batch-size N        windows per forward pass (64)\n"
+    "  --threads N           worker threads (all cores)\n";
+
+static const struct option TRAIN_OPTIONS[] = {
+    LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER), LONG_OPT("n-head", OPT_N_HEAD),
+    LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("block-size", OPT_BLOCK_SIZE), LONG_OPT("dropout", OPT_DROPOUT),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
+    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
+    LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
+    LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
+    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
+    LONG_OPT("init", OPT_INIT), LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option SAMPLE_OPTIONS[] = {
+    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("prompt", OPT_PROMPT), LONG_OPT("len", OPT_LEN),
+    LONG_OPT("temperature", OPT_TEMPERATURE), LONG_OPT("top-k", OPT_TOP_K), FLAG_OPT("greedy", OPT_GREEDY),
+    LONG_OPT("top-p", OPT_TOP_P), LONG_OPT("num-samples", OPT_NUM_SAMPLES), FLAG_OPT("exact", OPT_EXACT),
+    LONG_OPT("seed", OPT_SEED), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static const struct option EVAL_OPTIONS[] = {
+    LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("split", OPT_SPLIT), LONG_OPT("val-frac", OPT_VAL_FRAC),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+};
+
+static int run_train(const Options *o, char **args) { return task_text_train(args[0], &o->train); }
+static int run_sample(const Options *o, char **args) {
+    (void)args;
+    return task_text_sample(&o->sample);
+}
+static int run_eval(const Options *o, char **args) {
+    EvalOptions eval = o->eval;
+    eval.file = args[0];
+    return task_text_eval(&eval);
+}
+
+#define VOCAB_PREVIEW 96
+
+/* A vocabulary character as it should appear between quotes: escapes for the invisible ones. */
+static void put_vocab_char(uint32_t c, int as_bytes) {
+    char utf8[5] = {0};
+    if (c == '\n') fputs("\\n", stdout);
+    else if (c == '\t') fputs("\\t", stdout);
+    else if (c == '"' || c == '\\') printf("\\%c", (char)c);
+    else if (c < 0x20 || c == 0x7F || (as_bytes && c >= 0x80)) printf("\\x%02X", (unsigned)c);
+    else if (c >= 0x80 && c < 0xA0) printf("\\u%04X", (unsigned)c);
+    else if (utf8_encode(c, utf8)) fputs(utf8, stdout);
+}
+
+/* mingpt info's lines for a character or BPE model. */
+static int describe_text(const CkptMeta *meta, const GPTConfig *c, InfoPart part) {
+    int as_bytes = strcmp(meta->encoding, "bytes") == 0, bpe = strcmp(meta->task, "bpe") == 0;
+    if (part == INFO_TASK && bpe) {
+        printf("task:        bpe (language model on GPT-2's byte-level BPE tokens)\n");
+    } else if (part == INFO_TASK) {
+        printf("task:        chars (character-level language model, %s)\n", as_bytes ? "raw bytes" : "UTF-8");
+    } else if (part == INFO_VOCAB && bpe) {
+        /* checked for what info says; sample and eval rebuild the tokenizer and check all of it */
+        size_t merges = 0;
+        for (size_t i = 0; i < meta->merges_len; i++) merges += meta->merges[i] == '\n';
+        if (meta->merges_len >= 8 && memcmp(meta->merges, "#version", 8) == 0) merges--;
+        printf("vocabulary:  %d BPE tokens, %zu merges (kept in the checkpoint: %.2f MiB of metadata)\n",
+               c->vocab_size, merges, (double)(meta->vocab_len + meta->merges_len) / (1 << 20));
+    } else if (part == INFO_VOCAB) {
+        Vocab v;
+        if (vocab_from_string(&v, meta->vocab, meta->vocab_len, as_bytes) == 0) {
+            printf("vocabulary:  %d %s: \"", v.size, as_bytes ? "bytes" : "characters");
+            for (int i = 0; i < v.size && i < VOCAB_PREVIEW; i++) put_vocab_char(v.chars[i], as_bytes);
+            printf("\"%s\n", v.size > VOCAB_PREVIEW ? " ..." : "");
+            vocab_free(&v);
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static const char *const TEXT_CKPT_TASKS[] = {"chars", "bpe", NULL};
+
+static const Command TEXT_COMMANDS[] = {
+    {.name = "train", .usage = USAGE_TRAIN, .options = TRAIN_OPTIONS, .args = ARGS_ONE,
+     .args_error = "expects exactly one FILE to train on", .kind = CMD_TRAIN, .run = run_train,
+     .summary = "  train FILE   train a language model on a text file: characters (chargpt), or GPT-2's\n"
+                "               tokens (--init DIR fine-tunes GPT-2)\n"},
+    {.name = "sample", .usage = USAGE_SAMPLE, .options = SAMPLE_OPTIONS, .args = ARGS_NONE, .kind = CMD_RUN,
+     .run = run_sample, .summary = "  sample       generate text from a trained model or a GPT-2 folder\n"},
+    {.name = "eval", .usage = USAGE_EVAL, .options = EVAL_OPTIONS, .args = ARGS_ONE,
+     .args_error = "expects exactly one FILE to evaluate", .kind = CMD_RUN, .run = run_eval,
+     .summary = "  eval FILE    mean cross-entropy of a text under a trained model or a GPT-2 folder\n"},
+};
+
+const TaskDef TEXT_TASK = {
+    .ckpt_tasks = TEXT_CKPT_TASKS,
+    .commands = TEXT_COMMANDS,
+    .n_commands = (int)(sizeof TEXT_COMMANDS / sizeof *TEXT_COMMANDS),
+    .describe = describe_text,
+};
