@@ -55,6 +55,19 @@ size_t memory_available(const char **limit);
 /* "1.5 GiB", "300 MiB" or "12 KiB". */
 void format_bytes(double bytes, char *out, size_t size);
 
+/* A growing NUL-terminated byte string: start it as {.what = "a safetensors header"} (named in the
+ * out-of-memory message), append with strbuf_put, and own buf (free it) at the end. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    const char *what;
+} StrBuf;
+
+/* Appends s[0..n) (any bytes); exits with a message if memory runs out. */
+void strbuf_put(StrBuf *b, const char *s, size_t n);
+/* The text so far (never NULL, *len bytes, NUL-terminated), now the caller's; b is empty again. */
+char *strbuf_take(StrBuf *b, size_t *len);
+
 /* Writes a formatted one-line message into err[0..err_size) for the caller to report; returns -1
  * so that `return error_text(...)` reads as a failure. */
 MG_PRINTF(3, 4) int error_text(char *err, size_t err_size, const char *fmt, ...);

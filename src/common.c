@@ -196,3 +196,25 @@ size_t xmul_size(size_t a, size_t b) {
     if (a != 0 && b > SIZE_MAX / a) die(1, "size %zu x %zu overflows", a, b);
     return a * b;
 }
+
+void strbuf_put(StrBuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap = xmul_size(cap, 2);
+        char *grown = realloc(b->buf, cap);
+        if (!grown) die(1, "out of memory building %s (%zu bytes)", b->what ? b->what : "a text", cap);
+        b->buf = grown;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+char *strbuf_take(StrBuf *b, size_t *len) {
+    if (!b->buf) strbuf_put(b, "", 0);
+    char *s = b->buf;
+    *len = b->len;
+    *b = (StrBuf){.what = b->what};
+    return s;
+}

@@ -400,26 +400,7 @@ int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape
 
 /* ---------------------------------------------------------------- writing */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} StrBuf;
-
-static void sb_put(StrBuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->buf, cap);
-        if (!grown) die(1, "out of memory building a safetensors header (%zu bytes)", cap);
-        b->buf = grown;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void sb_str(StrBuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_str(StrBuf *b, const char *s) { strbuf_put(b, s, strlen(s)); }
 
 static void sb_printf(StrBuf *b, const char *fmt, ...) {
     char tmp[256];
@@ -428,7 +409,7 @@ static void sb_printf(StrBuf *b, const char *fmt, ...) {
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     CHECK(n >= 0 && (size_t)n < sizeof tmp);
-    sb_put(b, tmp, (size_t)n);
+    strbuf_put(b, tmp, (size_t)n);
 }
 
 /* A JSON string literal of s[0..n): quotes, backslashes and control characters (NUL included)
@@ -439,11 +420,11 @@ static void sb_json_string(StrBuf *b, const char *s, size_t n) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
-            sb_put(b, esc, 2);
+            strbuf_put(b, esc, 2);
         } else if (c < 0x20) {
             sb_printf(b, "\\u%04x", c);
         } else {
-            sb_put(b, (const char *)&c, 1);
+            strbuf_put(b, (const char *)&c, 1);
         }
     }
     sb_str(b, "\"");
@@ -451,7 +432,7 @@ static void sb_json_string(StrBuf *b, const char *s, size_t n) {
 
 int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, const StMeta *meta,
              int n_meta, char *err, size_t err_size) {
-    StrBuf h = {0};
+    StrBuf h = {.what = "a safetensors header"};
     sb_str(&h, "{");
     if (n_meta > 0) {
         sb_str(&h, "\"__metadata__\":{");

@@ -627,48 +627,20 @@ Tokenizer *tok_bpe_from_text(const char *name, const char *vocab, size_t vocab_l
 
 /* ---------------------------------------------------------------- writing back */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} StrOut;
-
-static void str_out_put(StrOut *o, const char *s, size_t n) {
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (o->len + n + 1 > cap) cap = xmul_size(cap, 2);
-        char *grown = realloc(o->buf, cap);
-        if (!grown) die(1, "out of memory writing out a BPE vocabulary of %zu bytes", cap);
-        o->buf = grown;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
-
-/* The text built so far (NUL-terminated, *len bytes); o starts empty again. */
-static char *str_out_finish(StrOut *o, size_t *len) {
-    if (!o->buf) str_out_put(o, "", 0);
-    char *s = o->buf;
-    *len = o->len;
-    *o = (StrOut){0};
-    return s;
-}
-
 /* Appends a token's bytes spelled in bytes_to_unicode characters; if json, as a JSON string's
  * contents the way Python's json.dump writes them (ensure_ascii: \u00a1), so that GPT-2's own
  * encoder.json comes back byte for byte. The alphabet has no control characters, and every code
  * point is below U+0144. */
-static void spell(StrOut *o, const Bpe *t, int32_t id, const uint32_t cp_of_byte[256], int json) {
+static void spell(StrBuf *o, const Bpe *t, int32_t id, const uint32_t cp_of_byte[256], int json) {
     for (size_t i = t->offset[id]; i < t->offset[id + 1]; i++) {
         uint32_t cp = cp_of_byte[(unsigned char)t->bytes[i]];
         char buf[8];
         if (json && cp >= 0x80) {
-            str_out_put(o, buf, (size_t)snprintf(buf, sizeof buf, "\\u%04x", (unsigned)cp));
+            strbuf_put(o, buf, (size_t)snprintf(buf, sizeof buf, "\\u%04x", (unsigned)cp));
             continue;
         }
-        if (json && (cp == '"' || cp == '\\')) str_out_put(o, "\\", 1);
-        str_out_put(o, buf, (size_t)utf8_encode(cp, buf));
+        if (json && (cp == '"' || cp == '\\')) strbuf_put(o, "\\", 1);
+        strbuf_put(o, buf, (size_t)utf8_encode(cp, buf));
     }
 }
 
@@ -677,27 +649,27 @@ void tok_bpe_to_text(const Tokenizer *tok, char **vocab, size_t *vocab_len, char
     const Bpe *t = (const Bpe *)tok;
     uint32_t cp_of_byte[256];
     bytes_to_unicode(cp_of_byte);
-    StrOut o = {0};
-    str_out_put(&o, "{", 1);
+    StrBuf o = {.what = "a BPE vocabulary"};
+    strbuf_put(&o, "{", 1);
     for (int32_t id = 0; id < tok->vocab_size; id++) {
-        str_out_put(&o, id ? ", \"" : "\"", id ? 3 : 1);
+        strbuf_put(&o, id ? ", \"" : "\"", id ? 3 : 1);
         spell(&o, t, id, cp_of_byte, 1);
         char num[24];
-        str_out_put(&o, num, (size_t)snprintf(num, sizeof num, "\": %d", (int)id));
+        strbuf_put(&o, num, (size_t)snprintf(num, sizeof num, "\": %d", (int)id));
     }
-    str_out_put(&o, "}", 1);
-    *vocab = str_out_finish(&o, vocab_len);
+    strbuf_put(&o, "}", 1);
+    *vocab = strbuf_take(&o, vocab_len);
 
     const MergeSlot **by_rank = xcalloc(t->n_merges ? t->n_merges : 1, sizeof *by_rank);
     for (size_t h = 0; h < t->merges_size; h++)
         if (t->merges[h].merged >= 0) by_rank[t->merges[h].rank] = &t->merges[h];
-    str_out_put(&o, "#version: 0.2\n", 14);
+    strbuf_put(&o, "#version: 0.2\n", 14);
     for (size_t r = 0; r < t->n_merges; r++) {
         spell(&o, t, (int32_t)(by_rank[r]->pair >> 32), cp_of_byte, 0);
-        str_out_put(&o, " ", 1);
+        strbuf_put(&o, " ", 1);
         spell(&o, t, (int32_t)(uint32_t)by_rank[r]->pair, cp_of_byte, 0);
-        str_out_put(&o, "\n", 1);
+        strbuf_put(&o, "\n", 1);
     }
     free(by_rank);
-    *merges = str_out_finish(&o, merges_len);
+    *merges = strbuf_take(&o, merges_len);
 }
