@@ -132,13 +132,19 @@ struct MgModel {
     int n_meta;
 };
 
-/* Pool of n_threads (<= 0: one per CPU) or NULL with err set. */
-static Pool *make_pool(int n_threads, MgError *err) {
+/* An MgModel with a pool of n_threads (<= 0: one per CPU) and no GPT yet, or NULL with err set. */
+static MgModel *new_model_shell(int n_threads, MgError *err) {
     if (n_threads > 4096) {
         fail(err, MG_ERR_ARG, "n_threads = %d: at most 4096", n_threads);
         return NULL;
     }
-    return pool_create(n_threads);
+    MgModel *m = calloc(1, sizeof *m);
+    if (!m) {
+        fail(err, MG_ERR_MEMORY, "out of memory");
+        return NULL;
+    }
+    m->pool = pool_create(n_threads);
+    return m;
 }
 
 MgModel *mg_model_new(const MgConfig *config, uint64_t seed, int n_threads, MgError *err) {
@@ -154,15 +160,8 @@ MgModel *mg_model_new(const MgConfig *config, uint64_t seed, int n_threads, MgEr
     }
     /* parameters and gradients; the trainer checks for its two moments itself */
     if (check_memory(2 * sizeof(float) * gpt_count_params(&config->c), "the model", err)) return NULL;
-    MgModel *m = calloc(1, sizeof *m);
-    if (!m) {
-        fail(err, MG_ERR_MEMORY, "out of memory");
-        return NULL;
-    }
-    if (!(m->pool = make_pool(n_threads, err))) {
-        free(m);
-        return NULL;
-    }
+    MgModel *m = new_model_shell(n_threads, err);
+    if (!m) return NULL;
     m->gpt = gpt_create(&config->c, m->pool);
     gpt_init(m->gpt, seed);
     return m;
@@ -212,15 +211,8 @@ MgModel *mg_model_load(const char *path, int mode, int n_threads, MgError *err) 
     ckpt_meta_free(&meta);
     size_t copies = mode == MG_LOAD_TRAINING ? 4 : 1; /* weights (+ gradients, AdamW's m and v) */
     if (check_memory(copies * sizeof(float) * gpt_count_params(&c), path, err)) return NULL;
-    MgModel *m = calloc(1, sizeof *m);
-    if (!m) {
-        fail(err, MG_ERR_MEMORY, "out of memory");
-        return NULL;
-    }
-    if (!(m->pool = make_pool(n_threads, err))) {
-        free(m);
-        return NULL;
-    }
+    MgModel *m = new_model_shell(n_threads, err);
+    if (!m) return NULL;
     TrainConfig tc = train_config_default();
     m->gpt = ckpt_load(path, m->pool, &meta, mode == MG_LOAD_TRAINING ? &m->loaded : NULL, &tc, msg, sizeof msg);
     if (!m->gpt) {
