@@ -92,6 +92,13 @@ static inline void fill_uniform(float *x, size_t n, unsigned seed, float scale) 
     }
 }
 
+/* Removes a test's temporary folder and everything in it (a test calls it last). */
+static inline void harness_remove_dir(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+}
+
 /* Reads up to size-1 bytes of path into buf, NUL-terminated ("" when it cannot be read). */
 static inline void harness_slurp(const char *path, char *buf, size_t size) {
     FILE *fp = fopen(path, "rb");

@@ -803,8 +803,6 @@ int main(void) {
         printf("(test_adder_learns_to_add left out under sanitizers: make test runs it)\n");
     else
         RUN(test_adder_learns_to_add);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    harness_remove_dir(dir);
     return harness_finish();
 }

@@ -676,8 +676,6 @@ int main(void) {
         harness_failed++;
     }
     pool_free(pool);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    harness_remove_dir(dir);
     return harness_finish();
 }

@@ -302,8 +302,6 @@ int main(int argc, char **argv) {
         RUN(test_sort_example_sorts_the_held_out_set);
         RUN(test_installed_library_builds_the_example);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    harness_remove_dir(dir);
     return harness_finish();
 }

@@ -1017,8 +1017,6 @@ int main(void) {
     RUN(test_eval_matches_pytorch_model);
     RUN(test_run_log_and_plot);
     pool_free(pool);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) printf("could not remove %s\n", tmpdir);
+    harness_remove_dir(tmpdir);
     return harness_finish();
 }
