@@ -93,11 +93,11 @@ int task_decode(const char *tokenizer_dir, const char *file);
 /* Called after each batch with the windows done so far and in all. */
 typedef void (*EvalProgress)(void *ctx, size_t done, size_t total);
 
-/* Mean cross-entropy (nats per character) of tokens (n) under the model: windows of block_size+1
+/* Mean cross-entropy (nats per token) of tokens (n) under the model: windows of block_size+1
  * starting at 0, block_size, 2·block_size, ..., so each token after the first is predicted once.
  * At most max_windows windows are used (0 = all). Runs batches of batch_size windows; progress
  * (may be NULL) hears after each. */
-double chars_eval_loss(GPT *model, const int *tokens, size_t n, int batch_size, size_t max_windows,
+double text_eval_loss(GPT *model, const int *tokens, size_t n, int batch_size, size_t max_windows,
                        size_t *n_predicted, EvalProgress progress, void *progress_ctx);
 
 #endif

@@ -179,7 +179,7 @@ static void print_token(void *ctx, int token) {
 
 /* ---------------------------------------------------------------- evaluation */
 
-double chars_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size_t max_windows,
+double text_eval_loss(GPT *m, const int *tokens, size_t n, int batch_size, size_t max_windows,
                        size_t *n_predicted, EvalProgress progress, void *progress_ctx) {
     /* windows never need more than the text: a short text must not size buffers for a long block */
     int T = (int)MG_MIN((size_t)m->config.block_size, n >= 2 ? n - 1 : 1);
@@ -252,7 +252,7 @@ static int text_evaluate(TrainRun *run, int final, int *save) {
     (void)final;
     if (task->n_val >= 2) {
         size_t count;
-        double val = chars_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count, NULL, NULL);
+        double val = text_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count, NULL, NULL);
         if (!quiet) fprintf(stderr, "step %ld: val loss %.4f (%zu %s)\n", run->tr.step, val, count, units(task->tok));
         run->meta.has_val_loss = 1;
         run->meta.val_loss = val;
@@ -623,7 +623,7 @@ int task_text_eval(const EvalOptions *opt) {
     EvalShow show = {0};
     term_init(&show.term, 0);
     show.t_start = now_seconds();
-    double loss = chars_eval_loss(tm.model, tokens, n_part, B, 0, &count, show_eval_progress, &show);
+    double loss = text_eval_loss(tm.model, tokens, n_part, B, 0, &count, show_eval_progress, &show);
     term_clear(&show.term);
     if (bpe) {
         size_t predicted_bytes = 0, len; /* what bits per byte is per */

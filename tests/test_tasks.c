@@ -869,7 +869,7 @@ static void test_eval_matches_pytorch_model(void) {
     st_close(&f);
     for (int batch = 1; batch <= 3; batch += 2) { /* batching must not change the answer */
         size_t count;
-        float got = (float)chars_eval_loss(m, tokens, n, batch, 0, &count, NULL, NULL);
+        float got = (float)text_eval_loss(m, tokens, n, batch, 0, &count, NULL, NULL);
         EXPECT(count == want_count);
         expect_close("eval loss", &got, &want, 1, 1e-5, 1e-5);
     }
