@@ -154,7 +154,9 @@ static int32_t start_token(const Tokenizer *tok) {
     if (is_bpe(tok)) {
         static const char EOT[] = "<|endoftext|>";
         size_t len;
-        for (int32_t id = tokenizer_vocab_size(tok) - 1; id >= 0 && id >= tokenizer_vocab_size(tok) - 2; id--) {
+        int32_t V = tokenizer_vocab_size(tok);
+        /* GPT-2 has it last (50256); one token added after it is looked past */
+        for (int32_t id = V - 1; id >= MG_MAX(V - 2, 0); id--) {
             const char *bytes = tokenizer_token(tok, id, &len);
             if (len == sizeof EOT - 1 && memcmp(bytes, EOT, len) == 0) return id;
         }
