@@ -2,10 +2,14 @@
  *
  * Tensors carry minGPT's state_dict names and shapes, so PyTorch minGPT can load the weights with
  * load_state_dict(strict=False). AdamW's moments are optimizer.m.<name> and optimizer.v.<name>.
- * __metadata__ holds the config, the task and its tokenizer (a character model's characters, or a
- * BPE model's encoder.json and vocab.bpe as text, so the file needs nothing beside it), the step, and the training state
- * (batch-sampling RNG, dropout seed and pass) that an exact resume needs. Loading checks every
- * config value and every shape before allocating the model.
+ * __metadata__ holds the config, the task's name, the step, the training state (batch-sampling
+ * RNG, dropout seed and pass) that an exact resume needs, and the task's own entries. This file
+ * reads and checks everything but the task's entries, and knows no task: those entries (a
+ * character model's vocabulary, a BPE model's encoder.json and vocab.bpe as text, an adder's
+ * ndigit, a library user's "lib_task" and "user.*") are kept as they are, and each task reads and
+ * checks its own (the command: the check_meta of its task table, task_table.h; the library:
+ * mingpt_lib.c). So the library loads every kind of checkpoint without the command's tasks.
+ * Loading checks every config value and every shape before allocating the model.
  *
  * What a file may hold, and what loading makes of it:
  *   - every parameter of the GPT its metadata describes, F32, with the config's shape;
@@ -31,31 +35,54 @@
 
 #define CKPT_FORMAT_VERSION 1
 
+#define CKPT_TASK_MAX 31 /* bytes in a task's name */
+
+/* Where ckpt_save writes a task's entry among the __metadata__ entries: a short one (an adder's
+ * "ndigit", a character model's "encoding") right after "task", where a reader of the JSON header
+ * sees it beside the task's name; a bulky one (a tokenizer) last. These are the places the
+ * command's entries had when this file wrote them itself, so its files stay byte for byte the same. */
+typedef enum {
+    CKPT_BESIDE_TASK, /* after "task" and "step", before the training state */
+    CKPT_LAST,        /* after everything else */
+} CkptPlace;
+
 typedef struct {
-    char task[16];      /* "chars", "bpe" (a language model on GPT-2's BPE tokens), "add", or "lib"
-                           (a library user's model: its task and metadata are in `extra`) */
-    char encoding[8];   /* chars: "utf-8", or "bytes" (vocab chars U+0000..U+00FF stand for bytes) */
-    char *vocab;        /* chars: the vocabulary's characters in token order, UTF-8;
-                           bpe: encoder.json's text, the JSON object token -> id (owned) */
-    size_t vocab_len;   /* bytes in vocab: U+0000 is a character too */
-    char *merges;       /* bpe: vocab.bpe's text, the merges by rank (owned) */
-    size_t merges_len;
-    int ndigit;         /* add: digits per operand */
+    char task[CKPT_TASK_MAX + 1]; /* 1 to CKPT_TASK_MAX letters, digits, '_', '-' or '.': "chars",
+                           "bpe", "add" (the command's tasks), "lib" (a library user's), or any */
     long step;          /* optimizer steps taken */
     int has_val_frac;
-    float val_frac;     /* chars: the fraction of the text held out, so eval finds the same split */
+    float val_frac;     /* a language model's fraction of the text held out, so eval finds the same split */
     int has_val_loss;
     double val_loss;    /* validation loss when saved; finite (a file with another is refused) */
     int has_data_rng;
     Rng data_rng;       /* the task's batch sampler */
     int has_optimizer;  /* read only: the file holds AdamW's moments (any optimizer.m.* or
                            optimizer.v.* tensor; ckpt_load then requires all of them) */
-    const StMeta *extra; /* write only: (n_extra) more __metadata__ entries, written as given (not
-                            owned; their keys must not be the ones above); loading leaves it NULL */
-    int n_extra;
+    StMeta *entries;    /* (n_entries) the task's own __metadata__ entries: every key this file does
+                           not read. Owned copies (key, value NUL-terminated, len: a value may hold
+                           NUL), added by ckpt_meta_set or by loading (in the file's order), freed
+                           by ckpt_meta_free. */
+    int n_entries;
+    int n_beside_task;  /* entries[0, n_beside_task) are written at CKPT_BESIDE_TASK, the rest at
+                           CKPT_LAST (loading: the entries before the file's training state) */
 } CkptMeta;
 
+/* Frees meta's entries; meta is then an empty list of entries again. */
 void ckpt_meta_free(CkptMeta *meta);
+
+/* Sets the task's entry key to value[0..len) (a copy; value may hold NUL), replacing the value of
+ * an entry of that key where it stands, or adding it at `place`. key must not be one this file
+ * writes itself ("task", "step", "n_layer", ...): that is a broken invariant (CHECK). */
+void ckpt_meta_set(CkptMeta *meta, const char *key, const char *value, size_t len, CkptPlace place);
+
+/* The task's entry key (NUL-terminated; its length in *len if len is not NULL), or NULL. */
+const char *ckpt_meta_get(const CkptMeta *meta, const char *key, size_t *len);
+
+/* The task's entry key of the checkpoint at path as an integer in [lo, hi], for a task's
+ * check_meta. Returns 0, or -1 with "PATH: metadata has no \"KEY\"" or "PATH: metadata \"KEY\" =
+ * \"VALUE\" is not an integer in [LO, HI]" in err. */
+int ckpt_meta_get_long(const char *path, const CkptMeta *meta, const char *key, long lo, long hi, long *out,
+                       char *err, size_t err_size);
 
 /* Saves model weights, tr's moments if tr is not NULL, and meta (atomically, see st_write). The
  * folder is created if missing. Returns 0, or -1 with a message naming the path in err; in
@@ -70,15 +97,16 @@ int ckpt_save(const char *path, const GPT *model, const Trainer *tr, const CkptM
 int ckpt_check_writable(const char *path, char *err, size_t err_size);
 
 /* Reads and checks a checkpoint's config and metadata without loading its weights (so neither
- * their shapes nor their values are checked). Returns 0, or -1 with a message naming the path in
- * err. */
+ * their shapes nor their values are checked); the task's entries are kept, not checked. Returns 0,
+ * or -1 with a message naming the path in err. */
 int ckpt_peek(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size);
 
 /* Loads a checkpoint into a new GPT on `pool`. If tr is not NULL it is initialised with
  * train_config and, when the file has optimizer state, its moments and step are restored (the
  * model's dropout seed and pass too); otherwise it starts fresh at step 0. Returns NULL with a
  * one-line message naming the path in err if anything is missing, malformed, inconsistent or not
- * finite (see the top of this file); the moments are checked even when tr is NULL. */
+ * finite (see the top of this file; the task's entries are its own to check); the moments are
+ * checked even when tr is NULL. */
 GPT *ckpt_load(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
                const TrainConfig *train_config, char *err, size_t err_size);
 

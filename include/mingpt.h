@@ -76,9 +76,9 @@ int mg_model_vocab_size(const MgModel *model);
 int mg_model_block_size(const MgModel *model);
 /* Parameters as minGPT counts them ("number of parameters: 0.09M"), lm_head left out. */
 size_t mg_model_num_params(const MgModel *model);
-/* The task name a loaded checkpoint carries ("" for a new model; "chars", "bpe" or "add" for one
- * the mingpt command wrote), and the value of one of its program's metadata keys (NULL if absent).
- * Valid until the model is freed. */
+/* The task name a loaded checkpoint carries ("" for a new model; mg_save's for one it wrote;
+ * "chars", "bpe" or "add" for one the mingpt command wrote; any other program's task name), and the
+ * value of one of its program's metadata keys (NULL if absent). Valid until the model is freed. */
 const char *mg_model_task(const MgModel *model);
 const char *mg_model_meta(const MgModel *model, const char *key);
 

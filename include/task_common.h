@@ -20,7 +20,7 @@ struct TrainRun {
     const TrainOptions *opt;
     GPT *model;
     Trainer tr;
-    CkptMeta meta;      /* what the next checkpoint records (task, vocab, val_loss, data_rng) */
+    CkptMeta meta;      /* what the next checkpoint records (task, its entries, val_loss, data_rng) */
     Rng data_rng;       /* batch sampling; saved in checkpoints for exact resume */
     const char *init_from; /* train_setup starts from this model's weights (--init), not from
                               minGPT's init; NULL: a fresh or resumed model */
@@ -32,6 +32,9 @@ struct TrainRun {
      * now; returns non-zero to stop training. It may set eval_loss (a validation loss, NaN if it
      * has none), eval_text (a few words for the status line) and best_text (for the summary). */
     int (*evaluate)(TrainRun *run, int final, int *save);
+    /* T for a run resumed from a checkpoint of the task with this metadata (checked by the task's
+     * check_meta), known before the model is loaded; NULL: T stays as the task set it */
+    int (*resumed_T)(const CkptMeta *meta);
     int keeps_best;     /* the checkpoint is the best model so far (add), not the latest (chars) */
     double eval_loss;
     char eval_text[48], best_text[96];

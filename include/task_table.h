@@ -1,10 +1,12 @@
 /* task_table.h — the command's built-in tasks as one table (src/task_table.c). Each task is one
  * TaskDef: the "task" names of its checkpoints, its commands (name, --help lines, usage screen,
- * options, defaults, entry point) and how `mingpt info` describes its checkpoints. main, --help,
- * the man page and info iterate the table instead of naming tasks, so a new task is one file
- * defining its TaskDef plus one line in the table. The general tools (info, plot, encode, decode)
- * are Commands too, listed in main.c. Checkpoint metadata is read by checkpoint.c (core): the
- * library loads every kind of checkpoint without the command's tasks.
+ * options, defaults, entry point), how it checks its checkpoints' metadata and how `mingpt info`
+ * describes them. main, --help, the man page, info and every command that reads a checkpoint
+ * iterate the table instead of naming tasks, so a new task is one file defining its TaskDef plus
+ * one line in the table. The general tools (info, plot, encode, decode) are Commands too, listed
+ * in main.c. checkpoint.c (core) reads what every checkpoint has and keeps the task's entries as
+ * they are; the task's own file reads and checks them (check_meta), which is why the library
+ * loads every kind of checkpoint without the command's tasks.
  */
 #ifndef MINGPT_TASK_TABLE_H
 #define MINGPT_TASK_TABLE_H
@@ -68,6 +70,9 @@ typedef struct {
     const char *const *ckpt_tasks; /* the "task" values of its checkpoints, NULL-terminated */
     const Command *commands;
     int n_commands;
+    /* checks the task's entries of a checkpoint of the task (meta->entries) against its config c:
+     * returns 0, or -1 with a one-line message naming path in err */
+    int (*check_meta)(const char *path, const CkptMeta *meta, const GPTConfig *c, char *err, size_t err_size);
     /* prints its line of `part` for a checkpoint of the task and returns 1, or returns 0 for
      * info's default line (INFO_NO_VAL_LOSS: "not recorded") */
     int (*describe)(const CkptMeta *meta, const GPTConfig *c, InfoPart part);
@@ -76,7 +81,16 @@ typedef struct {
 /* The built-in tasks, NULL-terminated, in the order --help lists their commands. */
 extern const TaskDef *const TASKS[];
 
-/* The task whose checkpoints have this "task" value, or NULL (a library user's "lib"). */
+/* The task whose checkpoints have this "task" value, or NULL (a library user's "lib", or a task
+ * this command does not have). */
 const TaskDef *task_of_checkpoint(const char *ckpt_task);
+
+/* ckpt_peek and ckpt_load (checkpoint.h) for the command: the same, and then the checkpoint's task
+ * checks its entries (check_meta), so that a command can read them without checking again. A
+ * checkpoint of a task no built-in has passes as the core reads it: the command that needs one of
+ * its own tasks says so. On failure meta is freed and err holds one line naming path. */
+int task_peek_checkpoint(const char *path, GPTConfig *config, CkptMeta *meta, char *err, size_t err_size);
+GPT *task_load_checkpoint(const char *path, Pool *pool, CkptMeta *meta, Trainer *tr,
+                          const TrainConfig *train_config, char *err, size_t err_size);
 
 #endif

@@ -1,6 +1,7 @@
 /* checkpoint.c — ckpt_save and ckpt_load (see checkpoint.h for the format and for which tensors a
  * file may hold). Both refuse non-finite numbers: a diverged run is not saved, and a file holding
- * one is not loaded, so a NaN never travels from one run into the next. */
+ * one is not loaded, so a NaN never travels from one run into the next. No task is named here:
+ * the task's own __metadata__ entries pass through as they are, for the task to read. */
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -19,11 +20,68 @@
 #include "json.h"
 #include "safetensors.h"
 
+/* The __metadata__ keys this file writes and reads; every other entry is the task's. The training
+ * state (CORE_STATE) comes after the entries written at CKPT_BESIDE_TASK and before the others. */
+enum { NOT_CORE, CORE_HEAD, CORE_STATE };
+static const struct {
+    const char *key;
+    int part;
+} CORE_KEYS[] = {
+    {"format", CORE_HEAD}, {"format_version", CORE_HEAD}, {"n_layer", CORE_HEAD}, {"n_head", CORE_HEAD},
+    {"n_embd", CORE_HEAD}, {"vocab_size", CORE_HEAD}, {"block_size", CORE_HEAD}, {"embd_pdrop", CORE_HEAD},
+    {"resid_pdrop", CORE_HEAD}, {"attn_pdrop", CORE_HEAD}, {"task", CORE_HEAD}, {"step", CORE_HEAD},
+    {"val_loss", CORE_STATE}, {"val_frac", CORE_STATE}, {"dropout_seed", CORE_STATE},
+    {"dropout_pass", CORE_STATE}, {"data_rng", CORE_STATE},
+};
+
+static int core_part(const char *key) {
+    for (size_t i = 0; i < sizeof CORE_KEYS / sizeof CORE_KEYS[0]; i++)
+        if (strcmp(CORE_KEYS[i].key, key) == 0) return CORE_KEYS[i].part;
+    return NOT_CORE;
+}
+
 void ckpt_meta_free(CkptMeta *meta) {
-    free(meta->vocab);
-    meta->vocab = NULL;
-    free(meta->merges);
-    meta->merges = NULL;
+    for (int i = 0; i < meta->n_entries; i++) {
+        free(meta->entries[i].key);
+        free(meta->entries[i].value);
+    }
+    free(meta->entries);
+    meta->entries = NULL;
+    meta->n_entries = meta->n_beside_task = 0;
+}
+
+void ckpt_meta_set(CkptMeta *meta, const char *key, const char *value, size_t len, CkptPlace place) {
+    CHECK(core_part(key) == NOT_CORE);
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, value, len);
+    copy[len] = '\0';
+    for (int i = 0; i < meta->n_entries; i++)
+        if (strcmp(meta->entries[i].key, key) == 0) {
+            free(meta->entries[i].value);
+            meta->entries[i].value = copy;
+            meta->entries[i].len = len;
+            return;
+        }
+    int n = meta->n_entries, at = place == CKPT_BESIDE_TASK ? meta->n_beside_task : n;
+    StMeta *grown = xmalloc((size_t)(n + 1) * sizeof *grown);
+    if (n) memcpy(grown, meta->entries, (size_t)at * sizeof *grown);
+    if (n) memcpy(grown + at + 1, meta->entries + at, (size_t)(n - at) * sizeof *grown);
+    size_t key_len = strlen(key);
+    grown[at] = (StMeta){xmalloc(key_len + 1), copy, len};
+    memcpy(grown[at].key, key, key_len + 1);
+    free(meta->entries);
+    meta->entries = grown;
+    meta->n_entries++;
+    meta->n_beside_task += place == CKPT_BESIDE_TASK;
+}
+
+const char *ckpt_meta_get(const CkptMeta *meta, const char *key, size_t *len) {
+    for (int i = 0; i < meta->n_entries; i++)
+        if (strcmp(meta->entries[i].key, key) == 0) {
+            if (len) *len = meta->entries[i].len;
+            return meta->entries[i].value;
+        }
+    return NULL;
 }
 
 /* mkdir -p for the folder that will hold `path`. */
@@ -68,23 +126,31 @@ int ckpt_check_writable(const char *path, char *err, size_t err_size) {
     return rc;
 }
 
-#define MAX_META 32
+#define MAX_CORE_META 24 /* more than the entries of CORE_KEYS */
 
+/* What ckpt_save hands to st_write: core's entries, their values formatted into `values`, and the
+ * task's, pointing at meta's. */
 typedef struct {
-    StMeta items[MAX_META];
-    char values[MAX_META][96];
+    StMeta *items; /* (n) */
     int n;
+    char values[MAX_CORE_META][96];
+    int n_values;
 } MetaList;
 
 static void meta_add(MetaList *l, const char *key, const char *fmt, ...) {
-    CHECK(l->n < MAX_META);
+    CHECK(l->n_values < MAX_CORE_META);
+    char *value = l->values[l->n_values++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->values[l->n], sizeof l->values[l->n], fmt, ap);
+    vsnprintf(value, sizeof l->values[0], fmt, ap);
     va_end(ap);
-    l->items[l->n].key = (char *)key;
-    l->items[l->n].value = l->values[l->n];
-    l->n++;
+    l->items[l->n++] = (StMeta){(char *)key, value, 0};
+}
+
+/* The task's entries [from, to) of meta, as they are. */
+static void meta_add_entries(MetaList *l, const CkptMeta *meta, int from, int to) {
+    memcpy(l->items + l->n, meta->entries + from, (size_t)(to - from) * sizeof(StMeta));
+    l->n += to - from;
 }
 
 /* The index of the first float in bytes[0..4n) that is NaN or ±Inf (with nonneg, or below 0), or n.
@@ -148,7 +214,8 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
     if (check_saveable(path, m, tr, meta, err, err_size) != 0) return -1;
     if (make_parent_dirs(path, err, err_size) != 0) return -1;
     const GPTConfig *c = &m->config;
-    MetaList l = {0};
+    CHECK(meta->n_beside_task >= 0 && meta->n_beside_task <= meta->n_entries);
+    MetaList l = {.items = xmalloc((size_t)(MAX_CORE_META + meta->n_entries) * sizeof(StMeta))};
     meta_add(&l, "format", "mingpt");
     meta_add(&l, "format_version", "%d", CKPT_FORMAT_VERSION);
     meta_add(&l, "n_layer", "%d", c->n_layer);
@@ -161,8 +228,7 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
     meta_add(&l, "attn_pdrop", "%.9g", c->attn_pdrop);
     meta_add(&l, "task", "%s", meta->task);
     meta_add(&l, "step", "%ld", tr ? tr->step : meta->step);
-    if (strcmp(meta->task, "chars") == 0) meta_add(&l, "encoding", "%s", meta->encoding);
-    if (strcmp(meta->task, "add") == 0) meta_add(&l, "ndigit", "%d", meta->ndigit);
+    meta_add_entries(&l, meta, 0, meta->n_beside_task);
     if (meta->has_val_loss) meta_add(&l, "val_loss", "%.9g", meta->val_loss);
     if (meta->has_val_frac) meta_add(&l, "val_frac", "%.9g", meta->val_frac);
     meta_add(&l, "dropout_seed", "%016" PRIx64, m->dropout_seed);
@@ -170,15 +236,7 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
     if (meta->has_data_rng)
         meta_add(&l, "data_rng", "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
                  meta->data_rng.s[0], meta->data_rng.s[1], meta->data_rng.s[2], meta->data_rng.s[3]);
-    /* the vocabulary can be long: it points at the caller's string instead of a fixed slot */
-    if (meta->vocab) {
-        CHECK(l.n < MAX_META);
-        l.items[l.n++] = (StMeta){"vocab", meta->vocab, meta->vocab_len};
-    }
-    if (strcmp(meta->task, "bpe") == 0) {
-        CHECK(meta->vocab && meta->merges && l.n < MAX_META);
-        l.items[l.n++] = (StMeta){"merges", meta->merges, meta->merges_len};
-    }
+    meta_add_entries(&l, meta, meta->n_beside_task, meta->n_entries);
 
     const TensorTable *params = &m->params;
     int n = params->n * (tr ? 3 : 1);
@@ -194,12 +252,8 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
         tensors[2 * params->n + i] =
             (StWriteTensor){names[2 * params->n + i], t->ndim, t->shape, tr->v + t->offset};
     }
-    /* a library user's entries follow the fixed ones (MetaList has room for those only) */
-    StMeta *items = xmalloc((size_t)(l.n + meta->n_extra) * sizeof *items);
-    memcpy(items, l.items, (size_t)l.n * sizeof *items);
-    for (int i = 0; i < meta->n_extra; i++) items[l.n + i] = meta->extra[i];
-    int rc = st_write(path, tensors, n, items, l.n + meta->n_extra, err, err_size);
-    free(items);
+    int rc = st_write(path, tensors, n, l.items, l.n, err, err_size);
+    free(l.items);
     free(tensors);
     free(names);
     return rc;
@@ -210,18 +264,28 @@ int ckpt_save(const char *path, const GPT *m, const Trainer *tr, const CkptMeta 
 /* A metadata value fit for a one-line message (see json_printable). */
 #define SHOW(value, buf) json_printable((value), strlen(value), (buf), sizeof(buf))
 
-static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, char *err,
-                     size_t err_size) {
-    const char *v = st_meta(f, key);
-    if (!v) return error_text(err, err_size, "%s: metadata has no \"%s\"", f->path, key);
+/* value (the metadata entry key of the checkpoint at path, NULL if absent) as an integer in [lo, hi]. */
+static int parse_long(const char *path, const char *key, const char *value, long lo, long hi, long *out, char *err,
+                      size_t err_size) {
+    if (!value) return error_text(err, err_size, "%s: metadata has no \"%s\"", path, key);
     char *end, shown[64];
     errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi)
+    long x = strtol(value, &end, 10);
+    if (errno || end == value || *end || x < lo || x > hi)
         return error_text(err, err_size, "%s: metadata \"%s\" = \"%s\" is not an integer in [%ld, %ld]",
-                       f->path, key, SHOW(v, shown), lo, hi);
+                       path, key, SHOW(value, shown), lo, hi);
     *out = x;
     return 0;
+}
+
+static int meta_long(const StFile *f, const char *key, long lo, long hi, long *out, char *err,
+                     size_t err_size) {
+    return parse_long(f->path, key, st_meta(f, key), lo, hi, out, err, err_size);
+}
+
+int ckpt_meta_get_long(const char *path, const CkptMeta *meta, const char *key, long lo, long hi, long *out,
+                       char *err, size_t err_size) {
+    return parse_long(path, key, ckpt_meta_get(meta, key, NULL), lo, hi, out, err, err_size);
 }
 
 static int meta_prob(const StFile *f, const char *key, float *out, char *err, size_t err_size) {
@@ -251,6 +315,19 @@ static int parse_hex64(const char *s, uint64_t *out) {
     return 1;
 }
 
+/* A name a task could have: 1 to CKPT_TASK_MAX letters, digits, '_', '-' or '.' (no NUL among the
+ * len bytes), so that it fits CkptMeta.task and prints as it is. */
+static int is_task_name(const char *s, size_t len) {
+    if (len < 1 || len > CKPT_TASK_MAX) return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '-' || ch == '.'))
+            return 0;
+    }
+    return 1;
+}
+
 static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, size_t err_size) {
     long v;
     char shown[64];
@@ -276,50 +353,13 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
     const char *bad = gpt_config_error(c);
     if (bad) return error_text(err, err_size, "%s: bad config: %s", f->path, bad);
 
-    const char *task = st_meta(f, "task");
+    size_t task_len;
+    const char *task = st_meta_n(f, "task", &task_len);
     if (!task) return error_text(err, err_size, "%s: metadata has no \"task\"", f->path);
-    if (strcmp(task, "chars") != 0 && strcmp(task, "bpe") != 0 && strcmp(task, "add") != 0 &&
-        strcmp(task, "lib") != 0)
-        return error_text(err, err_size, "%s: unknown task \"%s\" (expected chars, bpe, add or lib)", f->path,
-                       SHOW(task, shown));
-    strcpy(meta->task, task);
-    if (strcmp(task, "bpe") == 0) {
-        /* the tokenizer's own checks (tok_bpe_from_text) run when it is built from these */
-        static const char *const KEYS[2] = {"vocab", "merges"};
-        char **dst[2] = {&meta->vocab, &meta->merges};
-        size_t *dst_len[2] = {&meta->vocab_len, &meta->merges_len};
-        for (int k = 0; k < 2; k++) {
-            size_t len;
-            const char *value = st_meta_n(f, KEYS[k], &len);
-            if (!value) return error_text(err, err_size, "%s: metadata has no \"%s\" (a BPE model's tokenizer)",
-                                          f->path, KEYS[k]);
-            *dst[k] = xmalloc(len + 1);
-            memcpy(*dst[k], value, len + 1);
-            *dst_len[k] = len;
-        }
-    } else if (strcmp(task, "chars") == 0) {
-        const char *enc = st_meta(f, "encoding");
-        if (!enc) enc = "utf-8";
-        if (strcmp(enc, "utf-8") != 0 && strcmp(enc, "bytes") != 0)
-            return error_text(err, err_size, "%s: unknown encoding \"%s\"", f->path,
-                           SHOW(enc, shown));
-        strcpy(meta->encoding, enc);
-        size_t len;
-        const char *vocab = st_meta_n(f, "vocab", &len);
-        if (!vocab) return error_text(err, err_size, "%s: metadata has no \"vocab\"", f->path);
-        meta->vocab = xmalloc(len + 1);
-        memcpy(meta->vocab, vocab, len + 1);
-        meta->vocab_len = len;
-    } else if (strcmp(task, "lib") == 0) {
-        /* a library user's model (mingpt.h): its tokens and metadata mean what the user's program says */
-    } else {
-        if (meta_long(f, "ndigit", 1, 9, &v, err, err_size)) return -1; /* problem ids fit in 64 bits */
-        meta->ndigit = (int)v;
-        if (c->vocab_size != 10 || c->block_size < 3 * meta->ndigit)
-            return error_text(err, err_size,
-                           "%s: an adder needs vocab_size 10 and block_size >= 3*ndigit (has %d and %d)",
-                           f->path, c->vocab_size, c->block_size);
-    }
+    if (!is_task_name(task, task_len))
+        return error_text(err, err_size, "%s: unknown task \"%s\" (not a task name: 1 to %d letters, digits, '_', "
+                          "'-' or '.')", f->path, SHOW(task, shown), CKPT_TASK_MAX);
+    memcpy(meta->task, task, task_len + 1);
     meta->step = 0;
     if (st_meta(f, "step") && meta_long(f, "step", 0, 1L << 40, &meta->step, err, err_size)) return -1;
     if (st_meta(f, "val_frac")) {
@@ -346,6 +386,15 @@ static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, s
             !parse_hex64(rng + 48, &meta->data_rng.s[3]))
             return error_text(err, err_size, "%s: metadata \"data_rng\" is malformed", f->path);
         meta->has_data_rng = 1;
+    }
+    /* the rest is the task's, for it to read and check; an entry before the training state is
+     * written back there (CkptPlace) */
+    int after_state = 0;
+    for (int i = 0; i < f->n_meta; i++) {
+        const StMeta *e = &f->meta[i];
+        int part = core_part(e->key);
+        after_state |= part == CORE_STATE;
+        if (part == NOT_CORE) ckpt_meta_set(meta, e->key, e->value, e->len, after_state ? CKPT_LAST : CKPT_BESIDE_TASK);
     }
     return 0;
 }

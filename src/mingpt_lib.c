@@ -167,23 +167,22 @@ MgModel *mg_model_new(const MgConfig *config, uint64_t seed, int n_threads, MgEr
     return m;
 }
 
-/* The program's task and metadata from the file's header (ckpt_load has checked the file). */
-static int read_user_meta(MgModel *m, const char *path, const char *task, MgError *err) {
-    StFile f;
-    char msg[512];
-    if (st_open_header(&f, path, msg, sizeof msg) != 0) return fail(err, MG_ERR_FILE, "%s", msg);
-    const char *lib_task = st_meta(&f, "lib_task");
-    snprintf(m->task, sizeof m->task, "%s", strcmp(task, "lib") == 0 && lib_task ? lib_task : task);
+/* The program's task and metadata from a loaded checkpoint's task entries (checkpoint.h): "lib_task"
+ * and the "user." ones, which mg_save wrote. */
+static int read_user_meta(MgModel *m, const CkptMeta *meta, MgError *err) {
+    const char *lib_task = ckpt_meta_get(meta, "lib_task", NULL);
+    snprintf(m->task, sizeof m->task, "%s", strcmp(meta->task, "lib") == 0 && lib_task ? lib_task : meta->task);
     size_t plen = strlen(USER_PREFIX);
-    m->meta = calloc((size_t)f.n_meta + 1, sizeof *m->meta);
+    m->meta = calloc((size_t)meta->n_entries + 1, sizeof *m->meta);
     int rc = m->meta ? MG_OK : fail(err, MG_ERR_MEMORY, "out of memory");
-    for (int i = 0; i < f.n_meta && rc == MG_OK; i++) {
-        if (strncmp(f.meta[i].key, USER_PREFIX, plen) != 0) continue;
+    for (int i = 0; i < meta->n_entries && rc == MG_OK; i++) {
+        const StMeta *from = &meta->entries[i];
+        if (strncmp(from->key, USER_PREFIX, plen) != 0) continue;
         StMeta *e = &m->meta[m->n_meta];
-        e->key = strdup(f.meta[i].key + plen);
-        e->value = malloc(f.meta[i].len + 1);
+        e->key = strdup(from->key + plen);
+        e->value = malloc(from->len + 1);
         if (e->key && e->value) {
-            memcpy(e->value, f.meta[i].value, f.meta[i].len + 1);
+            memcpy(e->value, from->value, from->len + 1);
             m->n_meta++;
         } else {
             free(e->key);
@@ -191,7 +190,6 @@ static int read_user_meta(MgModel *m, const char *path, const char *task, MgErro
             rc = fail(err, MG_ERR_MEMORY, "out of memory");
         }
     }
-    st_close(&f);
     return rc;
 }
 
@@ -222,7 +220,7 @@ MgModel *mg_model_load(const char *path, int mode, int n_threads, MgError *err) 
     }
     m->has_trainer = mode == MG_LOAD_TRAINING;
     m->step = meta.step;
-    int rc = read_user_meta(m, path, meta.task, err);
+    int rc = read_user_meta(m, &meta, err);
     ckpt_meta_free(&meta);
     if (rc != MG_OK) {
         mg_model_free(m);
@@ -445,25 +443,17 @@ int mg_save(const MgModel *model, const MgTrainer *trainer, const char *path, co
         n += 2;
     }
     /* one entry for the task, then the program's under "user." (never a name the format uses) */
-    int n_extra = 1 + n / 2;
-    StMeta *extra = calloc((size_t)n_extra, sizeof *extra);
-    char (*keys)[sizeof USER_PREFIX + KEY_MAX] = calloc((size_t)n_extra, sizeof *keys);
-    if (!extra || !keys) {
-        free(extra);
-        free(keys);
-        return fail(err, MG_ERR_MEMORY, "out of memory");
+    CkptMeta cm = {.step = model->step};
+    snprintf(cm.task, sizeof cm.task, "lib");
+    ckpt_meta_set(&cm, "lib_task", task ? task : "", task ? strlen(task) : 0, CKPT_LAST);
+    char key[sizeof USER_PREFIX + KEY_MAX];
+    for (int i = 0; i < n; i += 2) {
+        snprintf(key, sizeof key, USER_PREFIX "%s", meta[i]);
+        ckpt_meta_set(&cm, key, meta[i + 1], strlen(meta[i + 1]), CKPT_LAST);
     }
-    extra[0] = (StMeta){"lib_task", (char *)(task ? task : ""), 0};
-    for (int i = 0; i < n / 2; i++) {
-        snprintf(keys[i + 1], sizeof keys[0], USER_PREFIX "%s", meta[2 * i]);
-        extra[i + 1] = (StMeta){keys[i + 1], (char *)meta[2 * i + 1], 0};
-    }
-    CkptMeta cm = {.step = model->step, .extra = extra, .n_extra = n_extra};
-    strcpy(cm.task, "lib");
     char msg[512];
     int rc = ckpt_save(path, model->gpt, trainer ? &trainer->tr : NULL, &cm, msg, sizeof msg);
-    free(extra);
-    free(keys);
+    ckpt_meta_free(&cm);
     return rc == 0 ? MG_OK : fail(err, MG_ERR_FILE, "%s", msg);
 }
 

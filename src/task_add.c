@@ -236,13 +236,40 @@ static int add_evaluate(TrainRun *run, int final, int *save) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- checkpoint metadata */
+
+/* An adder's checkpoint records the digits per operand in "ndigit": 1 to 9, so that problem ids
+ * a*10^ndigit+b fit in 64 bits. */
+
+/* The table's check_meta: ndigit, and a model that can read and write an n-digit problem. */
+static int check_add_meta(const char *path, const CkptMeta *meta, const GPTConfig *c, char *err, size_t err_size) {
+    long ndigit;
+    if (ckpt_meta_get_long(path, meta, "ndigit", 1, 9, &ndigit, err, err_size)) return -1;
+    if (c->vocab_size != 10 || c->block_size < 3 * ndigit)
+        return error_text(err, err_size, "%s: an adder needs vocab_size 10 and block_size >= 3*ndigit (has %d and %d)",
+                          path, c->vocab_size, c->block_size);
+    return 0;
+}
+
+/* ndigit of an adder's metadata that check_add_meta has passed (or that set_ndigit wrote). */
+static int checked_ndigit(const CkptMeta *meta) { return atoi(ckpt_meta_get(meta, "ndigit", NULL)); }
+
+static void set_ndigit(CkptMeta *meta, int ndigit) {
+    char text[16];
+    snprintf(text, sizeof text, "%d", ndigit);
+    ckpt_meta_set(meta, "ndigit", text, strlen(text), CKPT_BESIDE_TASK);
+}
+
+/* A resumed adder keeps its size: its problems' 3*ndigit tokens (TrainRun's resumed_T). */
+static int resumed_T(const CkptMeta *meta) { return 3 * checked_ndigit(meta); }
+
 int task_add(const TrainOptions *opt) {
     AddTask task;
     if (opt->eval_only) {
         char err[512];
         CkptMeta meta;
         if (check_checkpoint_exists(opt->ckpt, "mingpt add")) return 1;
-        GPT *m = ckpt_load(opt->ckpt, opt->pool, &meta, NULL, NULL, err, sizeof err);
+        GPT *m = task_load_checkpoint(opt->ckpt, opt->pool, &meta, NULL, NULL, err, sizeof err);
         if (!m) {
             fprintf(stderr, "mingpt: %s\n", err);
             return 1;
@@ -252,7 +279,7 @@ int task_add(const TrainOptions *opt) {
             fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not an adder\n", opt->ckpt, meta.task);
             rc = 1;
         } else {
-            add_task_init(&task, meta.ndigit);
+            add_task_init(&task, checked_ndigit(&meta));
             size_t n_test;
             evaluate_splits(m, &task, &n_test, 0);
             add_task_free(&task);
@@ -274,16 +301,21 @@ int task_add(const TrainOptions *opt) {
         int rc = config_from_options(opt, 10, 3 * ndigit, &config);
         if (rc) return rc;
     }
-    strcpy(run.meta.task, "add");
-    run.meta.ndigit = ndigit;
+    snprintf(run.meta.task, sizeof run.meta.task, "add");
+    set_ndigit(&run.meta, ndigit);
     run.T = 3 * ndigit;
+    run.resumed_T = resumed_T;
     int rc = train_setup(&run, &config, "add");
-    if (rc) return rc;
-    ndigit = run.meta.ndigit; /* a resumed adder keeps its size */
+    if (rc) {
+        ckpt_meta_free(&run.meta);
+        return rc;
+    }
+    ndigit = checked_ndigit(&run.meta); /* a resumed adder keeps its size */
     if (run.model->config.block_size < 3 * ndigit) {
         fprintf(stderr, "mingpt: block_size %d is too small for %d digits\n", run.model->config.block_size, ndigit);
         trainer_free(&run.tr);
         gpt_free(run.model);
+        ckpt_meta_free(&run.meta);
         return 1;
     }
     run.T = 3 * ndigit;
@@ -370,7 +402,7 @@ static int run_add(const Options *o, char **args) {
 /* mingpt info's lines for an adder. */
 static int describe_add(const CkptMeta *meta, const GPTConfig *c, InfoPart part) {
     (void)c;
-    if (part == INFO_TASK) printf("task:        add (%d-digit addition, minGPT's adder)\n", meta->ndigit);
+    if (part == INFO_TASK) printf("task:        add (%d-digit addition, minGPT's adder)\n", checked_ndigit(meta));
     else if (part == INFO_VOCAB) printf("vocabulary:  the 10 digits\n");
     else printf("val loss:    none (the adder keeps its best test score: mingpt add --eval --ckpt)\n");
     return 1;
@@ -388,5 +420,6 @@ const TaskDef ADD_TASK = {
     .ckpt_tasks = ADD_CKPT_TASKS,
     .commands = ADD_COMMANDS,
     .n_commands = (int)(sizeof ADD_COMMANDS / sizeof *ADD_COMMANDS),
+    .check_meta = check_add_meta,
     .describe = describe_add,
 };

@@ -14,6 +14,7 @@
 #include "files.h"
 #include "hf_gpt2.h"
 #include "plot.h"
+#include "task_table.h"
 
 int config_from_options(const TrainOptions *opt, int vocab_size, int block_size, GPTConfig *c) {
     memset(c, 0, sizeof *c);
@@ -132,7 +133,7 @@ static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptio
     char err[1024];
     CkptMeta meta = {0};
     GPT *from = hf_gpt2_is_folder(src) ? hf_gpt2_load(src, opt->pool, NULL, err, sizeof err)
-                                       : ckpt_load(src, opt->pool, &meta, NULL, NULL, err, sizeof err);
+                                       : task_load_checkpoint(src, opt->pool, &meta, NULL, NULL, err, sizeof err);
     ckpt_meta_free(&meta);
     if (!from) {
         fprintf(stderr, "mingpt: %s\n", err);
@@ -145,6 +146,14 @@ static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptio
     m->dropout_seed = rng_u64(&rng);
     m->pass = 0;
     return m;
+}
+
+/* 0 if meta, read from path, is a checkpoint of task; else prints why not, frees meta and returns 1. */
+static int refuse_other_task(const char *path, CkptMeta *meta, const char *task) {
+    if (strcmp(meta->task, task) == 0) return 0;
+    fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not '%s'\n", path, meta->task, task);
+    ckpt_meta_free(meta);
+    return 1;
 }
 
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
@@ -160,25 +169,24 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         char err[512];
         CkptMeta loaded;
         GPTConfig have;
-        if (ckpt_peek(opt->resume, &have, &loaded, err, sizeof err) != 0) {
+        if (task_peek_checkpoint(opt->resume, &have, &loaded, err, sizeof err) != 0) {
             fprintf(stderr, "mingpt: %s\n", err);
             return 1;
         }
-        if (strcmp(task, "add") == 0) run->T = 3 * loaded.ndigit; /* a resumed adder keeps its size */
+        if (refuse_other_task(opt->resume, &loaded, task)) return 1;
+        if (run->resumed_T) run->T = run->resumed_T(&loaded);
         ckpt_meta_free(&loaded);
         int rc = check_resumed_shape(opt, &have);
         struct stat st;
         snprintf(name, sizeof name, "the model in %s", opt->resume);
         if (rc == 0) rc = check_memory(run, &have, stat(opt->resume, &st) == 0 ? (size_t)st.st_size : 0, name);
         if (rc != 0) return rc;
-        run->model = ckpt_load(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
+        run->model = task_load_checkpoint(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
         if (!run->model) {
             fprintf(stderr, "mingpt: %s\n", err);
             return 1;
         }
-        if (strcmp(loaded.task, task) != 0) {
-            fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not '%s'\n", opt->resume, loaded.task, task);
-            ckpt_meta_free(&loaded);
+        if (refuse_other_task(opt->resume, &loaded, task)) { /* (the file changed since it was peeked) */
             trainer_free(&run->tr);
             gpt_free(run->model);
             run->model = NULL;

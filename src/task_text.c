@@ -17,6 +17,7 @@
 #include "common.h"
 #include "decode.h"
 #include "hf_gpt2.h"
+#include "json.h"
 #include "progress.h"
 #include "sample.h"
 #include "task_common.h"
@@ -42,29 +43,80 @@ static void encode_failed(const char *where, const char *err, const char *vocab_
     fprintf(stderr, "mingpt: %s: %s%s%s\n", where, err, outside ? " of " : "", outside ? vocab_source : "");
 }
 
-/* Records tok in meta: the checkpoint keeps its tokenizer. */
+/* ---------------------------------------------------------------- checkpoint metadata */
+
+/* A language model's checkpoint keeps its tokenizer in its metadata, so sample and eval need
+ * nothing beside it. A character model ("chars"): "encoding" ("utf-8", the default, or "bytes":
+ * vocabulary characters U+0000..U+00FF stand for bytes) and "vocab" (the characters in token order,
+ * UTF-8; U+0000 may be one of them). A BPE model ("bpe"): "vocab" (encoder.json's text, the JSON
+ * object token -> id) and "merges" (vocab.bpe's text, the merges by rank). */
+
+/* Records tok in meta. */
 static void meta_set_tokenizer(CkptMeta *meta, const Tokenizer *tok) {
-    free(meta->vocab);
-    free(meta->merges);
-    meta->merges = NULL;
-    meta->merges_len = 0;
     if (is_bpe(tok)) {
-        strcpy(meta->task, "bpe");
-        meta->encoding[0] = '\0';
-        tok_bpe_to_text(tok, &meta->vocab, &meta->vocab_len, &meta->merges, &meta->merges_len);
+        snprintf(meta->task, sizeof meta->task, "bpe");
+        char *vocab, *merges;
+        size_t vocab_len, merges_len;
+        tok_bpe_to_text(tok, &vocab, &vocab_len, &merges, &merges_len);
+        ckpt_meta_set(meta, "vocab", vocab, vocab_len, CKPT_LAST);
+        ckpt_meta_set(meta, "merges", merges, merges_len, CKPT_LAST);
+        free(vocab);
+        free(merges);
     } else {
-        strcpy(meta->task, "chars");
-        strcpy(meta->encoding, tok->kind == TOKENIZER_BYTES ? "bytes" : "utf-8");
-        meta->vocab = tok_chars_to_string(tok, &meta->vocab_len);
+        snprintf(meta->task, sizeof meta->task, "chars");
+        const char *encoding = tok->kind == TOKENIZER_BYTES ? "bytes" : "utf-8";
+        ckpt_meta_set(meta, "encoding", encoding, strlen(encoding), CKPT_BESIDE_TASK);
+        size_t len;
+        char *vocab = tok_chars_to_string(tok, &len);
+        ckpt_meta_set(meta, "vocab", vocab, len, CKPT_LAST);
+        free(vocab);
     }
 }
 
-/* The tokenizer a checkpoint's metadata describes, with vocab_size tokens; NULL after printing why. */
+extern const TaskDef TEXT_TASK; /* this file's entry in the task table, at its end */
+
+static int is_bpe_checkpoint(const CkptMeta *meta) { return strcmp(meta->task, "bpe") == 0; }
+
+/* A character model whose vocabulary is bytes. */
+static int has_byte_vocab(const CkptMeta *meta) {
+    const char *encoding = ckpt_meta_get(meta, "encoding", NULL);
+    return encoding && strcmp(encoding, "bytes") == 0;
+}
+
+/* The table's check_meta: the tokenizer's entries are there, and a character model's encoding is
+ * one this file knows. The tokenizer's own checks run when it is built from them. */
+static int check_text_meta(const char *path, const CkptMeta *meta, const GPTConfig *c, char *err, size_t err_size) {
+    (void)c; /* the vocabulary's size is checked against vocab_size when the tokenizer is built */
+    char shown[64];
+    if (is_bpe_checkpoint(meta)) {
+        static const char *const KEYS[2] = {"vocab", "merges"};
+        for (int k = 0; k < 2; k++)
+            if (!ckpt_meta_get(meta, KEYS[k], NULL))
+                return error_text(err, err_size, "%s: metadata has no \"%s\" (a BPE model's tokenizer)", path, KEYS[k]);
+        return 0;
+    }
+    size_t len;
+    const char *encoding = ckpt_meta_get(meta, "encoding", &len);
+    if (encoding && strcmp(encoding, "utf-8") != 0 && strcmp(encoding, "bytes") != 0)
+        return error_text(err, err_size, "%s: unknown encoding \"%s\"", path,
+                          json_printable(encoding, len, shown, sizeof shown));
+    if (!ckpt_meta_get(meta, "vocab", NULL)) return error_text(err, err_size, "%s: metadata has no \"vocab\"", path);
+    return 0;
+}
+
+/* The tokenizer a checkpoint's metadata (checked by check_text_meta) describes, with vocab_size
+ * tokens; NULL after printing why. */
 static Tokenizer *checkpoint_tokenizer(const char *path, const CkptMeta *meta, int vocab_size) {
     char err[1024];
     Tokenizer *tok = NULL;
-    if (strcmp(meta->task, "bpe") == 0) {
-        tok = tok_bpe_from_text(path, meta->vocab, meta->vocab_len, meta->merges, meta->merges_len, err, sizeof err);
+    const TaskDef *task = task_of_checkpoint(meta->task);
+    size_t vocab_len = 0, merges_len = 0;
+    const char *vocab = ckpt_meta_get(meta, "vocab", &vocab_len), *merges = ckpt_meta_get(meta, "merges", &merges_len);
+    if (task != &TEXT_TASK) {
+        fprintf(stderr, "mingpt: %s: a checkpoint of task '%s'; this command needs a language model (a character "
+                        "or BPE model, or a GPT-2 folder)\n", path, meta->task);
+    } else if (is_bpe_checkpoint(meta)) {
+        tok = tok_bpe_from_text(path, vocab, vocab_len, merges, merges_len, err, sizeof err);
         if (!tok) {
             fprintf(stderr, "mingpt: %s\n", err);
         } else if (tokenizer_vocab_size(tok) != vocab_size) {
@@ -73,17 +125,14 @@ static Tokenizer *checkpoint_tokenizer(const char *path, const CkptMeta *meta, i
             tokenizer_free(tok);
             tok = NULL;
         }
-    } else if (strcmp(meta->task, "chars") == 0) {
-        tok = tok_chars_from_string(meta->vocab, meta->vocab_len, strcmp(meta->encoding, "bytes") == 0);
+    } else {
+        tok = tok_chars_from_string(vocab, vocab_len, has_byte_vocab(meta));
         if (!tok || tokenizer_vocab_size(tok) != vocab_size) {
             fprintf(stderr, "mingpt: %s: metadata \"vocab\" does not list %d distinct characters in order\n", path,
                     vocab_size);
             tokenizer_free(tok);
             tok = NULL;
         }
-    } else {
-        fprintf(stderr, "mingpt: %s: a checkpoint of task '%s'; this command needs a language model (a character "
-                        "or BPE model, or a GPT-2 folder)\n", path, meta->task);
     }
     return tok;
 }
@@ -134,7 +183,7 @@ static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
         tm->model = hf_gpt2_load(path, pool, NULL, err, sizeof err);
     } else {
         if (check_checkpoint_exists(path, "mingpt train FILE")) return 1;
-        tm->model = ckpt_load(path, pool, &tm->meta, NULL, NULL, err, sizeof err);
+        tm->model = task_load_checkpoint(path, pool, &tm->meta, NULL, NULL, err, sizeof err);
         if (tm->model && !(tm->tok = checkpoint_tokenizer(path, &tm->meta, tm->model->config.vocab_size))) {
             text_model_free(tm);
             return 1;
@@ -348,7 +397,7 @@ static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok) {
     }
     if (check_checkpoint_exists(src, "mingpt train FILE, or a GPT-2 folder")) return 1;
     CkptMeta meta;
-    if (ckpt_peek(src, config, &meta, err, sizeof err) != 0) {
+    if (task_peek_checkpoint(src, config, &meta, err, sizeof err) != 0) {
         fprintf(stderr, "mingpt: %s\n", err);
         return 1;
     }
@@ -379,7 +428,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
     const char *vocab_source = opt->resume ? opt->resume : opt->init ? opt->init : opt->tokenizer ? opt->tokenizer : file;
     if (opt->resume) {
         CkptMeta peek;
-        if (ckpt_peek(opt->resume, &config, &peek, err, sizeof err) != 0) {
+        if (task_peek_checkpoint(opt->resume, &config, &peek, err, sizeof err) != 0) {
             fprintf(stderr, "mingpt: %s\n", err);
             rc = 1;
             goto done;
@@ -795,7 +844,9 @@ static void put_vocab_char(uint32_t c, int as_bytes) {
 
 /* mingpt info's lines for a character or BPE model. */
 static int describe_text(const CkptMeta *meta, const GPTConfig *c, InfoPart part) {
-    int as_bytes = strcmp(meta->encoding, "bytes") == 0, bpe = strcmp(meta->task, "bpe") == 0;
+    int as_bytes = has_byte_vocab(meta), bpe = is_bpe_checkpoint(meta);
+    size_t vocab_len = 0, merges_len = 0;
+    const char *vocab = ckpt_meta_get(meta, "vocab", &vocab_len), *merges_text = ckpt_meta_get(meta, "merges", &merges_len);
     if (part == INFO_TASK && bpe) {
         printf("task:        bpe (language model on GPT-2's byte-level BPE tokens)\n");
     } else if (part == INFO_TASK) {
@@ -803,13 +854,13 @@ static int describe_text(const CkptMeta *meta, const GPTConfig *c, InfoPart part
     } else if (part == INFO_VOCAB && bpe) {
         /* checked for what info says; sample and eval rebuild the tokenizer and check all of it */
         size_t merges = 0;
-        for (size_t i = 0; i < meta->merges_len; i++) merges += meta->merges[i] == '\n';
-        if (meta->merges_len >= 8 && memcmp(meta->merges, "#version", 8) == 0) merges--;
+        for (size_t i = 0; i < merges_len; i++) merges += merges_text[i] == '\n';
+        if (merges_len >= 8 && memcmp(merges_text, "#version", 8) == 0) merges--;
         printf("vocabulary:  %d BPE tokens, %zu merges (kept in the checkpoint: %.2f MiB of metadata)\n",
-               c->vocab_size, merges, (double)(meta->vocab_len + meta->merges_len) / (1 << 20));
+               c->vocab_size, merges, (double)(vocab_len + merges_len) / (1 << 20));
     } else if (part == INFO_VOCAB) {
         Vocab v;
-        if (vocab_from_string(&v, meta->vocab, meta->vocab_len, as_bytes) == 0) {
+        if (vocab_from_string(&v, vocab, vocab_len, as_bytes) == 0) {
             printf("vocabulary:  %d %s: \"", v.size, as_bytes ? "bytes" : "characters");
             for (int i = 0; i < v.size && i < VOCAB_PREVIEW; i++) put_vocab_char(v.chars[i], as_bytes);
             printf("\"%s\n", v.size > VOCAB_PREVIEW ? " ..." : "");
@@ -839,5 +890,6 @@ const TaskDef TEXT_TASK = {
     .ckpt_tasks = TEXT_CKPT_TASKS,
     .commands = TEXT_COMMANDS,
     .n_commands = (int)(sizeof TEXT_COMMANDS / sizeof *TEXT_COMMANDS),
+    .check_meta = check_text_meta,
     .describe = describe_text,
 };

@@ -20,7 +20,7 @@ int task_info(const char *path) {
     char err[512];
     GPTConfig c;
     CkptMeta meta = {0};
-    if (ckpt_peek(path, &c, &meta, err, sizeof err) != 0) {
+    if (task_peek_checkpoint(path, &c, &meta, err, sizeof err) != 0) {
         fprintf(stderr, "mingpt: %s\n", err);
         return 1;
     }
@@ -38,13 +38,17 @@ int task_info(const char *path) {
     if (version) printf("mingpt checkpoint format %s\n", json_printable(version, strlen(version), shown, sizeof shown));
     else printf("no format_version (written by another program)\n");
     size_t total = gpt_count_params(&c), lm_head = (size_t)c.vocab_size * (size_t)c.n_embd;
-    const TaskDef *task = task_of_checkpoint(meta.task); /* NULL: a library user's model (mingpt.h) */
-    const char *lib_task = st_meta(&f, "lib_task");
-    if (!task)
-        printf("task:        lib (a program's own task: \"%s\")\n",
-               lib_task ? json_printable(lib_task, strlen(lib_task), shown, sizeof shown) : "");
-    else
+    /* NULL: a library user's model (mingpt.h), or another program's task */
+    const TaskDef *task = task_of_checkpoint(meta.task);
+    size_t lib_task_len;
+    const char *lib_task = ckpt_meta_get(&meta, "lib_task", &lib_task_len);
+    if (task)
         task->describe(&meta, &c, INFO_TASK);
+    else if (strcmp(meta.task, "lib") == 0)
+        printf("task:        lib (a program's own task: \"%s\")\n",
+               lib_task ? json_printable(lib_task, lib_task_len, shown, sizeof shown) : "");
+    else /* (a task's name is letters, digits, '_', '-' and '.': checkpoint.h) */
+        printf("task:        %s (not one of this command's tasks: another program's)\n", meta.task);
     printf("model:       %d layers, %d heads, n_embd %d, block_size %d, dropout %g\n", c.n_layer, c.n_head,
            c.n_embd, c.block_size, (double)c.resid_pdrop);
     printf("parameters:  %zu (%.2fM, minGPT's count, without lm_head); %zu in all\n", total - lm_head,

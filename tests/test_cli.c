@@ -762,6 +762,81 @@ static void test_pytorch_checkpoint_evaluates_to_reference_loss(void) {
     EXPECT_RUN("sample --ckpt tests/fixtures/torch_chars.safetensors --len 20", 0, "");
 }
 
+/* Writes $D/NAME: a checkpoint of a 1-layer GPT (vocab_size 10, block_size 6) with task `task`
+ * and the task entries keys_values (key, value, ..., NULL), each beside the task. */
+static void write_task_checkpoint(const char *name, const char *task, const char *const *keys_values) {
+    GPTConfig c = {1, 1, 8, 10, 6, 0.1f, 0.1f, 0.1f};
+    Pool *pool = pool_create(1);
+    GPT *m = gpt_create(&c, pool);
+    gpt_init(m, 3);
+    CkptMeta meta = {0};
+    snprintf(meta.task, sizeof meta.task, "%s", task);
+    for (int i = 0; keys_values[i]; i += 2)
+        ckpt_meta_set(&meta, keys_values[i], keys_values[i + 1], strlen(keys_values[i + 1]), CKPT_BESIDE_TASK);
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+    pool_free(pool);
+}
+
+/* The core reads what every checkpoint has and leaves the task's entries to the task: a chars,
+ * BPE or adder checkpoint whose own entries are wrong still gets one line naming the file, from
+ * every command that reads it, and a checkpoint of a task the command does not have is described
+ * by info and refused by the commands that need one of theirs. */
+static void test_checkpoints_are_checked_by_their_task(void) {
+    static const char *const NONE[] = {NULL};
+    static const char *const RHYME[] = {"rhyme", "abab", NULL};
+    static const char *const NO_VOCAB[] = {"encoding", "utf-8", NULL};
+    static const char *const LATIN1[] = {"encoding", "latin1", "vocab", "0123456789", NULL};
+    static const char *const NO_MERGES[] = {"vocab", "{}", NULL};
+    static const char *const NDIGIT_0[] = {"ndigit", "0", NULL};
+    static const char *const NDIGIT_3[] = {"ndigit", "3", NULL};
+    write_task_checkpoint("poems.safetensors", "poems", RHYME);
+    write_task_checkpoint("novocab.safetensors", "chars", NO_VOCAB);
+    write_task_checkpoint("latin1.safetensors", "chars", LATIN1);
+    write_task_checkpoint("nomerges.safetensors", "bpe", NO_MERGES);
+    write_task_checkpoint("nondigit.safetensors", "add", NONE);
+    write_task_checkpoint("ndigit0.safetensors", "add", NDIGIT_0);
+    write_task_checkpoint("ndigit3.safetensors", "add", NDIGIT_3);
+
+    EXPECT_RUN("info $D/poems.safetensors", 0, "");
+    EXPECT(strstr(out_text, "task:        poems (not one of this command's tasks") &&
+           strstr(out_text, "vocabulary:  10 tokens") && strstr(out_text, "1 layers, 1 heads, n_embd 8"));
+    const char *needs_text = "poems.safetensors: a checkpoint of task 'poems'; this command needs a language model";
+    EXPECT_RUN("sample --ckpt $D/poems.safetensors", 1, needs_text);
+    EXPECT_RUN("eval --ckpt $D/poems.safetensors $D/corpus.txt", 1, needs_text);
+    EXPECT_RUN("train $D/corpus.txt --resume $D/poems.safetensors --out $D/p2.safetensors", 1, needs_text);
+    EXPECT_RUN("train $D/corpus.txt --init $D/poems.safetensors --out $D/p2.safetensors", 1, needs_text);
+    EXPECT_RUN("add --eval --ckpt $D/poems.safetensors", 1, "poems.safetensors: a checkpoint of task 'poems', not an adder");
+    EXPECT_RUN("add --resume $D/poems.safetensors --out $D/p2.safetensors", 1,
+               "poems.safetensors: a checkpoint of task 'poems', not 'add'");
+    EXPECT(count_files("p2.safetensors") == 0);
+
+    const char *no_vocab = "novocab.safetensors: metadata has no \"vocab\"";
+    EXPECT_RUN("info $D/novocab.safetensors", 1, no_vocab);
+    EXPECT_RUN("sample --ckpt $D/novocab.safetensors", 1, no_vocab);
+    EXPECT_RUN("eval --ckpt $D/novocab.safetensors $D/corpus.txt", 1, no_vocab);
+    EXPECT_RUN("train $D/corpus.txt --resume $D/novocab.safetensors --out $D/p2.safetensors", 1, no_vocab);
+    EXPECT_RUN("train $D/corpus.txt --init $D/novocab.safetensors --out $D/p2.safetensors", 1, no_vocab);
+    EXPECT_RUN("sample --ckpt $D/latin1.safetensors", 1, "latin1.safetensors: unknown encoding \"latin1\"");
+    EXPECT_RUN("info $D/nomerges.safetensors", 1,
+               "nomerges.safetensors: metadata has no \"merges\" (a BPE model's tokenizer)");
+    EXPECT_RUN("sample --ckpt $D/nomerges.safetensors", 1, "metadata has no \"merges\"");
+
+    EXPECT_RUN("info $D/nondigit.safetensors", 1, "nondigit.safetensors: metadata has no \"ndigit\"");
+    const char *ndigit_0 = "ndigit0.safetensors: metadata \"ndigit\" = \"0\" is not an integer in [1, 9]";
+    EXPECT_RUN("info $D/ndigit0.safetensors", 1, ndigit_0);
+    EXPECT_RUN("add --eval --ckpt $D/ndigit0.safetensors", 1, ndigit_0);
+    EXPECT_RUN("add --resume $D/ndigit0.safetensors --out $D/p2.safetensors", 1, ndigit_0);
+    EXPECT_RUN("sample --ckpt $D/ndigit0.safetensors", 1, ndigit_0);
+    const char *too_short = "ndigit3.safetensors: an adder needs vocab_size 10 and block_size >= 3*ndigit (has 10 and 6)";
+    EXPECT_RUN("add --eval --ckpt $D/ndigit3.safetensors", 1, too_short);
+    EXPECT_RUN("info $D/ndigit3.safetensors", 1, too_short);
+    EXPECT(count_files("p2.safetensors") == 0);
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -798,6 +873,7 @@ int main(void) {
     RUN(test_log_csv_plot_and_info);
     RUN(test_help_conventions_and_install);
     RUN(test_binary_file_with_bytes);
+    RUN(test_checkpoints_are_checked_by_their_task);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
     if (getenv("MINGPT_SANITIZED"))
         printf("(test_adder_learns_to_add left out under sanitizers: make test runs it)\n");

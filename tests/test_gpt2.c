@@ -598,6 +598,7 @@ static void test_fine_tuning_starts_from_the_folder(void) {
     GPT *ft = loaded ? gpt_clone(loaded, &loaded->config) : NULL; /* plain rows: sampling keeps them packed */
     gpt_free(loaded);
     EXPECT(ft && strcmp(meta.task, "bpe") == 0 && ft->config.block_size == 16 && ft->config.vocab_size == 50257);
+    EXPECT(ft && ckpt_meta_get(&meta, "vocab", NULL) && ckpt_meta_get(&meta, "merges", NULL)); /* its tokenizer */
     for (int i = 0; ft && i < ft->params.n; i++) {
         const Tensor *t = &ft->params.t[i];
         if (memcmp(t->data, ref->params.t[i].data, t->numel * sizeof(float)) != 0) {

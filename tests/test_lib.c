@@ -1,7 +1,7 @@
 /* test_lib.c — libmingpt as a program outside the tree uses it: only mingpt.h (and the harness),
  * linked with libmingpt.a alone. Config and argument errors come back as codes with a message that
  * names the culprit; a checkpoint round trip keeps the weights, the task, the program's metadata
- * and AdamW's step; greedy generation agrees between a batch and one sequence and between a model
+ * and AdamW's step; a checkpoint of any task loads; greedy generation agrees between a batch and one sequence and between a model
  * and its reloaded copy. Then the sort example (built beside this test) must sort every held-out
  * sequence, and an installed copy of the library must build it through pkg-config. */
 #include <unistd.h>
@@ -258,6 +258,54 @@ static void test_train_save_load_generate(void) {
     mg_model_free(m);
 }
 
+/* Rewrites the first `from` in the file at path as `to`, of the same length (the header keeps its
+ * size and every offset). Returns 1 if it was there. */
+static int replace_in_file(const char *path, const char *from, const char *to) {
+    static char bytes[1 << 16];
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(bytes, 1, sizeof bytes, fp) : 0, len = strlen(from);
+    if (fp) fclose(fp);
+    for (size_t i = 0; len == strlen(to) && n < sizeof bytes && i + len <= n; i++)
+        if (memcmp(bytes + i, from, len) == 0) {
+            memcpy(bytes + i, to, len);
+            fp = fopen(path, "wb");
+            int ok = fp && fwrite(bytes, 1, n, fp) == n;
+            return fp && fclose(fp) == 0 && ok;
+        }
+    return 0;
+}
+
+/* The library loads a checkpoint of any task, whatever the mingpt command would make of its
+ * metadata: one of a task no program here has, and one that claims to be the command's BPE model
+ * but holds no tokenizer (the command refuses it; the library never reads a tokenizer). */
+static void test_checkpoints_of_any_task_load(void) {
+    MgError err;
+    MgModel *m = toy_model(3, &err);
+    const char *meta[] = {"length", "4", NULL};
+    const char *names[2] = {"other-task.safetensors", "bpe-without-tokenizer.safetensors"};
+    const char *tasks[2] = {"xyz", "bpe"};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s", in_dir(names[i]));
+        EXPECT(mg_save(m, NULL, path, "copy", meta, &err) == MG_OK);
+        char task[32];
+        snprintf(task, sizeof task, "\"task\":\"%s\"", tasks[i]);
+        EXPECT(replace_in_file(path, "\"task\":\"lib\"", task));
+        MgModel *loaded = mg_model_load(path, MG_LOAD_INFERENCE, 1, &err);
+        EXPECT(loaded != NULL);
+        if (!loaded) {
+            printf("    %s\n", err.message);
+            continue;
+        }
+        EXPECT(strcmp(mg_model_task(loaded), tasks[i]) == 0);
+        EXPECT(mg_model_meta(loaded, "length") && strcmp(mg_model_meta(loaded, "length"), "4") == 0);
+        int seq[2 * N] = {1, 3, 0, 4};
+        EXPECT(mg_generate(loaded, seq, N, N, 0.0f, 0, 0, &err) == MG_OK);
+        mg_model_free(loaded);
+    }
+    mg_model_free(m);
+}
+
 /* The sort example beside this test (build/examples/sort for build/tests/test_lib), as a user runs
  * it: it must sort every held-out sequence and exit 0. */
 static void test_sort_example_sorts_the_held_out_set(void) {
@@ -296,6 +344,7 @@ int main(int argc, char **argv) {
     RUN(test_config_errors_are_codes_with_messages);
     RUN(test_bad_batches_and_arguments_are_refused);
     RUN(test_train_save_load_generate);
+    RUN(test_checkpoints_of_any_task_load);
     /* a sanitizer build runs the library's own cases; the example's training and the install are
      * make test's */
     if (!getenv("MINGPT_SANITIZED")) {

@@ -253,6 +253,14 @@ static int file_equal(const char *p, const char *q) {
     return same;
 }
 
+/* meta as the text task writes a character model's: its encoding beside the task, its vocabulary
+ * (vocab_len bytes: U+0000 is a character too) last. Free with ckpt_meta_free. */
+static void set_chars_meta(CkptMeta *meta, const char *vocab, size_t vocab_len) {
+    strcpy(meta->task, "chars");
+    ckpt_meta_set(meta, "encoding", "utf-8", 5, CKPT_BESIDE_TASK);
+    ckpt_meta_set(meta, "vocab", vocab, vocab_len, CKPT_LAST);
+}
+
 static void test_checkpoint_round_trip_is_bit_exact(void) {
     char path[256], path2[256], err[256];
     tmp_path(path, sizeof path, "sub/dir/ckpt.safetensors"); /* folders are created */
@@ -267,10 +275,8 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
     for (int i = 0; i < 16; i++) idx[i] = i % 11, targets[i] = (i * 7) % 11;
     for (int s = 0; s < 2; s++) trainer_step(&tr, m, idx, targets, 2, 8);
     CkptMeta meta = {0};
-    strcpy(meta.task, "chars");
-    strcpy(meta.encoding, "utf-8");
-    meta.vocab = "\n !,.abcde\xC3\xA9";
-    meta.vocab_len = strlen(meta.vocab);
+    static const char VOCAB[] = "\0 !,.abcde\xC3\xA9"; /* U+0000 first: its length is kept */
+    set_chars_meta(&meta, VOCAB, sizeof VOCAB - 1);
     meta.has_val_loss = 1;
     meta.val_loss = 1.25;
     meta.has_data_rng = 1;
@@ -289,14 +295,19 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
     expect_same_bits("adam v", tr2.v, tr.v, m->params.numel);
     EXPECT(tr2.step == 2 && m2->pass == m->pass && m2->dropout_seed == m->dropout_seed);
     EXPECT(loaded.has_data_rng && memcmp(&loaded.data_rng, &meta.data_rng, sizeof(Rng)) == 0);
-    EXPECT(loaded.vocab_len == meta.vocab_len && strcmp(loaded.vocab, meta.vocab) == 0 && loaded.has_val_loss && loaded.val_loss == 1.25);
+    size_t len;
+    const char *vocab = ckpt_meta_get(&loaded, "vocab", &len);
+    EXPECT(vocab && len == sizeof VOCAB - 1 && memcmp(vocab, VOCAB, len) == 0 && loaded.has_val_loss &&
+           loaded.val_loss == 1.25);
+    EXPECT(loaded.n_entries == 2 && loaded.n_beside_task == 1 && strcmp(loaded.entries[0].key, "encoding") == 0);
     EXPECT(memcmp(&m2->config, &m->config, sizeof c) == 0);
     /* the metadata alone, without the weights */
     GPTConfig peeked;
     CkptMeta peek_meta;
     EXPECT(ckpt_peek(path, &peeked, &peek_meta, err, sizeof err) == 0);
-    EXPECT(memcmp(&peeked, &m->config, sizeof c) == 0 && peek_meta.step == 2 &&
-           peek_meta.vocab_len == meta.vocab_len && strcmp(peek_meta.vocab, meta.vocab) == 0);
+    vocab = ckpt_meta_get(&peek_meta, "vocab", &len);
+    EXPECT(memcmp(&peeked, &m->config, sizeof c) == 0 && peek_meta.step == 2 && vocab &&
+           len == sizeof VOCAB - 1 && memcmp(vocab, VOCAB, len) == 0);
     ckpt_meta_free(&peek_meta);
     /* saving what was loaded writes the same bytes */
     EXPECT(ckpt_save(path2, m2, &tr2, &loaded, err, sizeof err) == 0);
@@ -339,6 +350,7 @@ static void test_checkpoint_round_trip_is_bit_exact(void) {
         EXPECT(strstr(err, "transformer.wpe.weight\" has shape [8, 16], expected [7, 16]") && strstr(err, path2));
     }
     free(bytes);
+    ckpt_meta_free(&meta);
     trainer_free(&tr);
     gpt_free(m);
 }
@@ -351,11 +363,9 @@ static void test_truncated_checkpoints_are_refused(void) {
     GPT *m = gpt_create(&c, pool);
     gpt_init(m, 1);
     CkptMeta meta = {0};
-    strcpy(meta.task, "chars");
-    strcpy(meta.encoding, "utf-8");
-    meta.vocab = "abcde";
-    meta.vocab_len = 5;
+    set_chars_meta(&meta, "abcde", 5);
     CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
     gpt_free(m);
     unsigned char *bytes;
     size_t n;
@@ -462,8 +472,9 @@ static void test_loading_holds_the_weights_once(void) {
     gpt_init(m, 7);
     CkptMeta meta = {0};
     strcpy(meta.task, "add");
-    meta.ndigit = 2;
+    ckpt_meta_set(&meta, "ndigit", "2", 1, CKPT_BESIDE_TASK);
     CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
     long weights_kib = (long)(m->num_params * sizeof(float) / 1024);
     gpt_free(m);
     FILE *clear = fopen("/proc/self/clear_refs", "w"); /* the peak from here on (Linux) */
@@ -548,11 +559,9 @@ static void save_trained_checkpoint(const char *path) {
     for (int i = 0; i < 16; i++) idx[i] = i % 11, targets[i] = (i * 7) % 11;
     for (int s = 0; s < 2; s++) trainer_step(&tr, m, idx, targets, 2, 8);
     CkptMeta meta = {0};
-    strcpy(meta.task, "chars");
-    strcpy(meta.encoding, "utf-8");
-    meta.vocab = "\n !,.abcde\xC3\xA9";
-    meta.vocab_len = strlen(meta.vocab);
+    set_chars_meta(&meta, "\n !,.abcde\xC3\xA9", 12);
     CHECK(ckpt_save(path, m, &tr, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
     trainer_free(&tr);
     gpt_free(m);
 }
@@ -854,7 +863,9 @@ static void test_eval_matches_pytorch_model(void) {
         return;
     }
     Vocab v;
-    EXPECT(vocab_from_string(&v, meta.vocab, meta.vocab_len, 0) == 0 && v.size == 11);
+    size_t vocab_len;
+    const char *vocab = ckpt_meta_get(&meta, "vocab", &vocab_len);
+    EXPECT(vocab && vocab_from_string(&v, vocab, vocab_len, 0) == 0 && v.size == 11);
     unsigned char *bytes;
     size_t nb, n, bad;
     uint32_t *text;

@@ -1,11 +1,11 @@
 /* fuzz_checkpoint.c — libFuzzer target for everything that reads a checkpoint: the safetensors
- * container, the strict JSON header, the metadata and config checks, and loading the weights. An
- * input that loads must also run a forward pass, so a file that passes validation but breaks the
- * model (a shape or size the checks missed) is caught too, and hold only finite weights and
- * moments; loaded without a trainer, as sample and eval load it, it must give the same loss from
- * the inference model. Every refusal must be one line naming the file, with no control character from the
- * input in it. Run by `make fuzz`; tests/fuzz/mutate.c (make mutate) damages valid checkpoints
- * in more structured ways.
+ * container, the strict JSON header, the metadata and config checks (the core's and those of the
+ * command's tasks), and loading the weights. An input that loads must also run a forward pass, so
+ * a file that passes validation but breaks the model (a shape or size the checks missed) is caught
+ * too, and hold only finite weights and moments; loaded without a trainer, as sample and eval load
+ * it, it must give the same loss from the inference model. Every refusal must be one line naming
+ * the file, with no control character from the input in it. Run by `make fuzz`;
+ * tests/fuzz/mutate.c (make mutate) damages valid checkpoints in more structured ways.
  *
  * The readers take a path, as mingpt does, so each input goes through a file of its own.
  */
@@ -17,6 +17,7 @@
 
 #include "checkpoint.h"
 #include "safetensors.h"
+#include "task_table.h"
 #include "threads.h"
 
 static char path[64];
@@ -60,6 +61,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     GPTConfig config;
     CkptMeta meta = {0};
     if (ckpt_peek(path, &config, &meta, err, sizeof err) == 0) ckpt_meta_free(&meta);
+    else check_message(err);
+    /* and the command's check of the task's entries (task_table.h), as mingpt info runs it */
+    if (task_peek_checkpoint(path, &config, &meta, err, sizeof err) == 0) ckpt_meta_free(&meta);
     else check_message(err);
 
     Trainer tr;

@@ -7,7 +7,8 @@
  *
  * Properties: no crash, no sanitizer report, no hang (an alarm, a timeout for the binary); every
  * refusal is one line naming the file, with no control character in it; loading with and without
- * a Trainer agree; a load that succeeds has passed ckpt_peek, holds only finite weights (and
+ * a Trainer agree; info succeeds exactly when ckpt_peek and the task's check of its metadata
+ * (task_peek_checkpoint) do; a load that succeeds has passed ckpt_peek, holds only finite weights (and
  * finite moments, v >= 0) and the config its metadata states. Prints how many mutants loaded and
  * why the others were refused; exits 1 on the first broken property. Run by `make mutate` on the
  * ASan+UBSan build.
@@ -32,6 +33,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "task_common.h"
+#include "task_table.h"
 
 extern char **environ;
 
@@ -422,7 +424,7 @@ static const struct {
     {"malformed JSON", {"malformed JSON"}},
     {"bad tensor entry (dtype, shape, offsets)", {"dtype", "shape entry", "data_offsets", "bad shape", "exactly dtype", "JSON object"}},
     {"data layout (hole, overlap, size)", {"leaves a hole", "overlaps", "cover", "not an object"}},
-    {"metadata or config", {"metadata", "unknown task", "unknown encoding", "bad config", "an adder needs"}},
+    {"metadata or config", {"metadata", "unknown task", "bad config"}},
     {"missing or misshapen weight", {"missing tensor", "has shape", "the config needs"}},
     {"other", {NULL}},
 };
@@ -471,8 +473,9 @@ static int stated_config(const char *path, GPTConfig *c) {
     return ok;
 }
 
-/* Returns whether the mutant loads; *peek_ok says whether ckpt_peek accepted it. */
-static int check_in_process(const char *path, int *peek_ok_out) {
+/* Returns whether the mutant loads; *peek_ok says whether ckpt_peek accepted it, *task_ok whether
+ * its task's check (task_peek_checkpoint, what `mingpt info` runs) did too. */
+static int check_in_process(const char *path, int *peek_ok_out, int *task_ok_out) {
     char err[512], err_tr[512];
     GPTConfig peeked;
     CkptMeta pmeta;
@@ -480,6 +483,11 @@ static int check_in_process(const char *path, int *peek_ok_out) {
     if (peek_ok) ckpt_meta_free(&pmeta);
     else check_message(err, path, "ckpt_peek");
     *peek_ok_out = peek_ok;
+    int task_ok = task_peek_checkpoint(path, &peeked, &pmeta, err, sizeof err) == 0;
+    if (task_ok) ckpt_meta_free(&pmeta);
+    else check_message(err, path, "task_peek_checkpoint");
+    PROPERTY(peek_ok || !task_ok, "task_peek_checkpoint accepted what ckpt_peek refused");
+    *task_ok_out = task_ok;
 
     CkptMeta meta, meta_tr;
     GPT *plain = ckpt_load(path, pool, &meta, NULL, NULL, err, sizeof err);
@@ -578,13 +586,14 @@ static int run_binary(const char *const *args, char *err, size_t err_size) {
     return rc;
 }
 
-static void check_binary(const char *path, const char *text, int peek_ok, int load_ok) {
+static void check_binary(const char *path, const char *text, int task_ok, int load_ok) {
     char err[4096];
     const char *info[] = {"info", path, NULL};
     const char *sample[] = {"sample", "--ckpt", path, "--len", "5", "--threads", "1", NULL};
     const char *eval[] = {"eval", "--ckpt", path, text, "--threads", "1", NULL};
     int rc = run_binary(info, err, sizeof err);
-    PROPERTY((rc == 0) == peek_ok, "info exited %d but ckpt_peek %s: %s", rc, peek_ok ? "accepted" : "refused", err);
+    PROPERTY((rc == 0) == task_ok, "info exited %d but task_peek_checkpoint %s: %s", rc,
+             task_ok ? "accepted" : "refused", err);
     rc = run_binary(sample, err, sizeof err);
     PROPERTY(load_ok || rc == 1, "sample exited %d for a file ckpt_load refuses", rc);
     rc = run_binary(eval, err, sizeof err);
@@ -629,12 +638,12 @@ int main(int argc, char **argv) {
         for (int s = 0; s < 3; s++) trainer_step(&tr, m, idx, targets, 2, 8);
         CkptMeta meta = {.has_val_loss = 1, .val_loss = 1.75, .has_data_rng = 1};
         strcpy(meta.task, "chars");
-        strcpy(meta.encoding, "utf-8");
-        meta.vocab = "\n abcd";
-        meta.vocab_len = 6;
+        ckpt_meta_set(&meta, "encoding", "utf-8", 5, CKPT_BESIDE_TASK);
+        ckpt_meta_set(&meta, "vocab", "\n abcd", 6, CKPT_LAST);
         rng_seed(&meta.data_rng, 7);
         CHECK(ckpt_save(adam_path, m, &tr, &meta, err, sizeof err) == 0);
         CHECK(ckpt_save(weights_path, m, NULL, &meta, err, sizeof err) == 0);
+        ckpt_meta_free(&meta);
         trainer_free(&tr);
         gpt_free(m);
     }
@@ -643,8 +652,9 @@ int main(int argc, char **argv) {
     parts_read(&base[1], weights_path);
     mutant_what = "an original";
     for (int b = 0; b < 2; b++) {
-        int peek_ok;
-        PROPERTY(check_in_process(b ? weights_path : adam_path, &peek_ok), "an original does not load");
+        int peek_ok, task_ok;
+        PROPERTY(check_in_process(b ? weights_path : adam_path, &peek_ok, &task_ok) && task_ok,
+                 "an original does not load");
         check_binary(b ? weights_path : adam_path, text_path, 1, 1);
     }
     counts[0] = 0;
@@ -677,10 +687,10 @@ int main(int argc, char **argv) {
         mutant_what = what;
         write_file(path, buf.p, buf.len);
         alarm(30); /* a hang in this process ends the run */
-        int peek_ok, load_ok = check_in_process(path, &peek_ok);
+        int peek_ok, task_ok, load_ok = check_in_process(path, &peek_ok, &task_ok);
         alarm(0);
         if (stride && mutant_id % stride == 0) {
-            check_binary(path, text_path, peek_ok, load_ok);
+            check_binary(path, text_path, task_ok, load_ok);
             binary_runs++;
         }
     }
