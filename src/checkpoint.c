@@ -149,8 +149,7 @@ static void meta_add(MetaList *l, const char *key, const char *fmt, ...) {
 
 /* The task's entries [from, to) of meta, as they are. */
 static void meta_add_entries(MetaList *l, const CkptMeta *meta, int from, int to) {
-    memcpy(l->items + l->n, meta->entries + from, (size_t)(to - from) * sizeof(StMeta));
-    l->n += to - from;
+    for (int i = from; i < to; i++) l->items[l->n++] = meta->entries[i];
 }
 
 /* The index of the first float in bytes[0..4n) that is NaN or ±Inf (with nonneg, or below 0), or n.
