@@ -80,7 +80,11 @@ typedef struct {
     float *dlogits; /* (B,T,V) softmax after a forward with targets, then its gradient */
 } GPTScratch;
 
-typedef struct {
+/* How many shards a small model's batch is cut into for a training pass; fixed, so that the
+ * results do not depend on the thread count (see gpt_forward_backward). */
+#define GPT_SHARDS 2
+
+typedef struct GPT {
     GPTConfig config;
     Pool *pool;                 /* not owned */
     int inference;              /* gpt_create_inference: no gradients, Linear weights packed only */
@@ -110,6 +114,13 @@ typedef struct {
     uint64_t pass;              /* training forward passes so far */
 
     uint64_t weights_version;   /* bumped whenever the weights change (gpt_weights_changed) */
+
+    /* a small model's training pass in shards (gpt_forward_backward): each shard a model that
+     * borrows this one's weights (and shard 0 its gradients), with a one-thread pool of its own */
+    struct GPT *shards[GPT_SHARDS];
+    int n_shards;               /* created so far */
+    uint32_t shard;             /* a shard's index, in its dropout keys; 0 for any other model */
+    int borrows_params, borrows_grads; /* param_mem, grad_mem are another model's: not freed */
 
     /* generation: a key/value cache, decode.c's (see gpt_cache_start); freed with the model */
     int cache_B, cache_len;     /* rows, positions held */
@@ -166,6 +177,13 @@ float gpt_forward(GPT *model, const int *idx, const int *targets, int B, int T, 
 void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
 void gpt_backward(GPT *model);
+/* A training pass: the loss of gpt_forward(model, idx, targets, B, T, 1) (returned, and in
+ * model->loss and n_targets) and its gradients in grad_mem (written, not accumulated). A small
+ * model (see model.c) cuts the batch into GPT_SHARDS shards of rows that the pool's threads run
+ * whole, each a forward and backward on one thread, then sums their gradients in shard order: the
+ * same loss and gradients up to float rounding, the same bits for any thread count, and dropout
+ * masks of its own. model->a then holds no activations of this pass. */
+float gpt_forward_backward(GPT *model, const int *idx, const int *targets, int B, int T);
 
 /* Says the weights changed (the trainer calls it after every step; call it after writing
  * param_mem directly), so that a cache started before cannot be stepped with. */

@@ -190,8 +190,12 @@ static void layout_packed(TensorTable *params, int tied) {
     params->numel = total;
 }
 
-static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied) {
+/* A model of config; with a lender (a training model), one that reads the lender's weights and,
+ * with borrow_grads, accumulates into the lender's gradients (a shard, see gpt_forward_backward). */
+static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied, const GPT *lender,
+                   int borrow_grads) {
     CHECK(gpt_config_error(config) == NULL);
+    CHECK(!lender || (!inference && !lender->inference));
     GPT *m = xcalloc(1, sizeof *m);
     m->config = *config;
     m->pool = pool;
@@ -202,7 +206,9 @@ static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied)
     define_params(config, &build, NULL);
     m->num_params = table_count(&m->params);
     if (inference) layout_packed(&m->params, tied);
-    m->param_mem = table_alloc(&m->params);
+    m->borrows_params = lender != NULL;
+    m->borrows_grads = lender && borrow_grads;
+    m->param_mem = lender ? lender->param_mem : table_alloc(&m->params);
     table_bind(&m->params, m->param_mem);
     m->w.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
     Def views = {&m->params, m->param_mem, 0};
@@ -212,7 +218,7 @@ static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied)
         m->w.wte = m->params.t[0].data = NULL;
     }
     if (!inference) {
-        m->grad_mem = table_alloc(&m->params);
+        m->grad_mem = m->borrows_grads ? lender->grad_mem : table_alloc(&m->params);
         m->g.h = xcalloc((size_t)config->n_layer, sizeof(BlockWeights));
         Def grad_views = {&m->params, m->grad_mem, 0};
         define_params(config, &grad_views, &m->g);
@@ -221,9 +227,11 @@ static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied)
     return m;
 }
 
-GPT *gpt_create(const GPTConfig *config, Pool *pool) { return create(config, pool, 0, 0); }
+GPT *gpt_create(const GPTConfig *config, Pool *pool) { return create(config, pool, 0, 0, NULL, 0); }
 
-GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied) { return create(config, pool, 1, tied); }
+GPT *gpt_create_inference(const GPTConfig *config, Pool *pool, int tied) {
+    return create(config, pool, 1, tied, NULL, 0);
+}
 
 int gpt_param_rows(const GPT *m, int i, int transposed) {
     const Tensor *t = &m->params.t[i];
@@ -276,10 +284,15 @@ void gpt_weights_changed(GPT *m) { m->weights_version++; }
 
 void gpt_free(GPT *m) {
     if (!m) return;
+    for (int s = 0; s < m->n_shards; s++) {
+        Pool *pool = m->shards[s]->pool;
+        gpt_free(m->shards[s]);
+        pool_free(pool);
+    }
     free_acts(m);
     free_cache(m);
-    free(m->param_mem);
-    free(m->grad_mem);
+    if (!m->borrows_params) free(m->param_mem);
+    if (!m->borrows_grads) free(m->grad_mem);
     free(m->w.h);
     free(m->g.h);
     free(m->a.h);
@@ -378,7 +391,7 @@ void gpt_ensure_acts(GPT *m, int B, int T) {
 /* Dropout sites: 0 is the embedding; layer l has attention 1+3l, attention residual 2+3l and MLP
  * residual 3+3l. */
 static uint32_t site_key(const GPT *m, int site) {
-    return drop_key(m->dropout_seed, m->pass, (uint32_t)site);
+    return drop_key(m->dropout_seed, m->pass, (uint32_t)site | m->shard << 20); /* sites < 2^20 */
 }
 
 /* The packed panels of a Linear weight (a view of param_mem), or NULL: an inference model keeps
@@ -602,6 +615,75 @@ void gpt_backward(GPT *m) {
     /* x0 = dropout(wte[idx] + wpe[t]) */
     dropout_backward(m->pool, d->dres, d->dres, BTC, pe, site_key(m, 0));
     encoder_backward(m->pool, g->wte, g->wpe, d->dres, m->idx, B, T, C);
+}
+
+/* A step of a small model is dozens of kernels of a few microseconds each, and with every kernel
+ * split across threads the step is bound by their barriers (the adder: 1 thread ran at 60% of its
+ * FMA peak, 2 threads at 32-53% of theirs). So a model up to this many parameters runs its
+ * training pass as shards, one thread each, with a barrier only at the end. */
+#define SHARD_MAX_PARAMS 1000000
+
+typedef struct {
+    GPT *m;
+    const int *idx, *targets;
+    int B, T, n_shards;
+    size_t n_targets;           /* the whole batch's, which every shard's gradient is divided by */
+    double loss_sum[GPT_SHARDS]; /* each shard's loss times its targets */
+} ShardJob;
+
+static void shard_worker(void *ctx, int ith, int nth) {
+    ShardJob *job = ctx;
+    for (int s = ith; s < job->n_shards; s += nth) { /* which thread runs a shard changes no bit */
+        GPT *sh = job->m->shards[s];
+        size_t lo, hi;
+        split_range((size_t)job->B, s, job->n_shards, &lo, &hi);
+        size_t off = lo * (size_t)job->T;
+        sh->dropout_seed = job->m->dropout_seed;
+        sh->pass = job->m->pass; /* the forward advances it, as the whole model's would */
+        float loss = gpt_forward(sh, job->idx + off, job->targets + off, (int)(hi - lo), job->T, 1);
+        job->loss_sum[s] = (double)loss * (double)sh->n_targets;
+        sh->n_targets = job->n_targets;
+        gpt_zero_grad(sh);
+        gpt_backward(sh);
+    }
+}
+
+static void add_shard_grads(void *ctx, size_t lo, size_t hi) {
+    const ShardJob *job = ctx;
+    float *sum = job->m->grad_mem; /* shard 0's: it borrows these */
+    for (int s = 1; s < job->n_shards; s++) {
+        const float *g = job->m->shards[s]->grad_mem;
+        for (size_t i = lo; i < hi; i++) sum[i] += g[i];
+    }
+}
+
+float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T) {
+    CHECK(!m->inference && targets != NULL);
+    int n_shards = m->num_params <= SHARD_MAX_PARAMS ? MG_MIN(B, GPT_SHARDS) : 1;
+    if (n_shards == 1) {
+        float loss = gpt_forward(m, idx, targets, B, T, 1);
+        gpt_zero_grad(m);
+        gpt_backward(m);
+        return loss;
+    }
+    for (; m->n_shards < n_shards; m->n_shards++) {
+        GPT *sh = create(&m->config, pool_create(1), 0, 0, m, m->n_shards == 0);
+        sh->shard = (uint32_t)m->n_shards;
+        m->shards[m->n_shards] = sh;
+    }
+    ShardJob job = {m, idx, targets, B, T, n_shards, 0, {0}};
+    for (size_t i = 0; i < (size_t)B * T; i++) job.n_targets += targets[i] != -1;
+    pool_run(m->pool, shard_worker, &job);
+    pool_for(m->pool, m->params.numel, add_shard_grads, &job);
+    m->pass++;
+    double total = 0.0;
+    for (int s = 0; s < n_shards; s++) total += job.loss_sum[s];
+    m->B = B;
+    m->T = T;
+    m->has_targets = 0; /* its own buffers hold no pass to run backward on */
+    m->n_targets = job.n_targets;
+    m->loss = job.n_targets ? total / (double)job.n_targets : 0.0;
+    return (float)m->loss;
 }
 
 GPT *gpt_clone(const GPT *src, const GPTConfig *config) {

@@ -163,9 +163,7 @@ void trainer_update(Trainer *tr, GPT *model) {
 
 float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
     CHECK(tr->params == &model->params);
-    float loss = gpt_forward(model, idx, targets, B, T, 1);
-    gpt_zero_grad(model);
-    gpt_backward(model);
+    float loss = gpt_forward_backward(model, idx, targets, B, T);
     trainer_update(tr, model);
     tr->loss = loss;
     return loss;

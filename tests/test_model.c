@@ -117,6 +117,69 @@ static void test_one_and_two_threads_give_identical_bits(void) {
     free(targets);
 }
 
+/* The largest |a - b| over n floats, relative to the largest |b|. */
+static double max_rel_diff(const float *a, const float *b, size_t n) {
+    double diff = 0.0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return diff / scale;
+}
+
+static void test_sharded_training_pass(void) {
+    /* a small model's pass runs as shards of rows, one thread each (gpt_forward_backward): the
+     * loss and gradients are the whole batch's (each shard divides by the whole batch's targets,
+     * not its own: the first shard here has far fewer), the bits are the same on any number of
+     * threads, and each shard draws its own dropout masks */
+    GPTConfig config = tiny_config(0.0f);
+    int B = 5, T = 7, *idx = xmalloc(B * T * 4), *targets = xmalloc(B * T * 4);
+    make_batch(idx, targets, B, T, config.vocab_size, 21);
+    for (int i = 0; i < 2 * T - 1; i++) targets[i] = -1; /* rows 0 and 1 (shard 0) keep one target */
+    GPT *whole = gpt_create(&config, pool2), *sharded = gpt_create(&config, pool2);
+    randomize(whole, 22);
+    memcpy(sharded->param_mem, whole->param_mem, whole->params.numel * sizeof(float));
+    float want = gpt_forward(whole, idx, targets, B, T, 1);
+    gpt_zero_grad(whole);
+    gpt_backward(whole);
+    float got = gpt_forward_backward(sharded, idx, targets, B, T);
+    EXPECT(sharded->n_shards == GPT_SHARDS && sharded->n_targets == whole->n_targets);
+    EXPECT(fabs(got - want) <= 1e-6 * fabs(want));
+    double rel = max_rel_diff(sharded->grad_mem, whole->grad_mem, whole->params.numel);
+    if (rel > 1e-5) fprintf(stderr, "  sharded gradients differ by %.3g of the largest\n", rel);
+    EXPECT(rel <= 1e-5);
+    gpt_free(whole);
+    gpt_free(sharded);
+
+    config = tiny_config(0.2f);
+    Pool *pool3 = pool_create(3);
+    Pool *pools[3] = {pool1, pool2, pool3};
+    GPT *m[3];
+    for (int p = 0; p < 3; p++) {
+        m[p] = gpt_create(&config, pools[p]);
+        gpt_init(m[p], 23);
+        gpt_forward_backward(m[p], idx, targets, B, T);
+        gpt_forward_backward(m[p], idx, targets, B, T); /* the pass count moves the masks on */
+        if (p) expect_same_bits("sharded gradients", m[p]->grad_mem, m[0]->grad_mem, m[0]->params.numel);
+        if (p) EXPECT(m[p]->pass == 2 && m[p]->loss == m[0]->loss);
+    }
+    /* both shards the same rows: only their dropout masks can tell their losses apart */
+    for (int i = 0; i < 2 * T; i++) idx[2 * T + i] = idx[i], targets[2 * T + i] = targets[i] = i % 5;
+    gpt_forward_backward(m[0], idx, targets, 4, T);
+    EXPECT(m[0]->shards[0]->loss != m[0]->shards[1]->loss);
+    for (int p = 0; p < 3; p++) gpt_free(m[p]);
+    pool_free(pool3);
+
+    GPTConfig big = {8, 4, 128, 64, 8, 0.0f, 0.0f, 0.0f}; /* 1.6M parameters: one pass, every thread */
+    GPT *large = gpt_create(&big, pool2);
+    gpt_init(large, 24);
+    gpt_forward_backward(large, idx, targets, 2, 4);
+    EXPECT(large->n_shards == 0 && large->has_targets);
+    gpt_free(large);
+    free(idx);
+    free(targets);
+}
+
 static double tensor_std(const Tensor *t, double *mean_out) {
     double s = 0.0, s2 = 0.0;
     for (size_t i = 0; i < t->numel; i++) {
@@ -425,6 +488,7 @@ int main(void) {
     pool2 = pool_create(2);
     RUN(test_every_parameter_against_finite_differences);
     RUN(test_one_and_two_threads_give_identical_bits);
+    RUN(test_sharded_training_pass);
     RUN(test_mingpt_init_and_decay_groups);
     RUN(test_parameter_counts_match_mingpt);
     RUN(test_smaller_batches_reuse_activations_correctly);
