@@ -24,6 +24,7 @@ typedef struct {
     float dropout;               /* embd, resid and attn pdrop alike */
     /* optimisation */
     int batch_size;
+    int accum;                   /* micro-batches of batch_size per optimizer step (1) */
     float lr, weight_decay, grad_clip;
     long max_iters, warmup_iters;
     int lr_cosine;

@@ -49,6 +49,11 @@ float trainer_lr(const TrainConfig *config, long step);
 /* One training step on a batch: forward (dropout on), backward, clip, AdamW. Returns the loss.
  * idx, targets (B,T) as gpt_forward. */
 float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T);
+/* One step on accum micro-batches of (B,T), idx and targets (accum*B, T) (nanoGPT's gradient
+ * accumulation): their gradients summed in order, each divided by the count of targets of all of
+ * them, so the loss and gradients are those of one batch of accum*B rows (up to rounding) with
+ * the activations of B rows. Returns that mean loss. */
+float trainer_step_accum(Trainer *tr, GPT *model, const int *idx, const int *targets, int accum, int B, int T);
 /* The optimizer part of a step, on the gradients already in model->grad_mem: the gradient norm,
  * clipping and one AdamW update (sets tr->grad_norm and tr->lr, advances tr->step). */
 void trainer_update(Trainer *tr, GPT *model);
@@ -58,9 +63,10 @@ typedef void (*trainer_batch_fn)(void *ctx, int *idx, int *targets, int B, int T
 /* Called after every step; returning non-zero stops the loop. */
 typedef int (*trainer_iter_fn)(void *ctx, Trainer *tr, GPT *model);
 
-/* Runs steps until tr->step reaches max_iters (<= 0: no limit) or on_iter asks to stop. Returns
- * the number of steps taken. */
-long trainer_run(Trainer *tr, GPT *model, int B, int T, long max_iters, trainer_batch_fn next_batch,
+/* Runs steps of accum micro-batches (next_batch is called accum times a step, each for B rows)
+ * until tr->step reaches max_iters (<= 0: no limit) or on_iter asks to stop. Returns the number
+ * of steps taken. */
+long trainer_run(Trainer *tr, GPT *model, int accum, int B, int T, long max_iters, trainer_batch_fn next_batch,
                  trainer_iter_fn on_iter, void *ctx);
 
 #endif

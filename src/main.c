@@ -138,6 +138,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_BATCH_SIZE:
         t->batch_size = o->eval.batch_size = (int)parse_long("--batch-size", arg, 1, 1 << 16);
         break;
+    case OPT_ACCUM: t->accum = (int)parse_long("--accum", arg, 1, 1 << 16); break;
     case OPT_LR: t->lr = parse_float("--lr", arg, 0.0, 10.0, 0, 0); break;
     case OPT_MAX_ITERS: t->max_iters = parse_long("--max-iters", arg, 1, 1L << 40); break;
     case OPT_WEIGHT_DECAY: t->weight_decay = parse_float("--weight-decay", arg, 0.0, 10.0, 0, 0); break;
@@ -264,6 +265,7 @@ static void defaults(Options *o) {
     t->block_size = 128;
     t->dropout = 0.1f;
     t->batch_size = 64;
+    t->accum = 1;
     t->lr = 5e-4f;
     t->max_iters = 1000;
     t->weight_decay = 0.1f;

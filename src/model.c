@@ -627,8 +627,10 @@ typedef struct {
     GPT *m;
     const int *idx, *targets;
     int B, T, n_shards;
-    size_t n_targets;           /* the whole batch's, which every shard's gradient is divided by */
+    size_t divide_by;           /* what every shard's gradient is divided by: the whole batch's targets */
+    int accumulate;             /* add to the model's gradients instead of writing them */
     double loss_sum[GPT_SHARDS]; /* each shard's loss times its targets */
+    size_t own_targets[GPT_SHARDS];
 } ShardJob;
 
 static void shard_worker(void *ctx, int ith, int nth) {
@@ -642,8 +644,9 @@ static void shard_worker(void *ctx, int ith, int nth) {
         sh->pass = job->m->pass; /* the forward advances it, as the whole model's would */
         float loss = gpt_forward(sh, job->idx + off, job->targets + off, (int)(hi - lo), job->T, 1);
         job->loss_sum[s] = (double)loss * (double)sh->n_targets;
-        sh->n_targets = job->n_targets;
-        gpt_zero_grad(sh);
+        job->own_targets[s] = sh->n_targets;
+        sh->n_targets = job->divide_by;
+        if (s > 0 || !job->accumulate) gpt_zero_grad(sh); /* shard 0's are the model's */
         gpt_backward(sh);
     }
 }
@@ -657,13 +660,17 @@ static void add_shard_grads(void *ctx, size_t lo, size_t hi) {
     }
 }
 
-float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T) {
+float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int B, int T, size_t divide_by,
+                               int accumulate) {
     CHECK(!m->inference && targets != NULL);
     int n_shards = m->num_params <= SHARD_MAX_PARAMS ? MG_MIN(B, GPT_SHARDS) : 1;
     if (n_shards == 1) {
         float loss = gpt_forward(m, idx, targets, B, T, 1);
-        gpt_zero_grad(m);
+        size_t own = m->n_targets;
+        m->n_targets = divide_by; /* the count crossentropy_backward divides by */
+        if (!accumulate) gpt_zero_grad(m);
         gpt_backward(m);
+        m->n_targets = own;
         return loss;
     }
     for (; m->n_shards < n_shards; m->n_shards++) {
@@ -671,19 +678,27 @@ float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, in
         sh->shard = (uint32_t)m->n_shards;
         m->shards[m->n_shards] = sh;
     }
-    ShardJob job = {m, idx, targets, B, T, n_shards, 0, {0}};
-    for (size_t i = 0; i < (size_t)B * T; i++) job.n_targets += targets[i] != -1;
+    ShardJob job = {m, idx, targets, B, T, n_shards, divide_by, accumulate, {0}, {0}};
     pool_run(m->pool, shard_worker, &job);
     pool_for(m->pool, m->params.numel, add_shard_grads, &job);
     m->pass++;
     double total = 0.0;
-    for (int s = 0; s < n_shards; s++) total += job.loss_sum[s];
+    m->n_targets = 0;
+    for (int s = 0; s < n_shards; s++) {
+        total += job.loss_sum[s];
+        m->n_targets += job.own_targets[s];
+    }
     m->B = B;
     m->T = T;
     m->has_targets = 0; /* its own buffers hold no pass to run backward on */
-    m->n_targets = job.n_targets;
-    m->loss = job.n_targets ? total / (double)job.n_targets : 0.0;
+    m->loss = m->n_targets ? total / (double)m->n_targets : 0.0;
     return (float)m->loss;
+}
+
+float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T) {
+    size_t n_targets = 0;
+    for (size_t i = 0; i < (size_t)B * T; i++) n_targets += targets[i] != -1;
+    return gpt_forward_backward_part(m, idx, targets, B, T, n_targets, 0);
 }
 
 GPT *gpt_clone(const GPT *src, const GPTConfig *config) {

@@ -348,7 +348,8 @@ static const char USAGE_ADD[] =
     "  --ndigit N            digits per operand, 1 to 9 (2)\n"
     "  --model NAME          preset (gpt-nano); --n-layer, --n-head, --n-embd override it\n"
     "  --dropout P           dropout (0.1)\n"
-    "  --batch-size N        problems per step (64)\n"
+    "  --batch-size N        problems per forward pass (64)\n"
+    "  --accum K             forward passes per optimizer step, gradients summed (1)\n"
     "  --lr X                AdamW learning rate (5e-4)\n"
     "  --max-iters N         optimizer steps at most (10000)\n"
     "  --weight-decay X      (0.1)\n"
@@ -373,7 +374,8 @@ static const char USAGE_ADD[] =
 static const struct option ADD_OPTIONS[] = {
     LONG_OPT("ndigit", OPT_NDIGIT), LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER),
     LONG_OPT("n-head", OPT_N_HEAD), LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("dropout", OPT_DROPOUT),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("accum", OPT_ACCUM), LONG_OPT("lr", OPT_LR),
+    LONG_OPT("max-iters", OPT_MAX_ITERS),
     LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),

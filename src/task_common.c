@@ -74,15 +74,17 @@ int check_checkpoint_exists(const char *path, const char *make_one) {
     return 1;
 }
 
-static void describe(const GPT *m, int B, int T) {
+static void describe(const GPT *m, int B, int T, int accum) {
     const GPTConfig *c = &m->config;
     double act_mib = (double)gpt_activation_bytes(c, (size_t)B, (size_t)T) / (1 << 20);
     double param_mib = 4.0 * (double)m->num_params * 4 / (1 << 20); /* params, grads, m, v */
+    char passes[48] = "";
+    if (accum > 1) snprintf(passes, sizeof passes, " (%d passes a step)", accum);
     fprintf(stderr,
             "model: %d layers, %d heads, n_embd %d, block_size %d, vocab %d; number of parameters: "
-            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d; %d thread%s\n",
+            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d%s; %d thread%s\n",
             c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size,
-            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, pool_size(m->pool),
+            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, passes, pool_size(m->pool),
             pool_size(m->pool) == 1 ? "" : "s");
 }
 
@@ -221,7 +223,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);
     }
-    if (!opt->quiet) describe(run->model, run->B, run->T);
+    if (!opt->quiet) describe(run->model, run->B, run->T, opt->accum);
     return 0;
 }
 
@@ -268,6 +270,9 @@ static void on_interrupt(int sig) {
     }
 }
 
+/* Tokens in one optimizer step: --accum passes of (B,T). */
+static double step_tokens(const TrainRun *run) { return (double)run->opt->accum * run->B * run->T; }
+
 /* The last line of a run: how far, how fast, the best result, and where the model is. */
 static void print_summary(TrainRun *run, int interrupted) {
     const TrainOptions *opt = run->opt;
@@ -279,7 +284,7 @@ static void print_summary(TrainRun *run, int interrupted) {
     else snprintf(head, sizeof head, "done: step %ld in %s", run->tr.step, took);
     if (steps > 0)
         snprintf(speed, sizeof speed, " (%.1f ms/iter, %.0f tok/s, %.1f GFLOP/s)", per_iter * 1e3,
-                 run->B * run->T / per_iter, run->flops_per_token * run->B * run->T / per_iter / 1e9);
+                 step_tokens(run) / per_iter, run->flops_per_token * step_tokens(run) / per_iter / 1e9);
     if (run->saved && interrupted)
         snprintf(saved, sizeof saved, "saved %s (continue with --resume %s)", opt->out, opt->out);
     else if (run->saved) snprintf(saved, sizeof saved, "saved %s", opt->out);
@@ -318,8 +323,8 @@ static void draw_status(TrainRun *run, double now) {
     eta_text(run, now, left, sizeof left);
     if (left[0]) snprintf(f[n++], sizeof f[0], "ETA %s", left);
     snprintf(f[n++], sizeof f[0], "%.1f ms/it", run->ema_dt * 1e3);
-    snprintf(f[n++], sizeof f[0], "%.0f tok/s", run->B * run->T / run->ema_dt);
-    snprintf(f[n++], sizeof f[0], "%.1f GFLOP/s", run->flops_per_token * run->B * run->T / run->ema_dt / 1e9);
+    snprintf(f[n++], sizeof f[0], "%.0f tok/s", step_tokens(run) / run->ema_dt);
+    snprintf(f[n++], sizeof f[0], "%.1f GFLOP/s", run->flops_per_token * step_tokens(run) / run->ema_dt / 1e9);
     snprintf(f[n++], sizeof f[0], "lr %.1e", run->tr.lr);
     format_duration(now - run->t_start, elapsed, sizeof elapsed);
     snprintf(f[n++], sizeof f[0], "%s elapsed", elapsed);
@@ -384,7 +389,7 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     if (log_now) {
         double per_iter = run->time_sum / (double)run->loss_count;
         row = (LogRow){step, run->time_offset + (now - run->t_start), run->loss_sum / (double)run->loss_count, NAN,
-                       tr->lr, run->B * run->T / per_iter};
+                       tr->lr, step_tokens(run) / per_iter};
         /* plain lines where \r would not work: a pipe, a file, CI */
         if (line_now && !run->term.tty && !opt->quiet) {
             char elapsed[32], left[32], eta[48] = "";
@@ -504,7 +509,7 @@ int train_loop(TrainRun *run) {
     if (opt->max_iters > 0 && run->tr.step >= opt->max_iters)
         fprintf(stderr, "already at step %ld of --max-iters %ld: nothing to train\n", run->tr.step, opt->max_iters);
     else
-        trainer_run(&run->tr, run->model, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
+        trainer_run(&run->tr, run->model, opt->accum, run->B, run->T, opt->max_iters, trampoline_batch, after_step, &st);
     for (int i = 0; i < 3; i++)
         if (caught[i]) sigaction(SIGNALS[i], &old_action[i], NULL);
     if (st.rc == 0 && run->save_failed) {

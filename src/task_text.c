@@ -718,7 +718,9 @@ static const char USAGE_TRAIN[] =
     "  --block-size N        context length in tokens (128; --init: the model's, or fewer)\n"
     "  --dropout P           embedding, attention and residual dropout (0.1)\n"
     "training:\n"
-    "  --batch-size N        windows per step (64)\n"
+    "  --batch-size N        windows per forward pass (64)\n"
+    "  --accum K             forward passes per optimizer step, their gradients summed: a step\n"
+    "                        of K x --batch-size windows in the memory of one pass (1)\n"
     "  --lr X                AdamW learning rate (5e-4)\n"
     "  --max-iters N         optimizer steps in all, counting resumed ones (1000)\n"
     "  --weight-decay X      on Linear weights only (0.1)\n"
@@ -796,7 +798,8 @@ static const char USAGE_EVAL[] =
 static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("model", OPT_MODEL), LONG_OPT("n-layer", OPT_N_LAYER), LONG_OPT("n-head", OPT_N_HEAD),
     LONG_OPT("n-embd", OPT_N_EMBD), LONG_OPT("block-size", OPT_BLOCK_SIZE), LONG_OPT("dropout", OPT_DROPOUT),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("lr", OPT_LR), LONG_OPT("max-iters", OPT_MAX_ITERS),
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("accum", OPT_ACCUM), LONG_OPT("lr", OPT_LR),
+    LONG_OPT("max-iters", OPT_MAX_ITERS),
     LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),

@@ -161,23 +161,34 @@ void trainer_update(Trainer *tr, GPT *model) {
     gpt_weights_changed(model);
 }
 
-float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
-    CHECK(tr->params == &model->params);
-    float loss = gpt_forward_backward(model, idx, targets, B, T);
+float trainer_step_accum(Trainer *tr, GPT *model, const int *idx, const int *targets, int accum, int B, int T) {
+    CHECK(tr->params == &model->params && accum >= 1);
+    size_t rows = (size_t)B * T, n_targets = 0;
+    for (size_t i = 0; i < (size_t)accum * rows; i++) n_targets += targets[i] != -1;
+    double loss_sum = 0.0;
+    for (int k = 0; k < accum; k++) { /* in order: the sum's order, and so its bits, is fixed */
+        float loss = gpt_forward_backward_part(model, idx + k * rows, targets + k * rows, B, T, n_targets, k > 0);
+        loss_sum += (double)loss * (double)model->n_targets;
+    }
+    float loss = n_targets ? (float)(loss_sum / (double)n_targets) : 0.0f;
     trainer_update(tr, model);
     tr->loss = loss;
     return loss;
 }
 
-long trainer_run(Trainer *tr, GPT *model, int B, int T, long max_iters, trainer_batch_fn next_batch,
+float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T) {
+    return trainer_step_accum(tr, model, idx, targets, 1, B, T);
+}
+
+long trainer_run(Trainer *tr, GPT *model, int accum, int B, int T, long max_iters, trainer_batch_fn next_batch,
                  trainer_iter_fn on_iter, void *ctx) {
-    size_t n = xmul_size((size_t)B, (size_t)T);
+    size_t rows = xmul_size((size_t)B, (size_t)T), n = xmul_size(rows, (size_t)accum);
     int *idx = xmalloc(xmul_size(n, sizeof(int)));
     int *targets = xmalloc(xmul_size(n, sizeof(int)));
     long taken = 0;
     while (max_iters <= 0 || tr->step < max_iters) {
-        next_batch(ctx, idx, targets, B, T);
-        trainer_step(tr, model, idx, targets, B, T);
+        for (int k = 0; k < accum; k++) next_batch(ctx, idx + k * rows, targets + k * rows, B, T);
+        trainer_step_accum(tr, model, idx, targets, accum, B, T);
         taken++;
         if (on_iter && on_iter(ctx, tr, model)) break;
     }

@@ -142,6 +142,8 @@ static void test_usage_errors_exit_2(void) {
     EXPECT_RUN("sample --top-k -1", 2, "--top-k expects an integer");
     EXPECT_RUN("sample extra", 2, "unexpected argument 'extra'");
     EXPECT_RUN("add --ndigit 0", 2, "--ndigit expects an integer from 1 to 9");
+    EXPECT_RUN("add --accum 0", 2, "--accum expects an integer from 1");
+    EXPECT_RUN("train $D/tiny.txt --accum x", 2, "--accum expects an integer from 1");
     EXPECT_RUN("add --ndigit 10", 2, "--ndigit expects an integer from 1 to 9");
     EXPECT_RUN("eval", 2, "expects exactly one FILE");
     EXPECT_RUN("train $D/tiny.txt --threads 0", 2, "--threads expects an integer from 1");

@@ -180,6 +180,40 @@ static void test_sharded_training_pass(void) {
     free(targets);
 }
 
+static void test_accumulated_micro_batches_equal_one_large_batch(void) {
+    /* trainer_step_accum with 3 micro-batches of 2 rows: the loss and gradients of one batch of 6
+     * rows, for a sharded small model and for one past the shard limit. The ignored targets are
+     * nearly all in the first micro-batch, so dividing each by its own count would be far off. */
+    GPTConfig small = tiny_config(0.0f), big = {8, 4, 128, 64, 8, 0.0f, 0.0f, 0.0f};
+    const GPTConfig *configs[2] = {&small, &big};
+    int K = 3, B = 2, T = 7, *idx = xmalloc(K * B * T * 4), *targets = xmalloc(K * B * T * 4);
+    for (int c = 0; c < 2; c++) {
+        make_batch(idx, targets, K * B, T, configs[c]->vocab_size, 31);
+        for (int i = 0; i < B * T - 2; i++) targets[i] = -1;
+        GPT *one = gpt_create(configs[c], pool2), *acc = gpt_create(configs[c], pool2);
+        gpt_init(one, 32);
+        memcpy(acc->param_mem, one->param_mem, one->params.numel * sizeof(float));
+        TrainConfig tc = train_config_default();
+        tc.learning_rate = 0.0f; /* the gradients stay for the comparison; the weights do not move */
+        Trainer t_one, t_acc;
+        trainer_init(&t_one, one, &tc);
+        trainer_init(&t_acc, acc, &tc);
+        float want = trainer_step(&t_one, one, idx, targets, K * B, T);
+        float got = trainer_step_accum(&t_acc, acc, idx, targets, K, B, T);
+        EXPECT(fabsf(got - want) <= 1e-6f * fabsf(want));
+        double rel = max_rel_diff(acc->grad_mem, one->grad_mem, one->params.numel);
+        if (rel > 1e-5) fprintf(stderr, "  config %d: accumulated gradients differ by %.3g of the largest\n", c, rel);
+        EXPECT(rel <= 1e-5 && t_acc.step == 1);
+        EXPECT(fabsf(t_acc.grad_norm - t_one.grad_norm) <= 1e-5f * t_one.grad_norm);
+        trainer_free(&t_one);
+        trainer_free(&t_acc);
+        gpt_free(one);
+        gpt_free(acc);
+    }
+    free(idx);
+    free(targets);
+}
+
 static double tensor_std(const Tensor *t, double *mean_out) {
     double s = 0.0, s2 = 0.0;
     for (size_t i = 0; i < t->numel; i++) {
@@ -473,7 +507,7 @@ static void test_trainer_overfits_a_batch(void) {
     Trainer tr;
     trainer_init(&tr, m, &tc);
     float first = gpt_forward(m, idx, targets, 2, 9, 0);
-    long taken = trainer_run(&tr, m, 2, 9, 150, fixed_batch, NULL, &f);
+    long taken = trainer_run(&tr, m, 1, 2, 9, 150, fixed_batch, NULL, &f);
     float last = gpt_forward(m, idx, targets, 2, 9, 0);
     EXPECT(taken == 150 && f.calls == 150 && tr.step == 150);
     EXPECT(fabsf(first - logf(13.0f)) < 0.05f); /* minGPT's init predicts nearly uniformly */
@@ -489,6 +523,7 @@ int main(void) {
     RUN(test_every_parameter_against_finite_differences);
     RUN(test_one_and_two_threads_give_identical_bits);
     RUN(test_sharded_training_pass);
+    RUN(test_accumulated_micro_batches_equal_one_large_batch);
     RUN(test_mingpt_init_and_decay_groups);
     RUN(test_parameter_counts_match_mingpt);
     RUN(test_smaller_batches_reuse_activations_correctly);
