@@ -20,8 +20,19 @@ GCC_ONLY := $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,-fexp
 ALL_CFLAGS = $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast $(GCC_ONLY) -fno-math-errno -Iinclude -MMD -MP
 LDLIBS = -lm -pthread
 
+# `make MPI=1`: ./mingpt built with mpicc for data-parallel training (src/dist.c); its objects live
+# apart, and ./mingpt is relinked whenever the flavour changes.
+ifeq ($(MPI),1)
+CC := mpicc
+BUILD := build/mpi
+ALL_CFLAGS += -DMINGPT_MPI
+FLAVOUR := mpi
+else
 BUILD := build
-CORE := common files rng threads tensor matmul ops model trainer utf8 json safetensors checkpoint sample decode \
+FLAVOUR := plain
+endif
+FLAVOUR_STAMP := build/.flavour-$(FLAVOUR)
+CORE := common files rng threads tensor matmul ops model dist trainer utf8 json safetensors checkpoint sample decode \
 	unicode unicode_tables tok_chars tok_bpe hf_gpt2
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 # every src/task_*.c: a new task's file is built and linked without an edit here
@@ -40,8 +51,13 @@ LIB_TESTS := test_lib
 .PHONY: all lib examples test bench bench-portable asan fuzz memcheck install uninstall clean
 all: mingpt
 
-mingpt: $(CORE_OBJ) $(APP_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+mingpt: $(CORE_OBJ) $(APP_OBJ) $(FLAVOUR_STAMP)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CORE_OBJ) $(APP_OBJ) $(LDLIBS)
+
+$(FLAVOUR_STAMP):
+	mkdir -p build
+	rm -f build/.flavour-*
+	touch $@
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -97,6 +113,16 @@ test-portable:
 	$(MAKE) BUILD=build/portable PORTABLE=1 build/portable/mingpt-test build/portable/examples/sort \
 		$(TESTS:%=build/portable/tests/%)
 	@MINGPT=build/portable/mingpt-test sh tests/run.sh $(TESTS:%=build/portable/tests/%)
+
+# Data-parallel training over MPI (needs Open MPI's mpicc and mpirun): the MPI build of the
+# command, build/mpi/mingpt-test, against one process (tests/mpi/test_mpi.c).
+.PHONY: test-mpi
+test-mpi: $(BUILD)/tests/test_mpi
+	$(MAKE) MPI=1 build/mpi/mingpt-test
+	@MINGPT_MPI=build/mpi/mingpt-test sh tests/run.sh $(BUILD)/tests/test_mpi
+
+$(BUILD)/tests/test_mpi: tests/mpi/test_mpi.c tests/harness.h $(CORE_OBJ) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 $(BUILD)/mingpt-test: $(CORE_OBJ) $(APP_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

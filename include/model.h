@@ -186,10 +186,9 @@ void gpt_backward(GPT *model);
 float gpt_forward_backward(GPT *model, const int *idx, const int *targets, int B, int T);
 /* One micro-batch of a larger batch (gradient accumulation): as gpt_forward_backward, but every
  * gradient is divided by divide_by (the larger batch's count of targets that are not -1) instead
- * of this micro-batch's count, and with `accumulate` added to grad_mem instead of written there.
- * Returns this micro-batch's mean loss (model->n_targets: its own count). */
-float gpt_forward_backward_part(GPT *model, const int *idx, const int *targets, int B, int T, size_t divide_by,
-                                int accumulate);
+ * of this micro-batch's count. Returns this micro-batch's mean loss (model->n_targets: its own
+ * count). */
+float gpt_forward_backward_part(GPT *model, const int *idx, const int *targets, int B, int T, size_t divide_by);
 
 /* Says the weights changed (the trainer calls it after every step; call it after writing
  * param_mem directly), so that a cache started before cannot be stepped with. */

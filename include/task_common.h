@@ -50,6 +50,7 @@ struct TrainRun {
     double train_time;  /* seconds inside steps (evaluations left out) in this process */
     long step_start;    /* the step this process started from */
     double loss_sum, time_sum; /* over the steps since the last logged one */
+    double comm_prev;   /* dist_comm_seconds() at the last logged step */
     long loss_count;
     double ema_loss, ema_dt;   /* smoothed for the status line */
     long ema_count;

@@ -37,6 +37,8 @@ typedef struct {
     long step;           /* optimizer steps taken */
     double *norm_parts;  /* (n_norm_parts) partial sums of squares, fixed chunking */
     size_t n_norm_parts;
+    float *grad_sum;     /* (params numel) the micro-batches' gradients summed so far, when a rank
+                            runs more than one a step (NULL until then) */
     /* the last step */
     float loss, grad_norm, lr;
 } Trainer;
@@ -50,9 +52,12 @@ float trainer_lr(const TrainConfig *config, long step);
  * idx, targets (B,T) as gpt_forward. */
 float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, int B, int T);
 /* One step on accum micro-batches of (B,T), idx and targets (accum*B, T) (nanoGPT's gradient
- * accumulation): their gradients summed in order, each divided by the count of targets of all of
- * them, so the loss and gradients are those of one batch of accum*B rows (up to rounding) with
- * the activations of B rows. Returns that mean loss. */
+ * accumulation): each one's gradient, divided by the count of targets of all of them, computed
+ * alone and summed in order, so the loss and gradients are those of one batch of accum*B rows (up
+ * to rounding) with the activations of B rows. With MPI (dist.h) every rank passes all accum
+ * micro-batches, runs its share of them in order (rank r the r-th of dist_size() even parts) and
+ * the shares are summed across ranks: 2 ranks of 1 give the bits of 1 process of 2. Returns that
+ * mean loss. */
 float trainer_step_accum(Trainer *tr, GPT *model, const int *idx, const int *targets, int accum, int B, int T);
 /* The optimizer part of a step, on the gradients already in model->grad_mem: the gradient norm,
  * clipping and one AdamW update (sets tr->grad_norm and tr->lr, advances tr->step). */
@@ -63,7 +68,8 @@ typedef void (*trainer_batch_fn)(void *ctx, int *idx, int *targets, int B, int T
 /* Called after every step; returning non-zero stops the loop. */
 typedef int (*trainer_iter_fn)(void *ctx, Trainer *tr, GPT *model);
 
-/* Runs steps of accum micro-batches (next_batch is called accum times a step, each for B rows)
+/* Runs steps of accum micro-batches per rank (next_batch is called accum x dist_size() times a
+ * step on every rank, each for B rows)
  * until tr->step reaches max_iters (<= 0: no limit) or on_iter asks to stop. Returns the number
  * of steps taken. */
 long trainer_run(Trainer *tr, GPT *model, int accum, int B, int T, long max_iters, trainer_batch_fn next_batch,

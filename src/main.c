@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "dist.h"
 #include "files.h"
 #include "help.h"
 #include "hf_gpt2.h"
@@ -369,7 +370,7 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
     check_files(inputs, 3, outputs, 3);
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     if (argc < 2) {
         fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
         return 2;
@@ -382,7 +383,7 @@ int main(int argc, char **argv) {
     int n_commands = list_commands(commands);
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0) {
-        printf("mingpt %s\n", MINGPT_VERSION);
+        printf("mingpt %s; %s\n", MINGPT_VERSION, dist_describe());
         return finish(0);
     }
     if (strcmp(name, "--man") == 0) {
@@ -422,6 +423,10 @@ int main(int argc, char **argv) {
     if (n_args == 0) args = no_args; /* args[0] is NULL when an optional FILE is not given */
     if (cmd->kind == CMD_TOOL) return finish(cmd->run(&o, args));
     if (cmd->kind == CMD_TRAIN) check_training(&o.train, n_args, args);
+    if (dist_rank() != 0) { /* rank 0 reports, logs and plots for all (see dist.h) */
+        o.train.quiet = 1;
+        o.train.log_csv = o.train.plot_svg = NULL;
+    }
 
     /* more threads than CPUs only adds threads waiting for each other's turn on a core */
     if (o.threads > cpu_count()) {
@@ -443,5 +448,12 @@ int main(int argc, char **argv) {
         rc = finish(cmd->run(&o, args));
     }
     pool_free(pool);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    dist_init(&argc, &argv); /* MPI first: it may take its own arguments out of argv */
+    int rc = run_command(argc, argv);
+    dist_finish(rc);
     return rc;
 }

@@ -628,7 +628,6 @@ typedef struct {
     const int *idx, *targets;
     int B, T, n_shards;
     size_t divide_by;           /* what every shard's gradient is divided by: the whole batch's targets */
-    int accumulate;             /* add to the model's gradients instead of writing them */
     double loss_sum[GPT_SHARDS]; /* each shard's loss times its targets */
     size_t own_targets[GPT_SHARDS];
 } ShardJob;
@@ -646,7 +645,7 @@ static void shard_worker(void *ctx, int ith, int nth) {
         job->loss_sum[s] = (double)loss * (double)sh->n_targets;
         job->own_targets[s] = sh->n_targets;
         sh->n_targets = job->divide_by;
-        if (s > 0 || !job->accumulate) gpt_zero_grad(sh); /* shard 0's are the model's */
+        gpt_zero_grad(sh); /* shard 0's: the model's own */
         gpt_backward(sh);
     }
 }
@@ -660,15 +659,14 @@ static void add_shard_grads(void *ctx, size_t lo, size_t hi) {
     }
 }
 
-float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int B, int T, size_t divide_by,
-                               int accumulate) {
+float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int B, int T, size_t divide_by) {
     CHECK(!m->inference && targets != NULL);
     int n_shards = m->num_params <= SHARD_MAX_PARAMS ? MG_MIN(B, GPT_SHARDS) : 1;
     if (n_shards == 1) {
         float loss = gpt_forward(m, idx, targets, B, T, 1);
         size_t own = m->n_targets;
         m->n_targets = divide_by; /* the count crossentropy_backward divides by */
-        if (!accumulate) gpt_zero_grad(m);
+        gpt_zero_grad(m);
         gpt_backward(m);
         m->n_targets = own;
         return loss;
@@ -678,7 +676,7 @@ float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int 
         sh->shard = (uint32_t)m->n_shards;
         m->shards[m->n_shards] = sh;
     }
-    ShardJob job = {m, idx, targets, B, T, n_shards, divide_by, accumulate, {0}, {0}};
+    ShardJob job = {m, idx, targets, B, T, n_shards, divide_by, {0}, {0}};
     pool_run(m->pool, shard_worker, &job);
     pool_for(m->pool, m->params.numel, add_shard_grads, &job);
     m->pass++;
@@ -698,7 +696,7 @@ float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int 
 float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T) {
     size_t n_targets = 0;
     for (size_t i = 0; i < (size_t)B * T; i++) n_targets += targets[i] != -1;
-    return gpt_forward_backward_part(m, idx, targets, B, T, n_targets, 0);
+    return gpt_forward_backward_part(m, idx, targets, B, T, n_targets);
 }
 
 GPT *gpt_clone(const GPT *src, const GPTConfig *config) {

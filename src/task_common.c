@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "dist.h"
 #include "files.h"
 #include "hf_gpt2.h"
 #include "plot.h"
@@ -270,8 +271,8 @@ static void on_interrupt(int sig) {
     }
 }
 
-/* Tokens in one optimizer step: --accum passes of (B,T). */
-static double step_tokens(const TrainRun *run) { return (double)run->opt->accum * run->B * run->T; }
+/* Tokens in one optimizer step: --accum passes of (B,T) on each rank. */
+static double step_tokens(const TrainRun *run) { return (double)run->opt->accum * dist_size() * run->B * run->T; }
 
 /* The last line of a run: how far, how fast, the best result, and where the model is. */
 static void print_summary(TrainRun *run, int interrupted) {
@@ -341,7 +342,7 @@ static double ema_update(double avg, double x, long count) {
     return (0.9 * avg * (1 - keep / 0.9) + 0.1 * x) / (1 - keep);
 }
 
-static int after_step(void *ctx, Trainer *tr, GPT *model) {
+static int after_step_main(void *ctx, Trainer *tr, GPT *model) {
     LoopState *st = ctx;
     TrainRun *run = st->run;
     const TrainOptions *opt = run->opt;
@@ -396,8 +397,13 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
             format_duration(now - run->t_start, elapsed, sizeof elapsed);
             eta_text(run, now, left, sizeof left);
             if (left[0]) snprintf(eta, sizeof eta, ", ETA %s", left);
-            fprintf(stderr, "iter %ld/%ld: loss %.4f, lr %.2e, %.1f ms/iter, %.0f tok/s, %.1f GFLOP/s, %s%s\n", step,
-                    opt->max_iters, row.train_loss, tr->lr, per_iter * 1e3, row.tokens_per_s,
+            char comm[64] = "";
+            if (dist_size() > 1) /* the gradients' sum across the ranks, per step */
+                snprintf(comm, sizeof comm, " (%.1f in the all-reduce of %d ranks)",
+                         (dist_comm_seconds() - run->comm_prev) / (double)run->loss_count * 1e3, dist_size());
+            run->comm_prev = dist_comm_seconds();
+            fprintf(stderr, "iter %ld/%ld: loss %.4f, lr %.2e, %.1f ms/iter%s, %.0f tok/s, %.1f GFLOP/s, %s%s\n", step,
+                    opt->max_iters, row.train_loss, tr->lr, per_iter * 1e3, comm, row.tokens_per_s,
                     run->flops_per_token * row.tokens_per_s / 1e9, elapsed, eta);
         }
         run->loss_sum = run->time_sum = 0.0;
@@ -442,6 +448,14 @@ static int after_step(void *ctx, Trainer *tr, GPT *model) {
     if (run->term.tty && (log_now || now - run->t_draw >= 0.1)) draw_status(run, now);
     /* evaluation, saving and drawing are not training time */
     run->t_prev = now_seconds();
+    return stop;
+}
+
+/* After every step: rank 0 (the only rank of a run without MPI) reports, evaluates and saves, and
+ * every rank stops when it says so. */
+static int after_step(void *ctx, Trainer *tr, GPT *model) {
+    int stop = dist_rank() == 0 ? after_step_main(ctx, tr, model) : 0;
+    dist_broadcast_int(&stop);
     return stop;
 }
 
@@ -517,7 +531,7 @@ int train_loop(TrainRun *run) {
                 run->tr.step, opt->out);
         st.rc = 1;
     }
-    if (st.rc == 0) print_summary(run, 0);
+    if (st.rc == 0 && dist_rank() == 0) print_summary(run, 0);
 done:
     term_clear(&run->term);
     if (run->log_fp) fclose(run->log_fp);

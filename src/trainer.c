@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "common.h"
 #include "simd.h"
 
@@ -48,6 +49,7 @@ void trainer_free(Trainer *tr) {
     free(tr->m);
     free(tr->v);
     free(tr->norm_parts);
+    free(tr->grad_sum);
     memset(tr, 0, sizeof *tr);
 }
 
@@ -161,15 +163,49 @@ void trainer_update(Trainer *tr, GPT *model) {
     gpt_weights_changed(model);
 }
 
+typedef struct {
+    float *sum;
+    const float *grad;
+    int last; /* grad = sum + grad, for the last micro-batch; else sum += grad */
+} SumJob;
+
+static void sum_grads(void *ctx, size_t lo, size_t hi) {
+    const SumJob *job = ctx;
+    float *grad = (float *)job->grad;
+    for (size_t i = lo; i < hi; i++) {
+        if (job->last) grad[i] = job->sum[i] + grad[i];
+        else job->sum[i] += grad[i];
+    }
+}
+
 float trainer_step_accum(Trainer *tr, GPT *model, const int *idx, const int *targets, int accum, int B, int T) {
     CHECK(tr->params == &model->params && accum >= 1);
-    size_t rows = (size_t)B * T, n_targets = 0;
+    size_t rows = (size_t)B * T, n_targets = 0, numel = model->params.numel, lo, hi;
     for (size_t i = 0; i < (size_t)accum * rows; i++) n_targets += targets[i] != -1;
+    /* this rank's micro-batches, in order; each forward advances the dropout pass by one, so a
+     * micro-batch draws the masks it would draw in one process running them all */
+    split_range((size_t)accum, dist_rank(), dist_size(), &lo, &hi);
+    uint64_t pass0 = model->pass;
+    model->pass = pass0 + lo;
     double loss_sum = 0.0;
-    for (int k = 0; k < accum; k++) { /* in order: the sum's order, and so its bits, is fixed */
-        float loss = gpt_forward_backward_part(model, idx + k * rows, targets + k * rows, B, T, n_targets, k > 0);
+    if (hi == lo) memset(model->grad_mem, 0, numel * sizeof(float));
+    if (hi - lo > 1 && !tr->grad_sum) tr->grad_sum = xmalloc_aligned(xmul_size(numel, sizeof(float)));
+    for (size_t k = lo; k < hi; k++) {
+        /* each micro-batch's gradient is computed alone and added in order, ((g0 + g1) + g2)...,
+         * so that K ranks of one micro-batch sum the same numbers as one process of K */
+        float loss = gpt_forward_backward_part(model, idx + k * rows, targets + k * rows, B, T, n_targets);
         loss_sum += (double)loss * (double)model->n_targets;
+        if (hi - lo == 1) continue;
+        if (k == lo) {
+            memcpy(tr->grad_sum, model->grad_mem, numel * sizeof(float));
+        } else {
+            SumJob job = {tr->grad_sum, model->grad_mem, k == hi - 1};
+            pool_for(model->pool, numel, sum_grads, &job);
+        }
     }
+    dist_sum_floats(model->grad_mem, numel);
+    dist_sum_doubles(&loss_sum, 1);
+    model->pass = pass0 + (uint64_t)accum;
     float loss = n_targets ? (float)(loss_sum / (double)n_targets) : 0.0f;
     trainer_update(tr, model);
     tr->loss = loss;
@@ -182,11 +218,13 @@ float trainer_step(Trainer *tr, GPT *model, const int *idx, const int *targets, 
 
 long trainer_run(Trainer *tr, GPT *model, int accum, int B, int T, long max_iters, trainer_batch_fn next_batch,
                  trainer_iter_fn on_iter, void *ctx) {
+    accum *= dist_size(); /* micro-batches per step in all */
     size_t rows = xmul_size((size_t)B, (size_t)T), n = xmul_size(rows, (size_t)accum);
     int *idx = xmalloc(xmul_size(n, sizeof(int)));
     int *targets = xmalloc(xmul_size(n, sizeof(int)));
     long taken = 0;
     while (max_iters <= 0 || tr->step < max_iters) {
+        /* every rank draws every micro-batch, so all keep the same data order */
         for (int k = 0; k < accum; k++) next_batch(ctx, idx + k * rows, targets + k * rows, B, T);
         trainer_step_accum(tr, model, idx, targets, accum, B, T);
         taken++;
