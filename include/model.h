@@ -178,17 +178,14 @@ void gpt_zero_grad(GPT *model);
 /* Accumulates d(loss)/d(param) of the last forward (which must have had targets) into grad_mem. */
 void gpt_backward(GPT *model);
 /* A training pass: the loss of gpt_forward(model, idx, targets, B, T, 1) (returned, and in
- * model->loss and n_targets) and its gradients in grad_mem (written, not accumulated). A small
- * model (see model.c) cuts the batch into GPT_SHARDS shards of rows that the pool's threads run
- * whole, each a forward and backward on one thread, then sums their gradients in shard order: the
- * same loss and gradients up to float rounding, the same bits for any thread count, and dropout
- * masks of its own. model->a then holds no activations of this pass. */
-float gpt_forward_backward(GPT *model, const int *idx, const int *targets, int B, int T);
-/* One micro-batch of a larger batch (gradient accumulation): as gpt_forward_backward, but every
- * gradient is divided by divide_by (the larger batch's count of targets that are not -1) instead
- * of this micro-batch's count. Returns this micro-batch's mean loss (model->n_targets: its own
- * count). */
-float gpt_forward_backward_part(GPT *model, const int *idx, const int *targets, int B, int T, size_t divide_by);
+ * model->loss, with this batch's count of targets that are not -1 in n_targets) and its gradients
+ * in grad_mem (written, not accumulated), divided by divide_by: this batch's count of targets, or
+ * that of a larger batch this one is a micro-batch of (gradient accumulation). A small model (see
+ * model.c) cuts the batch into GPT_SHARDS shards of rows that the pool's threads run whole, each a
+ * forward and backward on one thread, then sums their gradients in shard order: the same loss and
+ * gradients up to float rounding, the same bits for any thread count, and dropout masks of its
+ * own. model->a then holds no activations of this pass. */
+float gpt_forward_backward(GPT *model, const int *idx, const int *targets, int B, int T, size_t divide_by);
 
 /* Says the weights changed (the trainer calls it after every step; call it after writing
  * param_mem directly), so that a cache started before cannot be stepped with. */

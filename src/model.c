@@ -191,7 +191,7 @@ static void layout_packed(TensorTable *params, int tied) {
 }
 
 /* A model of config; with a lender (a training model), one that reads the lender's weights and,
- * with borrow_grads, accumulates into the lender's gradients (a shard, see gpt_forward_backward). */
+ * with borrow_grads, writes its gradients into the lender's (a shard, see gpt_forward_backward). */
 static GPT *create(const GPTConfig *config, Pool *pool, int inference, int tied, const GPT *lender,
                    int borrow_grads) {
     CHECK(gpt_config_error(config) == NULL);
@@ -659,7 +659,7 @@ static void add_shard_grads(void *ctx, size_t lo, size_t hi) {
     }
 }
 
-float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int B, int T, size_t divide_by) {
+float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T, size_t divide_by) {
     CHECK(!m->inference && targets != NULL);
     int n_shards = m->num_params <= SHARD_MAX_PARAMS ? MG_MIN(B, GPT_SHARDS) : 1;
     if (n_shards == 1) {
@@ -691,12 +691,6 @@ float gpt_forward_backward_part(GPT *m, const int *idx, const int *targets, int 
     m->has_targets = 0; /* its own buffers hold no pass to run backward on */
     m->loss = m->n_targets ? total / (double)m->n_targets : 0.0;
     return (float)m->loss;
-}
-
-float gpt_forward_backward(GPT *m, const int *idx, const int *targets, int B, int T) {
-    size_t n_targets = 0;
-    for (size_t i = 0; i < (size_t)B * T; i++) n_targets += targets[i] != -1;
-    return gpt_forward_backward_part(m, idx, targets, B, T, n_targets);
 }
 
 GPT *gpt_clone(const GPT *src, const GPTConfig *config) {

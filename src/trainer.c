@@ -164,17 +164,15 @@ void trainer_update(Trainer *tr, GPT *model) {
 }
 
 typedef struct {
-    float *sum;
-    const float *grad;
+    float *sum, *grad;
     int last; /* grad = sum + grad, for the last micro-batch; else sum += grad */
 } SumJob;
 
 static void sum_grads(void *ctx, size_t lo, size_t hi) {
     const SumJob *job = ctx;
-    float *grad = (float *)job->grad;
     for (size_t i = lo; i < hi; i++) {
-        if (job->last) grad[i] = job->sum[i] + grad[i];
-        else job->sum[i] += grad[i];
+        if (job->last) job->grad[i] = job->sum[i] + job->grad[i];
+        else job->sum[i] += job->grad[i];
     }
 }
 
@@ -193,7 +191,7 @@ float trainer_step_accum(Trainer *tr, GPT *model, const int *idx, const int *tar
     for (size_t k = lo; k < hi; k++) {
         /* each micro-batch's gradient is computed alone and added in order, ((g0 + g1) + g2)...,
          * so that K ranks of one micro-batch sum the same numbers as one process of K */
-        float loss = gpt_forward_backward_part(model, idx + k * rows, targets + k * rows, B, T, n_targets);
+        float loss = gpt_forward_backward(model, idx + k * rows, targets + k * rows, B, T, n_targets);
         loss_sum += (double)loss * (double)model->n_targets;
         if (hi - lo == 1) continue;
         if (k == lo) {

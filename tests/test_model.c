@@ -127,6 +127,12 @@ static double max_rel_diff(const float *a, const float *b, size_t n) {
     return diff / scale;
 }
 
+static size_t count_targets(const int *targets, int n) {
+    size_t count = 0;
+    for (int i = 0; i < n; i++) count += targets[i] != -1;
+    return count;
+}
+
 static void test_sharded_training_pass(void) {
     /* a small model's pass runs as shards of rows, one thread each (gpt_forward_backward): the
      * loss and gradients are the whole batch's (each shard divides by the whole batch's targets,
@@ -142,7 +148,7 @@ static void test_sharded_training_pass(void) {
     float want = gpt_forward(whole, idx, targets, B, T, 1);
     gpt_zero_grad(whole);
     gpt_backward(whole);
-    float got = gpt_forward_backward(sharded, idx, targets, B, T);
+    float got = gpt_forward_backward(sharded, idx, targets, B, T, count_targets(targets, B * T));
     EXPECT(sharded->n_shards == GPT_SHARDS && sharded->n_targets == whole->n_targets);
     EXPECT(fabs(got - want) <= 1e-6 * fabs(want));
     double rel = max_rel_diff(sharded->grad_mem, whole->grad_mem, whole->params.numel);
@@ -158,14 +164,14 @@ static void test_sharded_training_pass(void) {
     for (int p = 0; p < 3; p++) {
         m[p] = gpt_create(&config, pools[p]);
         gpt_init(m[p], 23);
-        gpt_forward_backward(m[p], idx, targets, B, T);
-        gpt_forward_backward(m[p], idx, targets, B, T); /* the pass count moves the masks on */
+        gpt_forward_backward(m[p], idx, targets, B, T, count_targets(targets, B * T));
+        gpt_forward_backward(m[p], idx, targets, B, T, count_targets(targets, B * T)); /* masks move on */
         if (p) expect_same_bits("sharded gradients", m[p]->grad_mem, m[0]->grad_mem, m[0]->params.numel);
         if (p) EXPECT(m[p]->pass == 2 && m[p]->loss == m[0]->loss);
     }
     /* both shards the same rows: only their dropout masks can tell their losses apart */
     for (int i = 0; i < 2 * T; i++) idx[2 * T + i] = idx[i], targets[2 * T + i] = targets[i] = i % 5;
-    gpt_forward_backward(m[0], idx, targets, 4, T);
+    gpt_forward_backward(m[0], idx, targets, 4, T, count_targets(targets, 4 * T));
     EXPECT(m[0]->shards[0]->loss != m[0]->shards[1]->loss);
     for (int p = 0; p < 3; p++) gpt_free(m[p]);
     pool_free(pool3);
@@ -173,7 +179,7 @@ static void test_sharded_training_pass(void) {
     GPTConfig big = {8, 4, 128, 64, 8, 0.0f, 0.0f, 0.0f}; /* 1.6M parameters: one pass, every thread */
     GPT *large = gpt_create(&big, pool2);
     gpt_init(large, 24);
-    gpt_forward_backward(large, idx, targets, 2, 4);
+    gpt_forward_backward(large, idx, targets, 2, 4, count_targets(targets, 2 * 4));
     EXPECT(large->n_shards == 0 && large->has_targets);
     gpt_free(large);
     free(idx);
