@@ -170,15 +170,21 @@ static float *logits_of(GPT *m, const int *idx, int T) {
 static const int PROMPT[7] = {15496, 11, 995, 0, 50256, 1212, 318}; /* "Hello, world!<|endoftext|>This is" */
 
 /* The folder loads into exactly the weights it was written from, and gives the same logits. */
-static void check_loads_as(const char *folder, GPT *ref, int want_prefixed, int want_lm_head) {
+/* The folder's model, or NULL with the case failed and the loader's message printed. */
+static GPT *load_folder(const char *folder, HfGpt2Contents *got) {
     char err[512];
-    HfGpt2Contents got;
-    GPT *m = hf_gpt2_load(folder, pool, &got, err, sizeof err);
+    GPT *m = hf_gpt2_load(folder, pool, got, err, sizeof err);
     if (!m) {
         printf("    load failed: %s\n", err);
         harness_case_failed = 1;
-        return;
     }
+    return m;
+}
+
+static void check_loads_as(const char *folder, GPT *ref, int want_prefixed, int want_lm_head) {
+    HfGpt2Contents got;
+    GPT *m = load_folder(folder, &got);
+    if (!m) return;
     EXPECT(m->config.n_layer == 2 && m->config.n_head == 2 && m->config.n_embd == 16);
     EXPECT(m->config.block_size == 32 && m->config.vocab_size == 50257);
     EXPECT(m->config.resid_pdrop == 0.0f && m->config.attn_pdrop == 0.0f && m->config.embd_pdrop == 0.0f);
@@ -378,12 +384,8 @@ static void expect_same_tokens(const char *what, const int *got, const int *want
 static void check_against_torch(const char *folder, int want_prefixed, int want_lm_head) {
     char err[512], path[600];
     HfGpt2Contents got;
-    GPT *m = hf_gpt2_load(folder, pool, &got, err, sizeof err);
-    if (!m) {
-        printf("    load failed: %s\n", err);
-        harness_case_failed = 1;
-        return;
-    }
+    GPT *m = load_folder(folder, &got);
+    if (!m) return;
     EXPECT(got.prefixed == want_prefixed && got.has_lm_head == want_lm_head);
     EXPECT(got.n_buffers == m->config.n_layer * (1 + want_prefixed)); /* attn.bias (+ attn.masked_bias) */
     snprintf(path, sizeof path, "%s/expected.safetensors", folder);
