@@ -227,7 +227,7 @@ static double run_kernel(Pool *pool, KernelBufs *k, Kernel id) {
     size_t N = k->N, C = k->C, V = k->V, H = 4 * C, count;
     switch (id) {
     case K_GELU_FWD: gelu_forward(pool, k->b, k->a, N * H); return 8.0 * N * H;
-    case K_GELU_BWD: gelu_backward(pool, k->d, k->c, k->a, N * H); return 12.0 * N * H;
+    case K_GELU_BWD: gelu_backward(pool, k->d, k->c, k->a, k->b, N * H); return 16.0 * N * H;
     case K_SOFTMAX: /* in place: the rows of the previous call are as good an input as any */
         softmax_forward(pool, k->b, k->rows, k->T, 0.125f);
         return 8.0 * k->rows * k->T;

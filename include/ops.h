@@ -64,8 +64,8 @@ void attention_decode(Pool *pool, float *out, const float *qkv, const float *key
  * computed as x·sigmoid(2u), which is the same function with one exp and one division. inp (n) ->
  * out (n) (written) */
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n);
-/* dout (n), inp (n) -> dinp (n) (written) */
-void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n);
+/* dout (n), inp (n), out (n) = gelu_forward's output for inp -> dinp (n) (written; may be dout) */
+void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, const float *out, size_t n);
 
 /* inp (n) -> out (n) = dropout(inp) (written; out may equal inp) */
 void dropout_forward(Pool *pool, float *out, const float *inp, size_t n, float p, uint32_t key);

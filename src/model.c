@@ -596,7 +596,7 @@ void gpt_backward(GPT *m) {
         dropout_backward(m->pool, d->proj, d->dres, BTC, pr, site_key(m, 3 + 3 * l));
         linear_backward(m->pool, d->dfc, 0, bg->mlp_proj_w, bg->mlp_proj_b, d->proj, h->fc_gelu,
                         bw->mlp_proj_w, BT, 4 * C, C);
-        gelu_backward(m->pool, d->dfc, d->dfc, h->fc, BT * 4 * C);
+        gelu_backward(m->pool, d->dfc, d->dfc, h->fc, h->fc_gelu, BT * 4 * C);
         linear_backward(m->pool, d->dln, 0, bg->c_fc_w, bg->c_fc_b, d->dfc, h->ln_2, bw->c_fc_w, BT,
                         C, 4 * C);
         layernorm_backward(m->pool, d->dres, bg->ln_2_w, bg->ln_2_b, d->dln, h->res_1, bw->ln_2_w,

@@ -619,7 +619,7 @@ void attention_decode(Pool *pool, float *out, const float *qkv, const float *key
 
 typedef struct {
     float *out;
-    const float *inp, *dout;
+    const float *inp, *dout, *gelu; /* gelu: the forward's output, for the backward */
 } GeluJob;
 
 /* NewGELU of a vector of elements, as x·sigmoid(2u) = 0.5·x·(1 + tanh u) */
@@ -629,11 +629,15 @@ static inline vfloat gelu_v(vfloat x) {
     return vselect(vlt(u, vsplat(GELU_U_ZERO)), 0.0f * x, out);
 }
 
-/* its derivative: d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig(1 - sig) = (1 - tanh² u) / 4 */
-static inline vfloat gelu_grad_v(vfloat x) {
-    vfloat u = GELU_SCALE * (x + 0.044715f * x * x * x);
-    vfloat sig = 1.0f / (1.0f + vexp(-2.0f * u)); /* (1 + tanh u) / 2 */
-    sig = vselect(vlt(u, vsplat(GELU_U_ZERO)), vsplat(0.0f), sig);
+/* its derivative, d/dx x·sig(2u) = sig + 2x·sig·(1 - sig)·du/dx, with sig = sig(2u) read off the
+ * forward's output as out / x: the backward then needs no exp, which was most of its cost. Where
+ * that division says nothing, sig is what the forward's formula gives: 1/2 at (and, to float
+ * precision, near) x = 0, 1 where out is x (large x, +inf), 0 where out is 0 (u below the cut). */
+static inline vfloat gelu_grad_v(vfloat x, vfloat out) {
+    vfloat sig = out / x;
+    vfloat ax = (vfloat)((vint)x & INT32_MAX);
+    sig = vselect(vlt(ax, vsplat(1e-30f)), vsplat(0.5f), sig); /* also x = 0; out may be subnormal */
+    sig = vselect(veq(out, x), vsplat(1.0f), sig);
     vfloat slope = 2.0f * x * sig * (1.0f - sig) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
     /* where sig is 0 or 1 the slope is 0, also past |x| = 1.8e19 where x² overflows (0·inf) */
     return sig + vselect(veq(sig, vsplat(0.0f)) | veq(sig, vsplat(1.0f)), vsplat(0.0f), slope);
@@ -650,23 +654,25 @@ static void gelu_forward_elems(void *ctx, size_t lo, size_t hi) {
 }
 
 void gelu_forward(Pool *pool, float *out, const float *inp, size_t n) {
-    GeluJob j = {out, inp, NULL};
+    GeluJob j = {out, inp, NULL, NULL};
     pool_for(pool, n, gelu_forward_elems, &j);
 }
 
-/* dout (n), inp (n) -> dinp [lo, hi) (in out) */
+/* dout (n), inp (n), out = gelu(inp) (n) -> dinp [lo, hi) (dinp may be dout) */
 static void gelu_backward_elems(void *ctx, size_t lo, size_t hi) {
     const GeluJob *j = ctx;
     float *dinp = j->out;
-    const float *inp = j->inp, *dout = j->dout;
+    const float *inp = j->inp, *dout = j->dout, *out = j->gelu;
     size_t i = lo;
-    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(dinp + i, gelu_grad_v(vload(inp + i)) * vload(dout + i));
-    if (i < hi)
-        vstore_n(dinp + i, gelu_grad_v(vload_n(inp + i, hi - i, 0.0f)) * vload_n(dout + i, hi - i, 0.0f), hi - i);
+    for (; i + SIMD_W <= hi; i += SIMD_W) vstore(dinp + i, gelu_grad_v(vload(inp + i), vload(out + i)) * vload(dout + i));
+    if (i < hi) {
+        size_t n = hi - i;
+        vstore_n(dinp + i, gelu_grad_v(vload_n(inp + i, n, 0.0f), vload_n(out + i, n, 0.0f)) * vload_n(dout + i, n, 0.0f), n);
+    }
 }
 
-void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, size_t n) {
-    GeluJob j = {dinp, inp, dout};
+void gelu_backward(Pool *pool, float *dinp, const float *dout, const float *inp, const float *out, size_t n) {
+    GeluJob j = {dinp, inp, dout, out};
     pool_for(pool, n, gelu_backward_elems, &j);
 }
 

@@ -214,7 +214,7 @@ static void test_gelu_gradients(void) {
     gelu_forward(pool, y, x, 3);
     expect_close("gelu values", y, want, 3, 1e-5, 0);
     float *dinp = xmalloc(c.n * 4);
-    gelu_backward(pool, dinp, c.r, c.inp, c.n);
+    gelu_backward(pool, dinp, c.r, c.inp, c.out, c.n);
     fd_check("gelu dinp", c.inp, c.n, dinp, gelu_loss, &c, 1e-3f);
     free(c.out), free(c.inp), free(c.r), free(dinp);
 }
@@ -225,7 +225,7 @@ static void test_gelu_is_accurate(void) {
     float *x = xmalloc(n * 4), *y = xmalloc(n * 4), *ones = xmalloc(n * 4), *dx = xmalloc(n * 4);
     for (size_t i = 0; i < n; i++) x[i] = (float)(-12.0 + 1e-4 * (double)i), ones[i] = 1.0f;
     gelu_forward(pool, y, x, n);
-    gelu_backward(pool, dx, ones, x, n);
+    gelu_backward(pool, dx, ones, x, y, n);
     double worst = 0.0, worst_grad = 0.0;
     for (size_t i = 0; i < n; i++) {
         double v = x[i], du = 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * v * v);
@@ -242,7 +242,7 @@ static void test_gelu_is_accurate(void) {
      * past |x| = 1.8e19, where x² overflows: test_simd.c) */
     float tails[6] = {-50.0f, -1e13f, -1e18f, 50.0f, 1e13f, 1e18f}, tail_out[6], tail_grad[6];
     gelu_forward(pool, tail_out, tails, 6);
-    gelu_backward(pool, tail_grad, ones, tails, 6);
+    gelu_backward(pool, tail_grad, ones, tails, tail_out, 6);
     for (int i = 0; i < 6; i++) {
         int negative = tails[i] < 0.0f;
         if (!(tail_out[i] == (negative ? 0.0f : tails[i]) && tail_grad[i] == (negative ? 0.0f : 1.0f)))

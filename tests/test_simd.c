@@ -84,7 +84,7 @@ static void test_gelu_at_the_extremes(void) {
     float x[8] = {-100.0f, 100.0f, -1e30f, 1e30f, -3e38f, 3e38f, -50.0f, 50.0f}, y[8], dy[8], ones[8];
     for (int i = 0; i < 8; i++) ones[i] = 1.0f;
     gelu_forward(pool1, y, x, 8);
-    gelu_backward(pool1, dy, ones, x, 8);
+    gelu_backward(pool1, dy, ones, x, y, 8);
     for (int i = 0; i < 8; i++) {
         int neg = x[i] < 0.0f;
         int ok = y[i] == (neg ? 0.0f : x[i]) && dy[i] == (neg ? 0.0f : 1.0f);
@@ -103,11 +103,11 @@ static void test_gelu_tails_give_the_bits_of_whole_vectors(void) {
     fill_uniform(dout, n, 2, 1.0f);
     gelu_forward(pool1, y1, x, n);
     gelu_forward(pool3, y3, x, n);
-    gelu_backward(pool1, d1, dout, x, n);
-    gelu_backward(pool3, d3, dout, x, n);
+    gelu_backward(pool1, d1, dout, x, y1, n);
+    gelu_backward(pool3, d3, dout, x, y1, n);
     for (size_t i = 0; i < n; i++) { /* one element: lane 0 of a tail */
         gelu_forward(pool1, each + i, x + i, 1);
-        gelu_backward(pool1, d_each + i, dout + i, x + i, 1);
+        gelu_backward(pool1, d_each + i, dout + i, x + i, each + i, 1);
     }
     expect_same_bits("gelu, 3 threads vs 1", y3, y1, n);
     expect_same_bits("gelu, one at a time vs whole", each, y1, n);
