@@ -504,8 +504,10 @@ static void bench_gpt2(Pool *pool, double peak) {
 }
 
 int main(int argc, char **argv) {
-    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --generate, --busy: only that part */
+    /* --quick: fewer gpt-mini steps and no GEMM table; --gemm, --train, --generate, --busy: only that
+     * part */
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int train_only = argc > 1 && strcmp(argv[1], "--train") == 0;
     int gemm_only = argc > 1 && strcmp(argv[1], "--gemm") == 0;
     Pool *pool1 = pool_create(1), *pool_all = pool_create(0);
     if (argc > 1 && strcmp(argv[1], "--kernels") == 0) { /* [name [reps]]: one kernel, for perf stat */
@@ -532,16 +534,24 @@ int main(int argc, char **argv) {
         bench_busy(pool1, pool_all);
         return 0;
     }
-    if (!quick) bench_gemm(pool_all);
+    if (!quick && !train_only) bench_gemm(pool_all);
     if (gemm_only) return 0;
-    bench_kernels(pool1, pool_all, -1, 10);
+    if (!train_only) bench_kernels(pool1, pool_all, -1, 10);
+    /* --train [mini|small|adder]: the training lines, or one of them */
+    const char *only = train_only && argc > 2 ? argv[2] : NULL;
+    if (only && strcmp(only, "mini") && strcmp(only, "small") && strcmp(only, "adder"))
+        die(2, "bench: --train takes mini, small or adder, not %s", only);
     GPTConfig mini = {6, 6, 192, 65, 128, 0.1f, 0.1f, 0.1f};
-    bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
+    if (!only || !strcmp(only, "mini"))
+        bench_model("gpt-mini (chargpt)", &mini, 64, 128, quick ? 3 : 10, pool1, pool_all, peak_all);
     /* nanoGPT's small character model (n_layer 4, n_head 4, n_embd 128, block 64, batch 12) */
     GPTConfig small = {4, 4, 128, 65, 64, 0.1f, 0.1f, 0.1f};
-    bench_model("nanoGPT-sized (4 layers, n_embd 128)", &small, 12, 64, 50, pool1, pool_all, peak_all);
+    if (!only || !strcmp(only, "small"))
+        bench_model("nanoGPT-sized (4 layers, n_embd 128)", &small, 12, 64, 50, pool1, pool_all, peak_all);
     GPTConfig nano = {3, 3, 48, 10, 6, 0.1f, 0.1f, 0.1f};
-    bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
+    if (!only || !strcmp(only, "adder"))
+        bench_model("gpt-nano (adder, ndigit 2)", &nano, 64, 6, 200, pool1, pool_all, peak_all);
+    if (train_only) return 0;
     bench_generate(pool_all);
     bench_gpt2(pool_all, peak_all);
     bench_busy(pool1, pool_all);
