@@ -8,9 +8,10 @@
  * MR x NR tile of C in vector registers (GCC/Clang vector extensions: 8-float vectors become AVX2
  * registers with -march=native and SSE pairs in a portable build).
  *
- * Determinism: every C element sums its K products in KC-sized blocks, in order, each block
- * accumulated from zero and then added to C. That order depends on K alone, never on how the
- * (MC x NC) tiles are dealt out to threads, so any thread count gives the same bits.
+ * Determinism: every C element sums its K products in blocks (KC, or KC_T for the weight
+ * gradient), in order, each block accumulated from zero and then added to C. That order depends on
+ * K and the operands' layout alone, never on how the (MC x NC) tiles are dealt out to threads, so
+ * any thread count gives the same bits.
  */
 #include "matmul.h"
 
@@ -31,9 +32,17 @@
 #endif
 #endif
 #define NR 16
+/* K block: a micro-kernel call streams KC rows of an A panel and of a B panel, and packed weights
+ * are laid out in KC blocks. The weight gradient's A (doutᵀ) and B (inp) are both read in place
+ * from rows, a cache line per row each, and at 256 those 512 lines crowd L1: its products took
+ * 13-19% longer than at 128 on AVX2, 8% on AVX-512 (1 thread, CPU time, gpt-mini shapes). The
+ * forward's and the input gradient's did not change, and decoding, which streams the packed
+ * weights KC rows at a time, measured no better at 128 on this noisy machine; so only products
+ * whose A is transposed (the weight gradient's doutᵀ) use KC_T. */
 #ifndef KC
 #define KC 256
 #endif
+#define KC_T 128
 #define MC_MAX (MR * (200 / MR)) /* about 200 rows: 10 x 20 with AVX-512, 6 x 33 with AVX2 */
 #define NC_MAX 512 /* multiple of NR */
 
@@ -168,6 +177,7 @@ typedef struct {
     int prepacked;      /* Bpack was packed by the caller beforehand (linear_pack_weight) */
     int direct_a;       /* whole MR-row panels of A are read in place, not packed (gemm_plan) */
     int direct_b;       /* whole NR-column panels of B are read in place (gemm_plan) */
+    size_t kc;          /* the K block: KC, or KC_T (gemm_plan); Bpack is laid out in it */
 } GemmJob;
 
 static void gemm_worker(void *ctx, int ith, int nth) {
@@ -185,8 +195,8 @@ static void gemm_worker(void *ctx, int ith, int nth) {
                 for (size_t j = 0; j < nc; j++)
                     g->C[(i0 + i) * g->ldc + j0 + j] = g->bias ? g->bias[j0 + j] : 0.0f;
         }
-        for (size_t k0 = 0; k0 < g->K; k0 += KC) {
-            size_t kc = MG_MIN((size_t)KC, g->K - k0);
+        for (size_t k0 = 0; k0 < g->K; k0 += g->kc) {
+            size_t kc = MG_MIN(g->kc, g->K - k0);
             int init = g->init && k0 == 0;
             const float *Bk = g->Bpack ? g->Bpack + k0 * g->npad + j0 * kc : Bp;
             size_t full_nc = !g->Bpack && g->direct_b ? nc / NR * NR : 0; /* column panels read in place */
@@ -238,6 +248,7 @@ static void gemm_plan(Pool *pool, GemmJob *g) {
     g->mc = (panels + tiles_m - 1) / tiles_m * MR;
     g->direct_a = (g->csa == 1 && in_place_stride_ok(g->rsa)) || (g->rsa == 1 && in_place_stride_ok(g->csa));
     g->direct_b = g->csb == 1 && in_place_stride_ok(g->rsb);
+    g->kc = g->rsa == 1 && g->csa != 1 ? KC_T : KC; /* by A's layout alone: in place or packed, one order */
 }
 
 /* Floats of shared packed B that g wants (0: its row tiles pack their own). Sharing pays when
@@ -261,11 +272,11 @@ static void gemm_pack_worker(void *ctx, int ith, int nth) {
     for (int j = 0; j < 2; j++) {
         GemmJob *g = pj->jobs[j];
         if (!g || !g->Bpack) continue;
-        size_t panels = g->npad / NR, blocks = (g->K + KC - 1) / KC, lo, hi;
+        size_t panels = g->npad / NR, blocks = (g->K + g->kc - 1) / g->kc, lo, hi;
         split_range(blocks * panels, ith, nth, &lo, &hi);
         for (size_t task = lo; task < hi; task++) {
-            size_t k0 = (task / panels) * KC, j0 = (task % panels) * NR;
-            size_t kc = MG_MIN((size_t)KC, g->K - k0);
+            size_t k0 = (task / panels) * g->kc, j0 = (task % panels) * NR;
+            size_t kc = MG_MIN(g->kc, g->K - k0);
             pack_B(g->Bpack + k0 * g->npad + j0 * kc, g->B + k0 * g->rsb + j0 * g->csb, g->rsb, g->csb,
                    kc, MG_MIN((size_t)NR, g->N - j0));
         }
@@ -301,14 +312,14 @@ static void gemm_run(Pool *pool, GemmJob *g) {
 
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,
               const float *B, size_t rsb, size_t csb, float *C, size_t ldc) {
-    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0, 0, 0, 0};
+    GemmJob g = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, NULL, 0, 0, NULL, 0, 0, 0, 0, 0};
     gemm_run(pool, &g);
 }
 
 void linear_forward(Pool *pool, float *out, const float *inp, const float *weight,
                     const float *bias, size_t N, size_t C, size_t OC) {
     /* out (N,OC) = inp (N,C) · Wᵀ: B[k][j] = W[j][k], so rsb = 1 and csb = C. */
-    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0, 0, 0, 0};
+    GemmJob g = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 1, bias, 0, 0, NULL, 0, 0, 0, 0, 0};
     gemm_run(pool, &g);
 }
 
@@ -317,7 +328,7 @@ size_t linear_packed_floats(size_t C, size_t OC) { return xmul_size(C, (OC + NR 
 void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C, size_t OC) {
     CHECK(((uintptr_t)packed & 63) == 0);
     /* B of linear_forward: B[k][j] = W[j][k], as the shared packing lays it out */
-    GemmJob g = {0, OC, C, NULL, 0, 0, weight, 1, C, NULL, 0, 0, NULL, 0, 0, packed, (OC + NR - 1) / NR * NR, 1, 0, 0};
+    GemmJob g = {0, OC, C, NULL, 0, 0, weight, 1, C, NULL, 0, 0, NULL, 0, 0, packed, (OC + NR - 1) / NR * NR, 1, 0, 0, KC};
     PackJob pj = {{&g, NULL}};
     pool_run(pool, gemm_pack_worker, &pj);
 }
@@ -325,7 +336,7 @@ void linear_pack_weight(Pool *pool, float *packed, const float *weight, size_t C
 void linear_forward_packed(Pool *pool, float *out, const float *inp, const float *packed, const float *bias,
                            size_t N, size_t C, size_t OC) {
     GemmJob g = {N, OC, C, inp, C, 1, NULL, 1, C, out, OC, 1, bias, 0, 0, (float *)packed,
-                 (OC + NR - 1) / NR * NR, 1, 0, 0};
+                 (OC + NR - 1) / NR * NR, 1, 0, 0, 0};
     CHECK(((uintptr_t)packed & 63) == 0);
     if (N == 0 || OC == 0) return;
     gemm_prepare(pool, &g, NULL);
@@ -379,9 +390,9 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
                      size_t OC) {
     BackwardJob job = {
         /* dinp (N,C) (+)= dout (N,OC) · W (OC,C) */
-        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0, 0, 0, 0},
+        {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, !accumulate_dinp, NULL, 0, 0, NULL, 0, 0, 0, 0, 0},
         /* dW (OC,C) += doutᵀ (OC,N) · inp (N,C): A[i][k] = dout[k][i], so rsa = 1 and csa = OC */
-        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0, 0, 0, 0},
+        {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 0, NULL, 0, 0, NULL, 0, 0, 0, 0, 0},
         dbias, dout, N, OC};
     gemm_prepare(pool, dinp && N && C ? &job.dinp : NULL, dweight && OC && C ? &job.dweight : NULL);
     pool_run(pool, linear_backward_worker, &job);

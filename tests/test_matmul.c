@@ -156,9 +156,11 @@ static void test_in_place_and_packed_operands_give_the_same_bits(void) {
     /* The kernel reads A in place when a stride is 1 and B when it is row-major, and packs them when
      * the other stride is a multiple of 4 KiB (gemm_plan): every path must sum in the same order.
      * A row-major or transposed and B row-major, each at a stride of 1024 floats (packed) or 1025
-     * (in place), and B transposed (always packed). M = 37 and N = 45 leave partial panels. */
+     * (in place), and B transposed (always packed). M = 37 and N = 45 leave partial panels. A
+     * transposed A sums in smaller K blocks (KC_T) than a row-major one, so each orientation of A
+     * has its own reference: its first layout. K = 300 is more than one block of either. */
     size_t M = 37, N = 45, K = 300, wide = 1024;
-    float *a = xmalloc(M * K * 4), *b = xmalloc(K * N * 4), *want = NULL;
+    float *a = xmalloc(M * K * 4), *b = xmalloc(K * N * 4), *want[2] = {NULL, NULL};
     fill_uniform(a, M * K, 31, 1.0f);
     fill_uniform(b, K * N, 32, 1.0f);
     for (int a_layout = 0; a_layout < 4; a_layout++)
@@ -174,17 +176,17 @@ static void test_in_place_and_packed_operands_give_the_same_bits(void) {
             gemm_acc(pool2, M, N, K, A, a_transposed ? 1 : lda, a_transposed ? lda : 1, B,
                      b_transposed ? 1 : ldb, b_transposed ? ldb : 1, C, N);
             free(A), free(B);
-            if (!want) {
-                want = C;
+            if (!want[a_transposed]) {
+                want[a_transposed] = C;
                 continue;
             }
             char what[96];
             snprintf(what, sizeof what, "A %s stride %zu, B %s stride %zu", a_transposed ? "transposed" : "row-major",
                      lda, b_transposed ? "transposed" : "row-major", ldb);
-            EXPECT(expect_same_bits(what, C, want, M * N));
+            EXPECT(expect_same_bits(what, C, want[a_transposed], M * N));
             free(C);
         }
-    free(a), free(b), free(want);
+    free(a), free(b), free(want[0]), free(want[1]);
 }
 
 static void test_results_identical_for_any_thread_count(void) {
