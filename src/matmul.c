@@ -34,8 +34,8 @@
 #define NR 16
 /* K block: a micro-kernel call streams KC rows of an A panel and of a B panel, and packed weights
  * are laid out in KC blocks. The weight gradient's A (doutᵀ) and B (inp) are both read in place
- * from rows, a cache line per row each, and at 256 those 512 lines crowd L1: its products took
- * 13-19% longer than at 128 on AVX2, 8% on AVX-512 (1 thread, CPU time, gpt-mini shapes). The
+ * from rows, a cache line per row each, and at 256 those 512 lines crowd L1: at 128 its products
+ * took 11-19% less time on AVX2, 1-9% on AVX-512 (1 thread, CPU time, gpt-mini shapes). The
  * forward's and the input gradient's did not change, and decoding, which streams the packed
  * weights KC rows at a time, measured no better at 128 on this noisy machine; so only products
  * whose A is transposed (the weight gradient's doutᵀ) use KC_T. */
