@@ -250,8 +250,9 @@ static double encode_seconds(const char *text, size_t n, TokenIds *t) {
 }
 
 /* One pre-token of 1 MiB (bpe.py is quadratic in it): four times the text must cost about four
- * times the time (n log n: 4-5.4x measured), never the 16x of a quadratic merge loop. A ratio of CPU
- * times, so that a slow or busy machine cannot fail it; the seconds are printed. */
+ * times the time (n log n, with the cache misses of the larger arrays: 5-7x measured, 8.5 once
+ * under ASan on a busy machine), never the 16x of a quadratic merge loop. A ratio of CPU times, so
+ * that a slow or busy machine cannot fail it; the seconds are printed. */
 static void test_one_megabyte_word_is_fast(void) {
     size_t n = 1 << 20, small = n / 4;
     char *text = xmalloc(n);
@@ -265,13 +266,18 @@ static void test_one_megabyte_word_is_fast(void) {
         if (repeated) memset(text, 'a', n);
         TokenIds t = {0};
         encode_seconds(text, n, &t); /* warm: the scratch and t grow to their size once */
-        t.n = 0;
-        double part = encode_seconds(text, small, &t);
-        t.n = 0;
-        double whole = encode_seconds(text, n, &t);
+        /* the least of three each: one slow pass of the quarter (a busy machine, ASan) once made
+         * the ratio of single passes 8.5 */
+        double part = 1e30, whole = 1e30;
+        for (int rep = 0; rep < 3; rep++) {
+            t.n = 0;
+            part = fmin(part, encode_seconds(text, small, &t));
+            t.n = 0;
+            whole = fmin(whole, encode_seconds(text, n, &t));
+        }
         printf("    1 MiB of %s: %zu tokens in %.3f s CPU (a quarter of it: %.3f s, ratio %.2f)\n",
                repeated ? "'a'" : "letters with no space", t.n, whole, part, whole / part);
-        EXPECT(whole < 8.0 * part + 0.01);
+        EXPECT(whole < 11.0 * part + 0.01);
         size_t dn;
         char *back = decode_all(gpt2, &t, &dn);
         EXPECT(dn == n && memcmp(back, text, n) == 0);
