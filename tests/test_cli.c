@@ -106,6 +106,20 @@ static void expect_run(const char *file, int line, const char *args, int status,
     }
 }
 
+/* sample, eval, train --resume and train --init, the commands that read a language model's
+ * checkpoint, each refuse $D/name (exit 1) with `message` on stderr. */
+#define EXPECT_TEXT_COMMANDS_REFUSE(name, message) expect_text_commands_refuse(__FILE__, __LINE__, name, message)
+static void expect_text_commands_refuse(const char *file, int line, const char *name, const char *message) {
+    const char *forms[] = {"sample --ckpt $D/%s", "eval --ckpt $D/%s $D/corpus.txt",
+                           "train $D/corpus.txt --resume $D/%s --out $D/p2.safetensors",
+                           "train $D/corpus.txt --init $D/%s --out $D/p2.safetensors"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char args[256];
+        snprintf(args, sizeof args, forms[i], name);
+        expect_run(file, line, args, 1, message);
+    }
+}
+
 /* A text with structure a small model can learn, with accents and CJK to exercise UTF-8. */
 static void make_corpus(void) {
     const char *words[] = {"the", "cat", "sat", "on", "mat", "and", "café", "naïve", "中文", "dog"};
@@ -806,11 +820,8 @@ static void test_checkpoints_are_checked_by_their_task(void) {
     EXPECT_RUN("info $D/poems.safetensors", 0, "");
     EXPECT(strstr(out_text, "task:        poems (not one of this command's tasks") &&
            strstr(out_text, "vocabulary:  10 tokens") && strstr(out_text, "1 layers, 1 heads, n_embd 8"));
-    const char *needs_text = "poems.safetensors: a checkpoint of task 'poems'; this command needs a language model";
-    EXPECT_RUN("sample --ckpt $D/poems.safetensors", 1, needs_text);
-    EXPECT_RUN("eval --ckpt $D/poems.safetensors $D/corpus.txt", 1, needs_text);
-    EXPECT_RUN("train $D/corpus.txt --resume $D/poems.safetensors --out $D/p2.safetensors", 1, needs_text);
-    EXPECT_RUN("train $D/corpus.txt --init $D/poems.safetensors --out $D/p2.safetensors", 1, needs_text);
+    EXPECT_TEXT_COMMANDS_REFUSE("poems.safetensors",
+                                "poems.safetensors: a checkpoint of task 'poems'; this command needs a language model");
     EXPECT_RUN("add --eval --ckpt $D/poems.safetensors", 1, "poems.safetensors: a checkpoint of task 'poems', not an adder");
     EXPECT_RUN("add --resume $D/poems.safetensors --out $D/p2.safetensors", 1,
                "poems.safetensors: a checkpoint of task 'poems', not 'add'");
@@ -818,10 +829,7 @@ static void test_checkpoints_are_checked_by_their_task(void) {
 
     const char *no_vocab = "novocab.safetensors: metadata has no \"vocab\"";
     EXPECT_RUN("info $D/novocab.safetensors", 1, no_vocab);
-    EXPECT_RUN("sample --ckpt $D/novocab.safetensors", 1, no_vocab);
-    EXPECT_RUN("eval --ckpt $D/novocab.safetensors $D/corpus.txt", 1, no_vocab);
-    EXPECT_RUN("train $D/corpus.txt --resume $D/novocab.safetensors --out $D/p2.safetensors", 1, no_vocab);
-    EXPECT_RUN("train $D/corpus.txt --init $D/novocab.safetensors --out $D/p2.safetensors", 1, no_vocab);
+    EXPECT_TEXT_COMMANDS_REFUSE("novocab.safetensors", no_vocab);
     EXPECT_RUN("sample --ckpt $D/latin1.safetensors", 1, "latin1.safetensors: unknown encoding \"latin1\"");
     EXPECT_RUN("info $D/nomerges.safetensors", 1,
                "nomerges.safetensors: metadata has no \"merges\" (a BPE model's tokenizer)");
