@@ -75,6 +75,9 @@ void ckpt_meta_free(CkptMeta *meta);
  * writes itself ("task", "step", "n_layer", ...): that is a broken invariant (CHECK). */
 void ckpt_meta_set(CkptMeta *meta, const char *key, const char *value, size_t len, CkptPlace place);
 
+/* Removes the task's entry key, if meta has one. */
+void ckpt_meta_unset(CkptMeta *meta, const char *key);
+
 /* The task's entry key (NUL-terminated; its length in *len if len is not NULL), or NULL. */
 const char *ckpt_meta_get(const CkptMeta *meta, const char *key, size_t *len);
 

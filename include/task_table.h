@@ -12,6 +12,7 @@
 #define MINGPT_TASK_TABLE_H
 
 #include <getopt.h>
+#include <stdint.h>
 
 #include "checkpoint.h"
 #include "tasks.h"
@@ -24,7 +25,13 @@ enum {
     OPT_OUT, OPT_RESUME, OPT_CKPT, OPT_PROMPT, OPT_LEN, OPT_TEMPERATURE, OPT_TOP_K, OPT_GREEDY,
     OPT_NDIGIT, OPT_EVAL, OPT_HELP, OPT_TOP_P, OPT_NUM_SAMPLES, OPT_EXACT, OPT_QUIET, OPT_LOG,
     OPT_PLOT, OPT_LOG_SCALE, OPT_TITLE, OPT_PLOT_OUT, OPT_SAMPLE_PROMPT, OPT_SPLIT, OPT_TOKENIZER, OPT_INIT, OPT_ACCUM,
+    OPT_LR_DECAY_ITERS,
+    OPT_END /* not an option: one past the last id */
 };
+
+/* TrainOptions.given's bit of option id */
+#define OPT_BIT(id) (UINT64_C(1) << ((id) - OPT_MODEL))
+_Static_assert(OPT_END - OPT_MODEL <= 64, "TrainOptions.given has a bit for each option id");
 
 #define LONG_OPT(name, id) {name, required_argument, NULL, id}
 #define FLAG_OPT(name, id) {name, no_argument, NULL, id}

@@ -28,6 +28,7 @@ typedef struct {
     float lr, weight_decay, grad_clip;
     long max_iters, warmup_iters;
     int lr_cosine;
+    long lr_decay_iters;         /* the cosine's length (nanoGPT's lr_decay_iters); 0: --max-iters */
     /* run */
     float val_frac;              /* chars: fraction of the text held out */
     long eval_every, log_every;
@@ -47,6 +48,9 @@ typedef struct {
     const char *log_csv;         /* --log: CSV rows (NULL: none) */
     const char *plot_svg;        /* --plot: SVG redrawn at every evaluation (NULL: none) */
     int log_scale;               /* --log-scale: the plot's loss axis */
+    uint64_t given;              /* OPT_BIT(id) (task_table.h) of every option on the command line */
+    char resume_note[1024];      /* what --resume took from the checkpoint or changed in it, lines
+                                    said once the checkpoint has loaded (train_settle_options) */
 } TrainOptions;
 
 typedef struct {
@@ -71,6 +75,15 @@ typedef struct {
     float val_frac;              /* when given; else the checkpoint's, else 0.1 */
     int val_frac_given;
 } EvalOptions;
+
+/* Before a training command runs (task_common.c): with --resume, every run setting the command line
+ * leaves out (learning rate and its schedule, batch size, accumulation, weight decay, clipping,
+ * dropout, evaluation interval, seed, validation fraction) takes the checkpoint's value, and each
+ * one given that differs is noted as old -> new (in opt->resume_note, for the task to say once the
+ * checkpoint has loaded, so that an error about it stays one line); then --lr-decay-iters defaults to
+ * --max-iters. A checkpoint that cannot be read is left for the command to report. Returns 0, or 1
+ * after saying which of the checkpoint's settings is damaged. */
+int train_settle_options(TrainOptions *opt);
 
 /* A language model on text (task_text.c): a character model, or one on GPT-2's BPE tokens. sample
  * and eval also take a Hugging Face GPT-2 folder as --ckpt. */

@@ -75,6 +75,18 @@ void ckpt_meta_set(CkptMeta *meta, const char *key, const char *value, size_t le
     meta->n_beside_task += place == CKPT_BESIDE_TASK;
 }
 
+void ckpt_meta_unset(CkptMeta *meta, const char *key) {
+    for (int i = 0; i < meta->n_entries; i++)
+        if (strcmp(meta->entries[i].key, key) == 0) {
+            free(meta->entries[i].key);
+            free(meta->entries[i].value);
+            memmove(meta->entries + i, meta->entries + i + 1, (size_t)(meta->n_entries - i - 1) * sizeof *meta->entries);
+            meta->n_entries--;
+            if (i < meta->n_beside_task) meta->n_beside_task--;
+            return;
+        }
+}
+
 const char *ckpt_meta_get(const CkptMeta *meta, const char *key, size_t *len) {
     for (int i = 0; i < meta->n_entries; i++)
         if (strcmp(meta->entries[i].key, key) == 0) {

@@ -117,6 +117,7 @@ static const struct option INFO_OPTIONS[] = {FLAG_OPT("help", OPT_HELP), {0, 0, 
 /* Applies one parsed option to whichever structs use it. */
 static void apply(Options *o, int id, const char *arg, const char *usage) {
     TrainOptions *t = &o->train;
+    if (id >= OPT_MODEL && id < OPT_END) t->given |= OPT_BIT(id);
     switch (id) {
     case OPT_MODEL: {
         GPTConfig probe;
@@ -145,6 +146,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_WEIGHT_DECAY: t->weight_decay = parse_float("--weight-decay", arg, 0.0, 10.0, 0, 0); break;
     case OPT_GRAD_CLIP: t->grad_clip = parse_float("--grad-clip", arg, 0.0, 1e6, 0, 0); break;
     case OPT_WARMUP: t->warmup_iters = parse_long("--warmup-iters", arg, 0, 1L << 40); break;
+    case OPT_LR_DECAY_ITERS: t->lr_decay_iters = parse_long("--lr-decay-iters", arg, 1, 1L << 40); break;
     case OPT_LR_DECAY:
         if (strcmp(arg, "none") == 0) t->lr_cosine = 0;
         else if (strcmp(arg, "cosine") == 0) t->lr_cosine = 1;
@@ -427,6 +429,8 @@ static int run_command(int argc, char **argv) {
         o.train.quiet = 1;
         o.train.log_csv = o.train.plot_svg = NULL;
     }
+    /* a resumed run takes the settings it was saved with, where the command line does not change them */
+    if (cmd->kind == CMD_TRAIN && train_settle_options(&o.train) != 0) return 1;
 
     /* more threads than CPUs only adds threads waiting for each other's turn on a core */
     if (o.threads > cpu_count()) {

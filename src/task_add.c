@@ -356,11 +356,12 @@ static const char USAGE_ADD[] =
     "  --grad-clip X         (1.0)\n"
     "  --warmup-iters N      (0)\n"
     "  --lr-decay KIND       none | cosine (none)\n"
+    "  --lr-decay-iters N    the cosine's length in steps (--max-iters)\n"
     "  --eval-every N        score train and test every N steps (500)\n"
     "  --seed N              (3407)\n"
     "  --threads N           worker threads (all cores)\n"
     "  --out PATH            best model (out/adder/model.safetensors; with --resume, that file)\n"
-    "  --resume PATH         continue from a checkpoint\n"
+    "  --resume PATH         continue from a checkpoint, with its run's settings unless given again\n"
     "  --eval                only score the model in --ckpt and exit\n"
     "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n"
     "output:\n"
@@ -377,7 +378,7 @@ static const struct option ADD_OPTIONS[] = {
     LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("accum", OPT_ACCUM), LONG_OPT("lr", OPT_LR),
     LONG_OPT("max-iters", OPT_MAX_ITERS),
     LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
-    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY),
+    LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("lr-decay-iters", OPT_LR_DECAY_ITERS),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
     FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),

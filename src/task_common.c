@@ -2,8 +2,11 @@
 #include "task_common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "dist.h"
 #include "files.h"
 #include "hf_gpt2.h"
+#include "json.h"
 #include "plot.h"
 #include "task_table.h"
 
@@ -45,7 +49,7 @@ TrainConfig train_config_from_options(const TrainOptions *opt) {
     c.grad_clip = opt->grad_clip;
     c.warmup_iters = opt->warmup_iters;
     c.lr_decay = opt->lr_cosine ? LR_COSINE : LR_CONSTANT;
-    c.lr_decay_iters = opt->max_iters;
+    c.lr_decay_iters = opt->lr_decay_iters > 0 ? opt->lr_decay_iters : opt->max_iters;
     c.min_lr = opt->lr / 10.0f; /* nanoGPT's ratio */
     return c;
 }
@@ -73,6 +77,193 @@ int check_checkpoint_exists(const char *path, const char *make_one) {
     fprintf(stderr, "mingpt: %s: no checkpoint there; train one first (%s) or name one with --ckpt\n", path,
             make_one);
     return 1;
+}
+
+/* ---------------------------------------------------------------- the run's settings */
+
+/* How a run trains, kept in its checkpoints so that --resume goes on the same way without every
+ * flag said again (nanoGPT's resume reads its config file again; here the checkpoint is the
+ * config). Most are task entries "train.KEY" (KEY is the flag's name with '_' for '-'); dropout and
+ * the validation fraction are in every checkpoint already (embd_pdrop, val_frac). The model's shape,
+ * vocabulary and block_size belong to the model and cannot change on resume at all. */
+typedef enum { SET_FLOAT, SET_INT, SET_LONG, SET_SEED, SET_LR_DECAY } SettingKind;
+typedef enum { IN_ENTRY, IN_DROPOUT, IN_VAL_FRAC } SettingPlace;
+
+typedef struct {
+    const char *key;
+    int id;             /* the option (task_table.h) */
+    SettingKind kind;
+    SettingPlace place;
+    size_t offset;      /* of the value in TrainOptions */
+    double lo, hi;      /* what the command line takes (main.c); hi_open: dropout and val_frac */
+} Setting;
+
+#define SETTING(key, id, kind, field, lo, hi) {key, id, kind, IN_ENTRY, offsetof(TrainOptions, field), lo, hi}
+#define BIG (double)(1L << 40)
+
+static const Setting SETTINGS[] = {
+    SETTING("lr", OPT_LR, SET_FLOAT, lr, 0.0, 10.0),
+    SETTING("lr_decay", OPT_LR_DECAY, SET_LR_DECAY, lr_cosine, 0, 1),
+    SETTING("lr_decay_iters", OPT_LR_DECAY_ITERS, SET_LONG, lr_decay_iters, 1, BIG),
+    SETTING("warmup_iters", OPT_WARMUP, SET_LONG, warmup_iters, 0, BIG),
+    SETTING("batch_size", OPT_BATCH_SIZE, SET_INT, batch_size, 1, 1 << 16),
+    SETTING("accum", OPT_ACCUM, SET_INT, accum, 1, 1 << 16),
+    SETTING("weight_decay", OPT_WEIGHT_DECAY, SET_FLOAT, weight_decay, 0.0, 10.0),
+    SETTING("grad_clip", OPT_GRAD_CLIP, SET_FLOAT, grad_clip, 0.0, 1e6),
+    SETTING("eval_every", OPT_EVAL_EVERY, SET_LONG, eval_every, 1, BIG),
+    SETTING("log_every", OPT_LOG_EVERY, SET_LONG, log_every, 1, BIG),
+    SETTING("seed", OPT_SEED, SET_SEED, seed, 0, 0),
+    {"dropout", OPT_DROPOUT, SET_FLOAT, IN_DROPOUT, offsetof(TrainOptions, dropout), 0.0, 1.0},
+    {"val_frac", OPT_VAL_FRAC, SET_FLOAT, IN_VAL_FRAC, offsetof(TrainOptions, val_frac), 0.0, 1.0},
+};
+#define N_SETTINGS (sizeof SETTINGS / sizeof *SETTINGS)
+
+/* "--lr-decay-iters" for lr_decay_iters */
+static const char *setting_flag(const Setting *s, char *out, size_t size) {
+    snprintf(out, size, "--%s", s->key);
+    for (char *c = out; *c; c++)
+        if (*c == '_') *c = '-';
+    return out;
+}
+
+static void *setting_field(const Setting *s, TrainOptions *opt) { return (char *)opt + s->offset; }
+
+static size_t setting_size(const Setting *s) {
+    return s->kind == SET_FLOAT ? sizeof(float) : s->kind == SET_LONG ? sizeof(long)
+         : s->kind == SET_SEED ? sizeof(uint64_t) : sizeof(int);
+}
+
+/* The value as text: exact (%.9g round-trips a float) for the checkpoint, short for people. */
+static const char *setting_text(const Setting *s, const TrainOptions *opt, int exact, char *out, size_t size) {
+    const void *v = (const char *)opt + s->offset;
+    switch (s->kind) {
+    case SET_FLOAT: snprintf(out, size, exact ? "%.9g" : "%g", (double)*(const float *)v); break;
+    case SET_INT: snprintf(out, size, "%d", *(const int *)v); break;
+    case SET_LONG: snprintf(out, size, "%ld", *(const long *)v); break;
+    case SET_SEED: snprintf(out, size, "%" PRIu64, *(const uint64_t *)v); break;
+    case SET_LR_DECAY: snprintf(out, size, "%s", *(const int *)v ? "cosine" : "none"); break;
+    }
+    return out;
+}
+
+/* Reads text into s's field of opt, checked as the command line checks the flag. Returns 0 or -1. */
+static int setting_parse(const Setting *s, const char *text, TrainOptions *opt) {
+    void *v = setting_field(s, opt);
+    char *end;
+    errno = 0;
+    if (s->kind == SET_LR_DECAY) {
+        if (strcmp(text, "none") != 0 && strcmp(text, "cosine") != 0) return -1;
+        *(int *)v = strcmp(text, "cosine") == 0;
+        return 0;
+    }
+    if (!(text[0] >= '0' && text[0] <= '9')) return -1; /* no sign, no space: a flag's own form */
+    if (s->kind == SET_SEED) {
+        unsigned long long x = strtoull(text, &end, 10);
+        if (errno || *end) return -1;
+        *(uint64_t *)v = (uint64_t)x;
+        return 0;
+    }
+    double x = strtod(text, &end);
+    int open_hi = s->place != IN_ENTRY; /* probabilities: [0, 1) */
+    if (errno || *end || !isfinite(x) || x < s->lo || x > s->hi || (open_hi && x >= s->hi)) return -1;
+    if (s->kind != SET_FLOAT && x != floor(x)) return -1;
+    if (s->kind == SET_FLOAT) *(float *)v = (float)x;
+    else if (s->kind == SET_INT) *(int *)v = (int)x;
+    else *(long *)v = (long)x;
+    return 0;
+}
+
+/* The checkpoint's value of s as text, or NULL if it has none. */
+static const char *setting_saved(const Setting *s, const CkptMeta *meta, const GPTConfig *c, char *buf, size_t size) {
+    if (s->place == IN_DROPOUT) return snprintf(buf, size, "%.9g", (double)c->embd_pdrop), buf;
+    if (s->place == IN_VAL_FRAC) return meta->has_val_frac ? (snprintf(buf, size, "%.9g", (double)meta->val_frac), buf) : NULL;
+    char key[64];
+    snprintf(key, sizeof key, "train.%s", s->key);
+    return ckpt_meta_get(meta, key, NULL);
+}
+
+/* Appends printf's text to what out (size bytes) holds. */
+MG_PRINTF(3, 4) static void append_text(char *out, size_t size, const char *fmt, ...) {
+    size_t used = strlen(out);
+    va_list ap;
+    va_start(ap, fmt);
+    if (used < size) vsnprintf(out + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* --resume: the checkpoint's settings for every flag the command line left out, and notes on them
+ * in opt->resume_note. Returns 0, or 1 after saying which setting of the file is damaged. */
+static int resume_settings(TrainOptions *opt) {
+    GPTConfig c;
+    CkptMeta meta;
+    char err[512], flag[32], old_s[48], new_s[48], kept[512] = "", *note = opt->resume_note;
+    size_t note_size = sizeof opt->resume_note;
+    note[0] = '\0';
+    if (task_peek_checkpoint(opt->resume, &c, &meta, err, sizeof err) != 0) return 0; /* the command says why */
+    int recorded = 0;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const Setting *s = &SETTINGS[i];
+        char buf[48];
+        const char *saved = setting_saved(s, &meta, &c, buf, sizeof buf);
+        if (!saved) continue;
+        recorded |= s->place == IN_ENTRY;
+        TrainOptions was = *opt;
+        setting_flag(s, flag, sizeof flag);
+        if (setting_parse(s, saved, &was) != 0) {
+            if (opt->given & OPT_BIT(s->id)) continue; /* replaced anyway */
+            char shown[64];
+            fprintf(stderr, "mingpt: %s: metadata \"train.%s\" = \"%s\" is not a value %s takes (give %s to set it)\n",
+                    opt->resume, s->key, json_printable(saved, strlen(saved), shown, sizeof shown), flag, flag);
+            ckpt_meta_free(&meta);
+            return 1;
+        }
+        int same = memcmp(setting_field(s, &was), setting_field(s, opt), setting_size(s)) == 0;
+        if (opt->given & OPT_BIT(s->id)) {
+            if (!same)
+                append_text(note, note_size, "%s: %s -> %s (the command line changes the resumed run's setting)\n",
+                            flag, setting_text(s, &was, 0, old_s, sizeof old_s),
+                            setting_text(s, opt, 0, new_s, sizeof new_s));
+            continue;
+        }
+        memcpy(setting_field(s, opt), setting_field(s, &was), setting_size(s));
+        if (!same) append_text(kept, sizeof kept, " %s %s", flag, setting_text(s, opt, 0, new_s, sizeof new_s));
+    }
+    if (!recorded)
+        append_text(note, note_size, "%s holds no training settings (saved by an older mingpt or another "
+                    "program): the flags left out take their defaults\n", opt->resume);
+    else if (kept[0])
+        append_text(note, note_size, "the resumed run's settings (flags left out take these, not the defaults):%s\n",
+                    kept);
+    /* extending a cosine run does not stretch its schedule (nanoGPT's lr_decay_iters): say so */
+    if (opt->lr_cosine && opt->lr_decay_iters > 0 && opt->max_iters > opt->lr_decay_iters && meta.step < opt->max_iters)
+        append_text(note, note_size, "the cosine schedule ends at step %ld (--lr-decay-iters): steps after it train "
+                    "at lr %g; give --lr-decay-iters %ld to stretch it to --max-iters\n",
+                    opt->lr_decay_iters, (double)opt->lr / 10.0, opt->max_iters);
+    ckpt_meta_free(&meta);
+    return 0;
+}
+
+int train_settle_options(TrainOptions *opt) {
+    if (opt->resume && resume_settings(opt) != 0) return 1;
+    if (opt->lr_decay_iters == 0) opt->lr_decay_iters = opt->max_iters;
+    return 0;
+}
+
+/* Records opt's settings in meta as "train.KEY" entries, beside the task's name where a reader of
+ * the header sees them; a constant learning rate has no decay length. */
+static void store_settings(CkptMeta *meta, const TrainOptions *opt) {
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const Setting *s = &SETTINGS[i];
+        if (s->place != IN_ENTRY) continue;
+        char key[64], value[48];
+        snprintf(key, sizeof key, "train.%s", s->key);
+        if (s->id == OPT_LR_DECAY_ITERS && !opt->lr_cosine) {
+            ckpt_meta_unset(meta, key);
+            continue;
+        }
+        setting_text(s, opt, 1, value, sizeof value);
+        ckpt_meta_set(meta, key, value, strlen(value), CKPT_BESIDE_TASK);
+    }
 }
 
 static void describe(const GPT *m, int B, int T, int accum) {
@@ -159,6 +350,46 @@ static int refuse_other_task(const char *path, CkptMeta *meta, const char *task)
     return 1;
 }
 
+/* A run without --out or --resume saves at the command's default path, where the model of an
+ * earlier run may be. Re-running the same run replaces it; a model of another task, shape or
+ * vocabulary (any of the task's entries in run->meta, set before train_setup) is not replaced
+ * without a word. Returns 0, or prints what is there and returns 1. */
+static int check_default_out(const TrainRun *run, const GPTConfig *config, const char *task) {
+    const TrainOptions *opt = run->opt;
+    struct stat st;
+    if (opt->out_given || opt->resume || stat(opt->out, &st) != 0) return 0;
+    GPTConfig have;
+    CkptMeta meta;
+    char err[512], what[256] = "";
+    if (ckpt_peek(opt->out, &have, &meta, err, sizeof err) != 0) {
+        snprintf(what, sizeof what, "a file that is not a mingpt checkpoint");
+    } else {
+        if (strcmp(meta.task, task) != 0)
+            snprintf(what, sizeof what, "a model of task '%s' (this run: '%s')", meta.task, task);
+        else if (have.n_layer != config->n_layer || have.n_head != config->n_head || have.n_embd != config->n_embd ||
+                 have.block_size != config->block_size)
+            snprintf(what, sizeof what, "a model of %d layers, %d heads, n_embd %d, block_size %d (this run: %d, %d, "
+                     "%d, %d)", have.n_layer, have.n_head, have.n_embd, have.block_size, config->n_layer,
+                     config->n_head, config->n_embd, config->block_size);
+        for (int i = 0; !what[0] && i < run->meta.n_entries; i++) {
+            const StMeta *e = &run->meta.entries[i];
+            size_t len;
+            const char *theirs = ckpt_meta_get(&meta, e->key, &len);
+            if (strncmp(e->key, "train.", 6) != 0 && (!theirs || len != e->len || memcmp(theirs, e->value, len) != 0))
+                snprintf(what, sizeof what, "a model with another %s", strcmp(e->key, "vocab") == 0 ||
+                         strcmp(e->key, "merges") == 0 ? "vocabulary" : e->key);
+        }
+        if (!what[0] && have.vocab_size != config->vocab_size)
+            snprintf(what, sizeof what, "a model with a vocabulary of %d (this run: %d)", have.vocab_size,
+                     config->vocab_size);
+        ckpt_meta_free(&meta);
+    }
+    if (!what[0]) return 0;
+    fprintf(stderr, "mingpt: %s holds %s, from another run; to keep it, give this run --out PATH; to replace it, "
+                    "give --out %s\n", opt->out, what, opt->out);
+    return 1;
+}
+
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     const TrainOptions *opt = run->opt;
     char werr[512], name[96];
@@ -166,6 +397,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         fprintf(stderr, "mingpt: %s\n", werr);
         return 1;
     }
+    if (check_default_out(run, config, task) != 0) return 1;
     TrainConfig tc = train_config_from_options(opt);
     rng_seed(&run->data_rng, opt->seed ^ 0x5EEDDA7Aull);
     if (opt->resume) {
@@ -201,8 +433,8 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         }
         if (loaded.has_data_rng) run->data_rng = loaded.data_rng;
         if (!opt->quiet)
-            fprintf(stderr, "resuming from %s at step %ld%s\n", opt->resume, run->tr.step,
-                    run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "");
+            fprintf(stderr, "resuming from %s at step %ld%s\n%s", opt->resume, run->tr.step,
+                    run->tr.step == 0 ? " (no optimizer state: the optimizer starts fresh)" : "", opt->resume_note);
         ckpt_meta_free(&run->meta);
         run->meta = loaded;
     } else if (run->init_from) {
@@ -224,6 +456,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         gpt_init(run->model, opt->seed);
         trainer_init(&run->tr, run->model, &tc);
     }
+    store_settings(&run->meta, opt);
     if (!opt->quiet) describe(run->model, run->B, run->T, opt->accum);
     return 0;
 }

@@ -508,6 +508,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
                (rc = config_from_options(opt, tokenizer_vocab_size(task.tok), block_size, &config)) != 0) {
         goto done;
     }
+    meta_set_tokenizer(&run.meta, task.tok); /* before train_setup, which compares it with a model at --out */
     if ((rc = train_setup(&run, &config, is_bpe(task.tok) ? "bpe" : "chars")) != 0) goto done;
     if (!opt->quiet)
         fprintf(stderr, "%s: %zu %s, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
@@ -528,10 +529,10 @@ int task_text_train(const char *file, const TrainOptions *opt) {
     }
     run.meta.has_val_frac = 1; /* this run's split, which eval looks up */
     run.meta.val_frac = opt->val_frac;
-    meta_set_tokenizer(&run.meta, task.tok);
     rc = train_loop(&run);
 
 done:
+    ckpt_meta_free(&run.meta); /* (train_loop frees it; a run that failed before it did not) */
     free(task.prompt);
     free(ids.ids);
     tokenizer_free(task.tok);
@@ -726,7 +727,9 @@ static const char USAGE_TRAIN[] =
     "  --weight-decay X      on Linear weights only (0.1)\n"
     "  --grad-clip X         max gradient L2 norm, 0 = off (1.0)\n"
     "  --warmup-iters N      linear learning-rate warmup (0)\n"
-    "  --lr-decay KIND       none | cosine (to lr/10 at --max-iters) (none)\n"
+    "  --lr-decay KIND       none | cosine (to lr/10 at --lr-decay-iters) (none)\n"
+    "  --lr-decay-iters N    the cosine's length in steps (--max-iters); kept on --resume, so a\n"
+    "                        run extended past it goes on at lr/10\n"
     "  --val-frac X          fraction of the text held out for validation, 0 = none (0.1)\n"
     "  --eval-every N        validate, print a sample and save every N steps (250)\n"
     "  --sample-prompt TEXT  the samples' prompt (chargpt's \"O God, O God!\" if FILE has its\n"
@@ -750,7 +753,9 @@ static const char USAGE_TRAIN[] =
     "  --out PATH            checkpoint written at every evaluation and at the end\n"
     "                        (out/chargpt/model.safetensors; with --resume, the resumed file)\n"
     "  --resume PATH         continue from a checkpoint: weights, optimizer, step and RNG state;\n"
-    "                        its model shape and tokenizer are kept\n"
+    "                        its model shape and tokenizer are kept, and so are its run's\n"
+    "                        settings (--lr and its schedule, --batch-size, --accum, --dropout,\n"
+    "                        --val-frac, ...) unless given again; --max-iters counts from step 0\n"
     "\n"
     "No output may be FILE, the resumed checkpoint (except --out), --init's model or another output.\n";
 
@@ -802,6 +807,7 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("max-iters", OPT_MAX_ITERS),
     LONG_OPT("weight-decay", OPT_WEIGHT_DECAY), LONG_OPT("grad-clip", OPT_GRAD_CLIP),
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("val-frac", OPT_VAL_FRAC),
+    LONG_OPT("lr-decay-iters", OPT_LR_DECAY_ITERS),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
     LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),

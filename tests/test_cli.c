@@ -847,6 +847,87 @@ static void test_checkpoints_are_checked_by_their_task(void) {
     EXPECT(count_files("p2.safetensors") == 0);
 }
 
+/* A checkpoint keeps how its run trains: --resume without any flag said again goes on with the
+ * same batch size, learning rate and schedule, accumulation, clipping, decay and dropout (the bytes
+ * of one run), a flag said again that differs is applied and said as old -> new, and extending a
+ * cosine run does not stretch its schedule. */
+static void test_resume_keeps_the_run_settings(void) {
+    const char *settings = "train $D/corpus.txt --model gpt-nano --block-size 16 --batch-size 6 --accum 2 --lr 2e-3 "
+                           "--warmup-iters 5 --weight-decay 0.05 --grad-clip 0.5 --dropout 0.2 --val-frac 0.2 "
+                           "--eval-every 15 --log-every 15 --seed 7 --threads 2";
+    char args[800], cmp[256];
+    snprintf(args, sizeof args, "%s --max-iters 30 --out $D/set_straight.safetensors", settings);
+    EXPECT_RUN(args, 0, "saved");
+    snprintf(args, sizeof args, "%s --max-iters 15 --out $D/set_half.safetensors", settings);
+    EXPECT_RUN(args, 0, "saved");
+    EXPECT_RUN("train $D/corpus.txt --resume $D/set_half.safetensors --max-iters 30 --out $D/set_resumed.safetensors",
+               0, "flags left out take these, not the defaults): --lr 0.002 --warmup-iters 5 --batch-size 6 --accum 2 "
+               "--weight-decay 0.05 --grad-clip 0.5 --eval-every 15 --log-every 15 --seed 7 --dropout 0.2 --val-frac 0.2");
+    snprintf(cmp, sizeof cmp, "cmp -s %s/set_straight.safetensors %s/set_resumed.safetensors", dir, dir);
+    EXPECT(system(cmp) == 0);
+    /* the same with a cosine schedule whose length is its own setting */
+    snprintf(args, sizeof args, "%s --lr-decay cosine --lr-decay-iters 30 --max-iters 30 --out $D/cos_straight.safetensors",
+             settings);
+    EXPECT_RUN(args, 0, "saved");
+    snprintf(args, sizeof args, "%s --lr-decay cosine --lr-decay-iters 30 --max-iters 15 --out $D/cos_half.safetensors",
+             settings);
+    EXPECT_RUN(args, 0, "saved");
+    EXPECT_RUN("train $D/corpus.txt --resume $D/cos_half.safetensors --max-iters 30 --out $D/cos_resumed.safetensors",
+               0, "--lr-decay cosine --lr-decay-iters 30");
+    snprintf(cmp, sizeof cmp, "cmp -s %s/cos_straight.safetensors %s/cos_resumed.safetensors", dir, dir);
+    EXPECT(system(cmp) == 0);
+    /* a flag said again that differs wins, in one line each */
+    EXPECT_RUN("train $D/corpus.txt --resume $D/set_half.safetensors --max-iters 16 --lr 1e-3 --batch-size 6 "
+               "--out $D/set_lr.safetensors", 0, "--lr: 0.002 -> 0.001 (the command line changes");
+    EXPECT(strstr(err_text, "--batch-size:") == NULL); /* the same value said again: no line */
+    EXPECT_RUN("info $D/set_lr.safetensors", 0, "");
+    /* a cosine run of 10 steps extended to 20 stays at its floor (lr/10) after step 10 */
+    snprintf(args, sizeof args, "%s --lr-decay cosine --max-iters 10 --out $D/cos10.safetensors --log $D/cos10.csv",
+             settings);
+    EXPECT_RUN(args, 0, "saved");
+    EXPECT_RUN("train $D/corpus.txt --resume $D/cos10.safetensors --max-iters 20 --log-every 5 --log $D/cos10.csv",
+               0, "the cosine schedule ends at step 10 (--lr-decay-iters)");
+    char csv[4096], path[300];
+    snprintf(path, sizeof path, "%s/cos10.csv", dir);
+    harness_slurp(path, csv, sizeof csv);
+    EXPECT(strstr(csv, "\n15,") && strstr(strstr(csv, "\n15,"), ",2.000000e-04,") != NULL);
+    /* a checkpoint from before settings were kept resumes with the defaults, and says so */
+    static const char *const NDIGIT_2[] = {"ndigit", "2", NULL};
+    write_task_checkpoint("old_add.safetensors", "add", NDIGIT_2);
+    EXPECT_RUN("add --resume $D/old_add.safetensors --max-iters 2", 0, "holds no training settings");
+    static const char *const BAD_LR[] = {"ndigit", "2", "train.lr", "fast", NULL};
+    write_task_checkpoint("bad_lr.safetensors", "add", BAD_LR);
+    EXPECT_RUN("add --resume $D/bad_lr.safetensors --max-iters 2", 1,
+               "bad_lr.safetensors: metadata \"train.lr\" = \"fast\" is not a value --lr takes (give --lr to set it)");
+    EXPECT_RUN("add --resume $D/bad_lr.safetensors --max-iters 2 --lr 1e-3", 0, "");
+}
+
+/* A run without --out saves at the command's default path; a model of another run there is not
+ * replaced without a word, and the same run again, or --out naming it, replaces it. */
+static void test_default_out_keeps_another_runs_model(void) {
+    write_file("other.txt", "a different text with another vocabulary: xyz!", 46);
+    const char *base = "mkdir -p $D/def && cd $D/def && $M train ../corpus.txt --model gpt-nano --block-size 16 --batch-size 4 --max-iters 2 "
+                       "--eval-every 2";
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "%s", base);
+    EXPECT(shell(cmd) == 0);
+    EXPECT(shell(cmd) == 0); /* the same run again */
+    snprintf(cmd, sizeof cmd, "cd $D/def && $M train ../other.txt --model gpt-nano --block-size 16 --max-iters 2");
+    EXPECT(shell(cmd) == 1 && strstr(err_text, "out/chargpt/model.safetensors holds a model with another vocabulary, "
+                                               "from another run; to keep it, give this run --out PATH") != NULL);
+    snprintf(cmd, sizeof cmd, "%s --n-embd 32 --n-head 2", base);
+    EXPECT(shell(cmd) == 1 && strstr(err_text, "holds a model of 3 layers, 3 heads, n_embd 48") != NULL);
+    static const char *const NDIGIT_2[] = {"ndigit", "2", NULL};
+    write_task_checkpoint("def_add.safetensors", "add", NDIGIT_2); /* an adder of 1 layer */
+    EXPECT(shell("mkdir -p def/out/adder && cp def_add.safetensors def/out/adder/model.safetensors && cd def && "
+                 "$M add --max-iters 2") == 1 &&
+           strstr(err_text, "out/adder/model.safetensors holds a model of 1 layers, 1 heads, n_embd 8") != NULL);
+    /* said out loud, it is replaced */
+    snprintf(cmd, sizeof cmd, "cd $D/def && $M train ../other.txt --model gpt-nano --block-size 16 --max-iters 2 "
+                              "--eval-every 2 --out out/chargpt/model.safetensors");
+    EXPECT(shell(cmd) == 0);
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -868,6 +949,8 @@ int main(void) {
     RUN(test_bad_input_exits_1_with_one_line);
     RUN(test_train_lowers_val_loss_then_sample_and_eval);
     RUN(test_resume_continues_exactly);
+    RUN(test_resume_keeps_the_run_settings);
+    RUN(test_default_out_keeps_another_runs_model);
     RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_checkpoints_never_get_worse);
     RUN(test_failed_saves_keep_the_old_checkpoint);
