@@ -1,7 +1,9 @@
 /* files.h — the rules for the files mingpt reads and writes, checked before any work starts.
  *
  * An output is never one of the run's inputs nor another output (files are compared by device and
- * inode, so "./a" and "a", or a symbolic link, are caught too), never an existing non-regular file
+ * inode, so "./a" and "a", or a symbolic link, are caught too), never inside an input that is a
+ * folder (a GPT-2 model or tokenizer folder: not its files, nor a new file beside or below them),
+ * never an existing non-regular file
  * (outputs are written beside the target and renamed over it, which would replace a device or a
  * FIFO by a plain file), and never an empty name. Inputs are opened without blocking, so a FIFO
  * that nobody writes to is an error instead of a hang.
@@ -19,8 +21,8 @@ typedef struct {
 } FileRole;
 
 /* Checks outputs against the inputs and each other. Returns 0, or writes one line to err and
- * returns 2 when two arguments name the same file or a name is empty (a usage error), 1 when an
- * output exists and is not a regular file. */
+ * returns 2 when two arguments name the same file, an output lies inside an input folder or a name
+ * is empty (a usage error), 1 when an output exists and is not a regular file. */
 int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs,
                   char *err, size_t err_size);
 

@@ -26,6 +26,7 @@ typedef struct {
     int exists;
     struct stat st;        /* the file, or its nearest existing folder */
     char *rest;            /* !exists: the missing part, normalised (owned) */
+    char *base;            /* !exists: the nearest existing folder's path (owned) */
 } Identity;
 
 static void identify(const char *path, Identity *id) {
@@ -70,9 +71,58 @@ static void identify(const char *path, Identity *id) {
         c += k + (end ? 1 : 0);
     }
     out[o] = '\0';
-    free(dir);
     free(rest);
     id->rest = out;
+    id->base = dir;
+}
+
+static void identity_free(Identity *id) {
+    free(id->rest);
+    free(id->base);
+}
+
+/* The folder a write to path lands in, as a path: its directory part ("." for a bare name). A
+ * symbolic link at path is itself replaced by the rename, so the link's folder counts, not its
+ * target's. */
+static char *parent_path(const char *path) {
+    size_t n = strlen(path);
+    char *dir = xmalloc(n + 2);
+    memcpy(dir, path, n + 1);
+    while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    return dir;
+}
+
+/* 1 if writing path lands in the folder `folder` or in a folder below it, however path names it
+ * ("DIR/x", "DIR/sub/../x", a link to DIR): climbs from the existing folder that will hold it
+ * through ".." to the root, comparing device and inode. */
+static int inside_folder(const char *path, const struct stat *folder) {
+    Identity parent;
+    char *dir = parent_path(path);
+    identify(dir, &parent); /* a missing parent: its nearest existing folder, which will hold it */
+    const char *start = parent.exists ? dir : parent.base;
+    size_t n = strlen(start);
+    enum { MAX_LEVELS = 256 };
+    char *cur = xmalloc(n + 3 * MAX_LEVELS + 1);
+    memcpy(cur, start, n + 1);
+    struct stat st = parent.st, up;
+    int inside = 0;
+    for (int level = 0; level < MAX_LEVELS; level++) {
+        if (st.st_dev == folder->st_dev && st.st_ino == folder->st_ino) {
+            inside = 1;
+            break;
+        }
+        strcat(cur, "/..");
+        if (stat(cur, &up) != 0 || (up.st_dev == st.st_dev && up.st_ino == st.st_ino)) break; /* the root */
+        st = up;
+    }
+    free(cur);
+    free(dir);
+    identity_free(&parent);
+    return inside;
 }
 
 static int same_file(const Identity *a, const Identity *b) {
@@ -97,7 +147,7 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
                        "%s %s: exists and is %s; mingpt writes a new file and renames it into place, "
                        "so it only writes over regular files",
                        out->role, out->path, file_kind(io.st.st_mode));
-            free(io.rest);
+            identity_free(&io);
             return 1;
         }
         for (int j = 0; j < n_inputs; j++) {
@@ -106,11 +156,19 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             Identity ii;
             identify(in->path, &ii);
             int same = ii.exists && same_file(&io, &ii);
-            free(ii.rest);
+            identity_free(&ii);
+            if (ii.exists && S_ISDIR(ii.st.st_mode) && inside_folder(out->path, &ii.st)) {
+                /* a model or tokenizer folder: a new file there, or one of its files replaced,
+                 * spoils a download the user may not have twice */
+                error_text(err, err_size, "%s %s is inside %s (%s); write it outside that folder",
+                           out->role, out->path, in->role, in->path);
+                identity_free(&io);
+                return 2;
+            }
             if (same) {
                 error_text(err, err_size, "%s %s is %s; writing it would destroy it (choose another %s)",
                            out->role, out->path, in->role, out->role);
-                free(io.rest);
+                identity_free(&io);
                 return 2;
             }
         }
@@ -120,15 +178,15 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             Identity ij;
             identify(other->path, &ij);
             int same = same_file(&io, &ij);
-            free(ij.rest);
+            identity_free(&ij);
             if (same) {
                 error_text(err, err_size, "%s and %s both name %s; each output needs a file of its own",
                            other->role, out->role, out->path);
-                free(io.rest);
+                identity_free(&io);
                 return 2;
             }
         }
-        free(io.rest);
+        identity_free(&io);
     }
     return 0;
 }

@@ -367,9 +367,10 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
         {n_args ? args[0] : NULL, "the training text", NULL},
         {t->resume, "the checkpoint given to --resume", "--out"},
         {t->init, "the model given to --init", NULL},
+        {t->tokenizer, "the folder given to --tokenizer", NULL},
     };
     const FileRole outputs[] = {{t->out, "--out", NULL}, {t->log_csv, "--log", NULL}, {t->plot_svg, "--plot", NULL}};
-    check_files(inputs, 3, outputs, 3);
+    check_files(inputs, 4, outputs, 3);
 }
 
 static int run_command(int argc, char **argv) {

@@ -928,6 +928,43 @@ static void test_default_out_keeps_another_runs_model(void) {
     EXPECT(shell(cmd) == 0);
 }
 
+/* An output inside a model folder given to --init or a tokenizer folder given to --tokenizer,
+ * however it is named, is refused before any work, and every file of the folder is left as it was
+ * (a GPT-2 download is 548 MB a user may not have twice). */
+static void test_outputs_never_land_in_an_input_folder(void) {
+    char root[256], line[900];
+    CHECK(getcwd(root, sizeof root) != NULL);
+    snprintf(line, sizeof line, "rm -rf gt tok gtlink && cp -r %s/tests/fixtures/gpt2_tiny gt && mkdir tok && "
+             "cp %s/data/gpt2/encoder.json %s/data/gpt2/vocab.bpe tok/ && ln -s gt gtlink && cp -r gt gt.before && "
+             "cp -r tok tok.before", root, root, root);
+    EXPECT(shell(line) == 0);
+    const char *cases[][2] = {
+        {"--init $D/gt --out $D/gt/model.safetensors", "gt/model.safetensors is inside the model given to --init"},
+        {"--init $D/gt --out $D/gt/config.json", "gt/config.json is inside"},
+        {"--init $D/gt --out $D/gt/new.safetensors", "new.safetensors is inside the model given to --init"},
+        {"--init $D/gt --out $D/gt/sub/deeper/new.safetensors", "is inside"},
+        {"--init $D/gt --out $D/gt/missing/../model.safetensors", "is inside"},
+        {"--init $D/gt --out $D/gtlink/model.safetensors", "is inside"},
+        {"--init $D/gtlink --out $D/gt/model.safetensors", "is inside"},
+        {"--init $D/gt --out $D/ok.safetensors --log $D/gt/config.json", "gt/config.json is inside"},
+        {"--init $D/gt --out $D/ok.safetensors --plot $D/gt/model.safetensors", "gt/model.safetensors is inside"},
+        {"--tokenizer $D/tok --out $D/tok/encoder.json", "is inside the folder given to --tokenizer"},
+        {"--tokenizer $D/tok --out $D/tok/vocab.bpe", "is inside the folder given to --tokenizer"},
+        {"--tokenizer $D/tok --out $D/ok.safetensors --log $D/tok/vocab.bpe", "tok/vocab.bpe is inside"},
+        {"--tokenizer $D/tok/ --out $D/tok/./merges.txt", "is inside"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(line, sizeof line, "$M train $D/corpus.txt --max-iters 1 %s", cases[i][0]);
+        int rc = shell(line);
+        if (rc != 2 || !strstr(err_text, cases[i][1])) {
+            printf("    mingpt train ... %s: exit %d (want 2), stderr: %s      wanted: %s\n", cases[i][0], rc, err_text,
+                   cases[i][1]);
+            harness_case_failed = 1;
+        }
+    }
+    EXPECT(shell("diff -r gt gt.before && diff -r tok tok.before") == 0);
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -951,6 +988,7 @@ int main(void) {
     RUN(test_resume_continues_exactly);
     RUN(test_resume_keeps_the_run_settings);
     RUN(test_default_out_keeps_another_runs_model);
+    RUN(test_outputs_never_land_in_an_input_folder);
     RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_checkpoints_never_get_worse);
     RUN(test_failed_saves_keep_the_old_checkpoint);
