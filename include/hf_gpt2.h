@@ -19,7 +19,8 @@
 
 #define HF_GPT2_EOT 50256 /* <|endoftext|>, where an empty prompt starts (minGPT's generate.ipynb) */
 
-/* 1 if path is a directory holding a config.json (what --ckpt DIR means by a GPT-2 folder). */
+/* 1 if path is a directory: a model given as a folder is a GPT-2 folder, and hf_gpt2_read_config
+ * says so when it has no config.json. */
 int hf_gpt2_is_folder(const char *path);
 
 /* Reads and checks DIR/config.json into *config (dropout 0). Returns 0, or -1 with one line in err
@@ -36,13 +37,15 @@ typedef struct {
 
 /* Loads DIR into a new inference GPT (gpt_create_inference) on pool (dropout off), reading the
  * mapped file a piece at a time, so loading holds the weights and about one piece of the file.
+ * The header is checked in full (names, dtypes, shapes) before the model is allocated.
  * contents may be NULL. Returns NULL with one line
  * in err naming DIR/config.json or DIR/model.safetensors and the tensor at fault (missing, unknown,
  * wrong shape or dtype, NaN or infinite). The caller frees the model with gpt_free. */
 GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *err, size_t err_size);
 
-/* The same checks on names only (no weights read): fills contents from the header of
- * DIR/model.safetensors against config. Returns 0, or -1 with one line in err. */
+/* The same checks on the header alone (no weights read): every tensor of DIR/model.safetensors
+ * known, every parameter of config there with its dtype and shape; fills contents. Returns 0, or
+ * -1 with one line in err. */
 int hf_gpt2_peek(const char *dir, const GPTConfig *config, HfGpt2Contents *contents, char *err,
                  size_t err_size);
 

@@ -160,6 +160,9 @@ GPT *gpt_clone(const GPT *src, const GPTConfig *config);
 /* minGPT's init: Linear and Embedding weights normal(0, 0.02), c_proj weights
  * normal(0, 0.02/sqrt(2·n_layer)), biases 0, LayerNorm weight 1 and bias 0. Also seeds dropout. */
 void gpt_init(GPT *model, uint64_t seed);
+/* The parameter table of a valid config (names, shapes, no data), to check a file's tensors
+ * before anything the size of the model is allocated; free it with table_free. */
+void gpt_param_table(const GPTConfig *config, TensorTable *table);
 /* Number of parameters of a valid config, without allocating them. */
 size_t gpt_count_params(const GPTConfig *config);
 /* Parameters as minGPT counts them when it prints "number of parameters" (lm_head excluded). */

@@ -74,6 +74,9 @@ const char *st_meta_n(const StFile *file, const char *key, size_t *len);
  * tensor is missing, not F32, or not of the expected shape (ndim, shape). */
 int st_read_f32(const StFile *file, const char *name, int ndim, const size_t *shape, float *dst,
                 char *err, size_t err_size);
+/* The same checks on the header alone (a file opened with st_open_header too): returns 0, or -1
+ * with the message st_read_f32 would give. */
+int st_check_f32(const StFile *file, const char *name, int ndim, const size_t *shape, char *err, size_t err_size);
 /* The same checks without the copy: the tensor's bytes inside file->data (4·numel of them,
  * little-endian floats, not necessarily 4-byte aligned: read them with memcpy), or NULL with a
  * message in err. The file must have been opened with st_open. */

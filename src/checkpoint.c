@@ -339,11 +339,28 @@ static int is_task_name(const char *s, size_t len) {
     return 1;
 }
 
+/* 1 if the folder holding path also holds a config.json: path is then the weights of a Hugging
+ * Face model folder, which the folder itself names as a model. */
+static int beside_config_json(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    char *config = xmalloc(dir_len + sizeof "config.json");
+    memcpy(config, path, dir_len);
+    memcpy(config + dir_len, "config.json", sizeof "config.json");
+    struct stat st;
+    int found = stat(config, &st) == 0;
+    free(config);
+    return found;
+}
+
 static int read_meta(const StFile *f, GPTConfig *c, CkptMeta *meta, char *err, size_t err_size) {
     long v;
     char shown[64];
     memset(meta, 0, sizeof *meta);
     const char *format = st_meta(f, "format");
+    if ((!format || strcmp(format, "pt") == 0) && beside_config_json(f->path)) /* save_pretrained writes "pt" */
+        return error_text(err, err_size, "%s: a Hugging Face model file, not a mingpt checkpoint; give its folder, "
+                          "which holds config.json beside it", f->path);
     if (format && strcmp(format, "mingpt") != 0)
         return error_text(err, err_size, "%s: metadata format is \"%s\", expected \"mingpt\"", f->path,
                        SHOW(format, shown));

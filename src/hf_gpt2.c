@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -33,28 +35,30 @@ static char *join(const char *dir, const char *file) {
 
 int hf_gpt2_is_folder(const char *path) {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
-    char *config = join(path, "config.json");
-    int found = stat(config, &st) == 0;
-    free(config);
-    return found;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* ---------------------------------------------------------------- config.json */
 
-/* The whole of a small text file, NUL-terminated; NULL with err set. */
+/* The whole of a small regular file, NUL-terminated; NULL with err set. A FIFO or a folder in its
+ * place is refused rather than read (a FIFO with no writer would block forever). */
 static char *read_small(const char *path, size_t *n, char *err, size_t err_size) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        error_text(err, err_size, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    int fd = open_input(path, 0, err, err_size);
+    if (fd < 0) return NULL;
     char *buf = xmalloc(CONFIG_MAX_BYTES + 1);
-    size_t got = fread(buf, 1, CONFIG_MAX_BYTES + 1, fp);
-    int bad = ferror(fp);
-    fclose(fp);
+    size_t got = 0;
+    int bad = 0;
+    while (got <= CONFIG_MAX_BYTES) {
+        ssize_t k = read(fd, buf + got, CONFIG_MAX_BYTES + 1 - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) bad = errno;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
     if (bad || got > CONFIG_MAX_BYTES) {
-        error_text(err, err_size, bad ? "%s: read error" : "%s: larger than 1 MiB; not a GPT-2 config", path);
+        if (bad) error_text(err, err_size, "%s: read error: %s", path, strerror(bad));
+        else error_text(err, err_size, "%s: larger than 1 MiB; not a GPT-2 config", path);
         free(buf);
         return NULL;
     }
@@ -141,6 +145,13 @@ static int check_config(const char *path, const JsonValue *root, GPTConfig *c, c
 int hf_gpt2_read_config(const char *dir, GPTConfig *config, char *err, size_t err_size) {
     char *path = join(dir, "config.json"), jerr[128];
     size_t n;
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT) {
+        error_text(err, err_size, "%s: a folder without config.json; a GPT-2 model folder holds config.json and "
+                   "model.safetensors (a mingpt checkpoint is one .safetensors file)", dir);
+        free(path);
+        return -1;
+    }
     char *text = read_small(path, &n, err, err_size);
     int rc = -1;
     if (text) {
@@ -215,13 +226,52 @@ static int check_names(const StFile *f, const GPTConfig *c, HfGpt2Contents *out,
     return 0;
 }
 
+/* Conv1D weights, stored (in, out), by the minGPT name of the parameter. */
+static int is_conv1d_param(const char *name) {
+    const char *bare = strncmp(name, PREFIX, PREFIX_LEN) == 0 ? name + PREFIX_LEN : name;
+    const char *rest = after_layer(bare, 1 << 30);
+    return rest && is_conv1d(rest);
+}
+
+/* The whole header of f against config, before anything the size of the model is allocated: no
+ * unknown tensor (check_names), and every parameter present once (with or without the prefix;
+ * lm_head.weight may be absent: tied to wte), F32, of config's shape. */
+static int check_tensors(const StFile *f, const GPTConfig *c, HfGpt2Contents *out, char *err, size_t err_size) {
+    if (check_names(f, c, out, err, err_size) != 0) return -1;
+    TensorTable table;
+    gpt_param_table(c, &table);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < table.n; i++) {
+        const Tensor *t = &table.t[i];
+        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
+        const StTensor *with = st_find(f, t->name), *without = bare != t->name ? st_find(f, bare) : NULL;
+        if (with && without) {
+            rc = error_text(err, err_size, "%s: holds both \"%s\" and \"%s\"; which one is meant?", f->path, t->name,
+                            bare);
+        } else if (!with && !without) {
+            if (strcmp(t->name, "lm_head.weight") != 0)
+                rc = error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f->path, bare, t->name);
+        } else {
+            size_t shape[TENSOR_MAX_DIMS];
+            memcpy(shape, t->shape, sizeof shape);
+            if (is_conv1d_param(t->name)) { /* Conv1D stores (in, out) */
+                shape[0] = t->shape[1];
+                shape[1] = t->shape[0];
+            }
+            rc = st_check_f32(f, with ? t->name : bare, t->ndim, shape, err, err_size);
+        }
+    }
+    table_free(&table);
+    return rc;
+}
+
 int hf_gpt2_peek(const char *dir, const GPTConfig *config, HfGpt2Contents *contents, char *err, size_t err_size) {
     char *path = join(dir, "model.safetensors");
     StFile f;
     int rc = st_open_header(&f, path, err, err_size);
     free(path);
     if (rc != 0) return -1;
-    rc = check_names(&f, config, contents, err, err_size);
+    rc = check_tensors(&f, config, contents, err, err_size);
     st_close(&f);
     return rc;
 }
@@ -335,7 +385,7 @@ GPT *hf_gpt2_load(const char *dir, Pool *pool, HfGpt2Contents *contents, char *e
     if (rc != 0) return NULL;
     HfGpt2Contents found;
     GPT *m = NULL;
-    if (check_names(&f, &config, &found, err, err_size) != 0) goto fail;
+    if (check_tensors(&f, &config, &found, err, err_size) != 0) goto fail;
     /* every weight is read below: no init needed. Without lm_head.weight, GPT-2 ties it to wte
      * (from_pretrained copies it): one matrix, stored once. */
     m = gpt_create_inference(&config, pool, !found.has_lm_head);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -30,9 +31,12 @@ static const char *g_command = "mingpt";
 
 /* With stdout or stderr closed (`>&-`), the next file opened would take its number and receive
  * what was meant for it: samples or progress lines inside a --log CSV. /dev/null takes it first. */
+static int g_stdout_closed; /* standard output was closed when mingpt started */
+
 static void keep_standard_fds_open(void) {
     for (int fd = 0; fd <= 2; fd++)
         if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            if (fd == 1) g_stdout_closed = 1;
             int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
             if (got != fd) {
                 if (got >= 0) close(got);
@@ -101,6 +105,12 @@ static float parse_float(const char *name, const char *arg, double lo, double hi
         exit(2);
     }
     return (float)v;
+}
+
+/* A file or folder to read: "" names nothing (the outputs' empty names are check_outputs'). */
+static const char *need_name(const char *flag, const char *arg) {
+    if (!arg[0]) usage_error("%s expects a path, got an empty one%s", flag, "");
+    return arg;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -173,8 +183,8 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         t->out = arg;
         t->out_given = 1;
         break;
-    case OPT_RESUME: t->resume = arg; break;
-    case OPT_CKPT: t->ckpt = o->sample.ckpt = o->eval.ckpt = arg; break;
+    case OPT_RESUME: t->resume = need_name("--resume", arg); break;
+    case OPT_CKPT: t->ckpt = o->sample.ckpt = o->eval.ckpt = need_name("--ckpt", arg); break;
     case OPT_PROMPT: o->sample.prompt = arg; break;
     case OPT_LEN: o->sample.len = parse_long("--len", arg, 0, 100000000); break;
     case OPT_TEMPERATURE: o->sample.temperature = parse_float("--temperature", arg, 0.0, 1000.0, 1, 0); break;
@@ -191,8 +201,8 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_LOG_SCALE: t->log_scale = 1; break;
     case OPT_TITLE: o->plot_title = arg; break;
     case OPT_PLOT_OUT: o->plot_out = arg; break;
-    case OPT_TOKENIZER: o->tokenizer = t->tokenizer = arg; break;
-    case OPT_INIT: t->init = arg; break;
+    case OPT_TOKENIZER: o->tokenizer = t->tokenizer = need_name("--tokenizer", arg); break;
+    case OPT_INIT: t->init = need_name("--init", arg); break;
     case OPT_HELP:
         fputs(usage, stdout);
         exit(finish(0));
@@ -362,6 +372,10 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
     check_model_options(t);
     check_model_sources(t);
     /* a resumed run goes on in its own file, never in another run's default one */
+    struct stat st;
+    if (t->resume && stat(t->resume, &st) == 0 && S_ISDIR(st.st_mode))
+        usage_error("--resume %s is a folder; it continues a run from its checkpoint file (a GPT-2 folder is "
+                    "for --init)%s", t->resume, "");
     if (t->resume && !t->out_given) t->out = t->resume;
     const FileRole inputs[] = {
         {n_args ? args[0] : NULL, "the training text", NULL},
@@ -424,6 +438,11 @@ static int run_command(int argc, char **argv) {
         usage_error("unexpected argument '%s'%s", args[cmd->args == ARGS_OPTIONAL], "");
     char *no_args[1] = {NULL};
     if (n_args == 0) args = no_args; /* args[0] is NULL when an optional FILE is not given */
+    if (g_stdout_closed && cmd->kind != CMD_TRAIN) {
+        /* its result goes there (training's product is the checkpoint, and it goes on without) */
+        fprintf(stderr, "mingpt %s: standard output is closed; the result would be lost\n", name);
+        return 1;
+    }
     if (cmd->kind == CMD_TOOL) return finish(cmd->run(&o, args));
     if (cmd->kind == CMD_TRAIN) check_training(&o.train, n_args, args);
     if (dist_rank() != 0) { /* rank 0 reports, logs and plots for all (see dist.h) */

@@ -313,11 +313,15 @@ void gpt_init(GPT *m, uint64_t seed) {
     m->pass = 0;
 }
 
+void gpt_param_table(const GPTConfig *config, TensorTable *table) {
+    table_init(table);
+    Def build = {table, NULL, 0};
+    define_params(config, &build, NULL);
+}
+
 size_t gpt_count_params(const GPTConfig *config) {
     TensorTable table;
-    table_init(&table);
-    Def build = {&table, NULL, 0};
-    define_params(config, &build, NULL);
+    gpt_param_table(config, &table);
     size_t n = table_count(&table);
     table_free(&table);
     return n;

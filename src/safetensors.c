@@ -358,20 +358,13 @@ const char *st_meta(const StFile *f, const char *key) {
     return st_meta_n(f, key, &len);
 }
 
-const unsigned char *st_f32_bytes(const StFile *f, const char *name, int ndim, const size_t *shape,
-                                  char *err, size_t err_size) {
-    CHECK(f->data != NULL); /* not opened with st_open_header */
+int st_check_f32(const StFile *f, const char *name, int ndim, const size_t *shape, char *err, size_t err_size) {
     const StTensor *t = st_find(f, name);
     char shown[128];
-    if (!t) {
-        error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, SHOW(name, shown));
-        return NULL;
-    }
-    if (strcmp(t->dtype, "F32") != 0) {
-        error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
-                   SHOW(name, shown), t->dtype); /* (a dtype is one of dtype_size's names) */
-        return NULL;
-    }
+    if (!t) return error_text(err, err_size, "%s: missing tensor \"%s\"", f->path, SHOW(name, shown));
+    if (strcmp(t->dtype, "F32") != 0)
+        return error_text(err, err_size, "%s: tensor \"%s\" has dtype %s, expected F32", f->path,
+                          SHOW(name, shown), t->dtype); /* (a dtype is one of dtype_size's names) */
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
     if (!same) {
@@ -380,11 +373,17 @@ const unsigned char *st_f32_bytes(const StFile *f, const char *name, int ndim, c
             snprintf(want + strlen(want), sizeof want - strlen(want), d ? ", %zu" : "%zu", shape[d]);
         for (int d = 0; d < t->ndim; d++)
             snprintf(got + strlen(got), sizeof got - strlen(got), d ? ", %zu" : "%zu", t->shape[d]);
-        error_text(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
-                   SHOW(name, shown), got, want);
-        return NULL;
+        return error_text(err, err_size, "%s: tensor \"%s\" has shape [%s], expected [%s]", f->path,
+                          SHOW(name, shown), got, want);
     }
-    return f->data + t->begin;
+    return 0;
+}
+
+const unsigned char *st_f32_bytes(const StFile *f, const char *name, int ndim, const size_t *shape,
+                                  char *err, size_t err_size) {
+    CHECK(f->data != NULL); /* not opened with st_open_header */
+    if (st_check_f32(f, name, ndim, shape, err, err_size) != 0) return NULL;
+    return f->data + st_find(f, name)->begin;
 }
 
 int st_read_f32(const StFile *f, const char *name, int ndim, const size_t *shape, float *dst,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,9 +19,19 @@
  * 0, or prints "mingpt: PATH: what is wrong" and returns 1. */
 static int read_input(const char *path, char **data, size_t *size) {
     char err[512];
-    if (read_all(path, 1, data, size, err, sizeof err) == 0) return 0;
-    fprintf(stderr, "mingpt: %s\n", err);
-    return 1;
+    if (read_all(path, 1, data, size, err, sizeof err) != 0) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return 1;
+    }
+    /* an empty file or pipe is an empty text; a FIFO named on the command line that gave nothing had
+     * no writer, most likely (its reader would otherwise have waited) */
+    struct stat st;
+    if (*size == 0 && path && stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+        fprintf(stderr, "mingpt: %s: a FIFO that gave no data (no writer?)\n", path);
+        free(*data);
+        return 1;
+    }
+    return 0;
 }
 
 static Tokenizer *load_tokenizer(const char *dir) {

@@ -31,6 +31,19 @@ int task_gpt2_info(const char *dir) {
         fprintf(stderr, "mingpt: %s\n", err);
         return 1;
     }
+    /* info passes what sample and eval take: the folder's tokenizer must fit its vocab_size */
+    Tokenizer *tok = tok_bpe_load(dir, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return 1;
+    }
+    int n_tokens = (int)tokenizer_vocab_size(tok);
+    tokenizer_free(tok);
+    if (n_tokens != c.vocab_size) {
+        fprintf(stderr, "mingpt: %s: config.json has vocab_size %d but the tokenizer has %d tokens\n", dir,
+                c.vocab_size, n_tokens);
+        return 1;
+    }
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -45,9 +58,7 @@ int task_gpt2_info(const char *dir) {
            (double)(total - lm_head) / 1e6, total);
     printf("lm_head:     %s\n", f.has_lm_head ? "lm_head.weight from the file" : "tied: a copy of wte (no lm_head.weight)");
     const char *layout = has_file(dir, "vocab.json") && has_file(dir, "merges.txt") ? "vocab.json + merges.txt"
-                         : has_file(dir, "encoder.json") && has_file(dir, "vocab.bpe")
-                             ? "encoder.json + vocab.bpe"
-                             : "none found (sample and eval need vocab.json + merges.txt)";
-    printf("tokenizer:   %s\n", layout);
+                                                                                : "encoder.json + vocab.bpe";
+    printf("tokenizer:   %s, %d tokens\n", layout, n_tokens);
     return 0;
 }

@@ -167,6 +167,17 @@ static void text_model_free(TextModel *tm) {
     memset(tm, 0, sizeof *tm);
 }
 
+/* A GPT-2 folder's config.json and the header of its model.safetensors, checked against each
+ * other before anything of the model's size is allocated; returns 0, or 1 after printing why not. */
+static int check_folder(const char *dir, GPTConfig *c) {
+    char err[1024];
+    HfGpt2Contents contents;
+    if (hf_gpt2_read_config(dir, c, err, sizeof err) == 0 && hf_gpt2_peek(dir, c, &contents, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "mingpt: %s\n", err);
+    return 1;
+}
+
 /* Loads path into tm; returns 0, or 1 after printing why not. */
 static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
     char err[1024];
@@ -174,11 +185,8 @@ static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
     if (hf_gpt2_is_folder(path)) {
         GPTConfig c;
         tm->folder = 1;
-        if (hf_gpt2_read_config(path, &c, err, sizeof err) != 0) {
-            fprintf(stderr, "mingpt: %s\n", err);
-            return 1;
-        }
-        /* the tokenizer first: it is quick to check, the weights are not */
+        if (check_folder(path, &c) != 0) return 1;
+        /* the tokenizer next: it is quick to check, the weights are not */
         if (!(tm->tok = folder_tokenizer(path, c.vocab_size))) return 1;
         tm->model = hf_gpt2_load(path, pool, NULL, err, sizeof err);
     } else {
@@ -389,10 +397,7 @@ static int check_text_fits(const char *file) {
 static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok) {
     char err[1024];
     if (hf_gpt2_is_folder(src)) {
-        if (hf_gpt2_read_config(src, config, err, sizeof err) != 0) {
-            fprintf(stderr, "mingpt: %s\n", err);
-            return 1;
-        }
+        if (check_folder(src, config) != 0) return 1;
         return (*tok = folder_tokenizer(src, config->vocab_size)) ? 0 : 1;
     }
     if (check_checkpoint_exists(src, "mingpt train FILE, or a GPT-2 folder")) return 1;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -384,9 +385,25 @@ static const TokenizerOps BPE_OPS = {bpe_encode, bpe_token, bpe_free};
 
 /* Reads a whole regular file into a NUL-terminated buffer. Returns it, or NULL with "PATH: ..." in
  * err. */
+/* GPT-2's encoder.json is 1.0 MB and vocab.bpe 0.5 MB; a vocabulary of a million tokens would be
+ * under 64 MiB. A larger file is not a tokenizer, and reading it whole could take all memory. */
+#define TOKENIZER_FILE_MAX ((size_t)256 << 20)
+
 static char *read_text_file(const char *path, size_t *size, char *err, size_t err_size) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > TOKENIZER_FILE_MAX) {
+        error_text(err, err_size, "%s: %.1f GiB; a tokenizer file is at most 256 MiB (GPT-2's are about 1 MB)",
+                   path, (double)st.st_size / (1 << 30));
+        return NULL;
+    }
     char *buf;
-    return read_all(path, 0, &buf, size, err, err_size) == 0 ? buf : NULL;
+    if (read_all(path, 0, &buf, size, err, err_size) != 0) return NULL;
+    if (*size > TOKENIZER_FILE_MAX) { /* (it grew while being read) */
+        free(buf);
+        error_text(err, err_size, "%s: larger than 256 MiB; not a tokenizer file", path);
+        return NULL;
+    }
+    return buf;
 }
 
 /* The bytes a token spelled in bytes_to_unicode characters stands for, written to out (room for
@@ -496,7 +513,13 @@ done:
 static int load_merges(Bpe *t, const char *path, const char *text, size_t size, const int16_t byte_of_cp[324],
                        char *err, size_t err_size) {
     size_t lines = 1;
-    for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
+    for (size_t i = 0; i < size; i++) {
+        /* a file of CR-only line ends would read as one line: no merge at all, and no error */
+        if (text[i] == '\r' && (i + 1 == size || text[i + 1] != '\n'))
+            return error_text(err, err_size, "%s: line %zu ends in a carriage return alone (old Mac line ends); "
+                              "save it with LF or CRLF line ends", path, lines);
+        lines += text[i] == '\n';
+    }
     t->merges_size = table_size_for(lines);
     t->merges = xmalloc(t->merges_size * sizeof *t->merges);
     for (size_t i = 0; i < t->merges_size; i++) t->merges[i].merged = -1;
@@ -559,7 +582,21 @@ done:
     return rc;
 }
 
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
+/* lstat: a link that leads nowhere (or in a loop) is there, and reading it says what is wrong */
+static int file_exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* 1 if the files at a and b hold the same bytes; -1 with err set if one cannot be read. */
+static int same_contents(const char *a, const char *b, char *err, size_t err_size) {
+    size_t na, nb;
+    char *ta = read_text_file(a, &na, err, err_size), *tb = ta ? read_text_file(b, &nb, err, err_size) : NULL;
+    int same = !ta || !tb ? -1 : na == nb && memcmp(ta, tb, na) == 0;
+    free(ta);
+    free(tb);
+    return same;
+}
 
 /* A tokenizer from the vocabulary's and the merges' text, each named in messages by its own name. */
 static Tokenizer *from_text(const char *vocab_name, const char *vocab, size_t vocab_len, const char *merges_name,
@@ -584,15 +621,40 @@ Tokenizer *tok_bpe_load(const char *dir, char *err, size_t err_size) {
     /* the two layouts: OpenAI's (minGPT downloads these) and Hugging Face's */
     static const char *const LAYOUTS[2][2] = {{"encoder.json", "vocab.bpe"}, {"vocab.json", "merges.txt"}};
     char vocab_path[4096], merges_path[4096];
-    int found = -1;
-    for (int l = 0; l < 2 && found < 0; l++) {
-        snprintf(vocab_path, sizeof vocab_path, "%s/%s", dir, LAYOUTS[l][0]);
-        snprintf(merges_path, sizeof merges_path, "%s/%s", dir, LAYOUTS[l][1]);
-        int has_vocab = file_exists(vocab_path), has_merges = file_exists(merges_path);
-        if (has_vocab && has_merges) found = l;
-        else if (has_vocab || has_merges) {
+    int found = -1, both = 0;
+    if (!dir[0]) {
+        error_text(err, err_size, "the tokenizer's folder name is empty");
+        return NULL;
+    }
+    for (int l = 0; l < 2; l++) {
+        char v[4096], m[4096];
+        snprintf(v, sizeof v, "%s/%s", dir, LAYOUTS[l][0]);
+        snprintf(m, sizeof m, "%s/%s", dir, LAYOUTS[l][1]);
+        int has_vocab = file_exists(v), has_merges = file_exists(m);
+        if (has_vocab != has_merges) {
             error_text(err, err_size, "%s: has %s but not %s, which goes with it", dir,
                        LAYOUTS[l][has_vocab ? 0 : 1], LAYOUTS[l][has_vocab ? 1 : 0]);
+            return NULL;
+        }
+        if (!has_vocab) continue;
+        if (found < 0) {
+            found = l;
+            memcpy(vocab_path, v, sizeof v);
+            memcpy(merges_path, m, sizeof m);
+        } else {
+            both = 1;
+        }
+    }
+    if (both) { /* Hugging Face's files are OpenAI's renamed: the same pair twice is one vocabulary */
+        char v[4096], m[4096];
+        snprintf(v, sizeof v, "%s/%s", dir, LAYOUTS[1][0]);
+        snprintf(m, sizeof m, "%s/%s", dir, LAYOUTS[1][1]);
+        int same_vocab = same_contents(vocab_path, v, err, err_size);
+        int same_merges = same_vocab < 0 ? -1 : same_contents(merges_path, m, err, err_size);
+        if (same_vocab < 0 || same_merges < 0) return NULL;
+        if (!same_vocab || !same_merges) {
+            error_text(err, err_size, "%s: holds two different vocabularies, encoder.json + vocab.bpe and vocab.json + "
+                       "merges.txt; which one is meant? (keep one pair in the folder)", dir);
             return NULL;
         }
     }

@@ -932,7 +932,7 @@ static void test_default_out_keeps_another_runs_model(void) {
  * however it is named, is refused before any work, and every file of the folder is left as it was
  * (a GPT-2 download is 548 MB a user may not have twice). */
 static void test_outputs_never_land_in_an_input_folder(void) {
-    char root[256], line[900];
+    char root[256], line[1200];
     CHECK(getcwd(root, sizeof root) != NULL);
     snprintf(line, sizeof line, "rm -rf gt tok gtlink && cp -r %s/tests/fixtures/gpt2_tiny gt && mkdir tok && "
              "cp %s/data/gpt2/encoder.json %s/data/gpt2/vocab.bpe tok/ && ln -s gt gtlink && cp -r gt gt.before && "

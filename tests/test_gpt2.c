@@ -565,6 +565,78 @@ static void test_commands_on_a_folder(void) {
     tokenizer_free(tok);
 }
 
+/* Runs "sh -c LINE" in the temporary folder (for making broken folders); returns its status. */
+static int sh_in_dir(const char *line) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd %s && { %s; } >/dev/null 2>&1", dir, line);
+    return system(cmd);
+}
+
+/* $D/name: a copy of $D/bare after the shell command damage ran inside it. */
+static void broken_folder(const char *name, const char *damage) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r bare %s && cd %s && %s", name, name, name, damage);
+    EXPECT(sh_in_dir(cmd) == 0);
+}
+
+/* info, sample, eval and train --init on $D/name each refuse it (exit 1) in one line holding want,
+ * within 20 s (a FIFO must not hang them) and without allocating the model a config claims
+ * (ulimit -v 1 GiB). */
+static void expect_every_command_refuses(const char *name, const char *want) {
+    const char *forms[] = {"info $D/%s", "sample --ckpt $D/%s --len 2", "eval data/gpt2/LICENSE --ckpt $D/%s",
+                           "train data/gpt2/LICENSE --init $D/%s --out $D/ft_refused.safetensors --max-iters 1"};
+    for (int i = 0; i < 4; i++) {
+        char form[256], args[512];
+        snprintf(form, sizeof form, forms[i], name);
+        snprintf(args, sizeof args, "%s", form);
+        char line[700];
+        snprintf(line, sizeof line, "(ulimit -v 1048576; exec timeout 20 %s %s)", binary, args);
+        int rc = harness_run_binary(dir, "", line, out_text, sizeof out_text, err_text, sizeof err_text);
+        size_t n = strlen(err_text);
+        if (rc != 1 || !strstr(err_text, want) || n == 0 || strchr(err_text, '\n') != err_text + n - 1) {
+            printf("    mingpt %s: exit %d (want 1), stderr: %s      wanted one line with: %s\n", form, rc, err_text, want);
+            harness_case_failed = 1;
+        }
+    }
+}
+
+/* What a hostile folder tries, every command refuses the same way, before allocating what a
+ * config claims, without hanging on a FIFO, naming the file at fault. */
+static void test_every_command_refuses_a_broken_folder(void) {
+    /* a folder is copied from "bare" (tied, vocab.json + merges.txt) and then damaged */
+#define BROKEN(name, damage) broken_folder(name, damage)
+    BROKEN("fifo_config", "rm config.json && mkfifo config.json");
+    expect_every_command_refuses("fifo_config", "config.json: is a FIFO, expected a file");
+    BROKEN("dir_config", "rm config.json && mkdir config.json");
+    expect_every_command_refuses("dir_config", "config.json: is a directory, expected a file");
+    BROKEN("no_config", "rm config.json");
+    expect_every_command_refuses("no_config", "no_config: a folder without config.json");
+    /* 4 layers of 4096 claimed over a 2-layer file of n_embd 16: refused from the header */
+    BROKEN("huge_config", "sed -i 's/\"n_embd\": 16/\"n_embd\": 4096/; s/\"n_layer\": 2/\"n_layer\": 4/' config.json");
+    expect_every_command_refuses("huge_config", "tensor \"wte.weight\" has shape [50257, 16], expected [50257, 4096]");
+    BROKEN("wide_config", "sed -i 's/\"n_embd\": 16/\"n_embd\": 4096/' config.json");
+    expect_every_command_refuses("wide_config", "tensor \"wte.weight\" has shape [50257, 16], expected [50257, 4096]");
+    BROKEN("vocab_config", "sed -i 's/\"vocab_size\": 50257/\"vocab_size\": 50256/' config.json");
+    expect_every_command_refuses("vocab_config", "has shape [50257, 16], expected [50256, 16]");
+    /* the tokenizer */
+    BROKEN("cr_merges", "tr '\\n' '\\r' <merges.txt >m && mv m merges.txt");
+    expect_every_command_refuses("cr_merges", "merges.txt: line 1 ends in a carriage return alone");
+    BROKEN("two_vocabs", "cp vocab.json encoder.json && head -n 1000 merges.txt >vocab.bpe");
+    expect_every_command_refuses("two_vocabs", "two_vocabs: holds two different vocabularies");
+    BROKEN("same_twice", "cp vocab.json encoder.json && cp merges.txt vocab.bpe");
+    EXPECT(run("info $D/same_twice") == 0 && strstr(out_text, "50257 tokens"));
+    BROKEN("loop_vocab", "rm vocab.json && ln -s vocab.json vocab.json");
+    expect_every_command_refuses("loop_vocab", "vocab.json: Too many levels of symbolic links");
+    BROKEN("huge_vocab", "truncate -s 300M vocab.json");
+    expect_every_command_refuses("huge_vocab", "vocab.json: 0.3 GiB; a tokenizer file is at most 256 MiB");
+    BROKEN("no_tokenizer", "rm vocab.json merges.txt");
+    expect_every_command_refuses("no_tokenizer", "holds neither encoder.json + vocab.bpe");
+#undef BROKEN
+    /* the folder's model file given alone: a hint to give the folder */
+    EXPECT(run("sample --ckpt $D/bare/model.safetensors") == 1 &&
+           strstr(err_text, "model.safetensors: a Hugging Face model file, not a mingpt checkpoint; give its folder") != NULL);
+}
+
 /* The loss a command printed as "...: X nats/token". */
 static double nats_per_token(const char *text) {
     const char *at = strstr(text, "nats/token");
@@ -672,6 +744,7 @@ int main(void) {
     RUN(test_finetune_steps_match_pytorch);
     if (access(binary, X_OK) == 0) {
         RUN(test_commands_on_a_folder);
+        RUN(test_every_command_refuses_a_broken_folder);
         RUN(test_fine_tuning_starts_from_the_folder);
         RUN(test_bpe_model_from_scratch);
     } else {
