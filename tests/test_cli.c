@@ -965,6 +965,26 @@ static void test_outputs_never_land_in_an_input_folder(void) {
     EXPECT(shell("diff -r gt gt.before && diff -r tok tok.before") == 0);
 }
 
+/* Messages that used to mislead: each names the real problem now. */
+static void test_errors_name_the_real_problem(void) {
+    EXPECT_RUN("train $D/corpus.txt --tokenizer ''", 2, "--tokenizer expects a path, got an empty one");
+    EXPECT_RUN("sample --ckpt ''", 2, "--ckpt expects a path, got an empty one");
+    EXPECT_RUN("train $D/corpus.txt --init ''", 2, "--init expects a path, got an empty one");
+    EXPECT_RUN("add --resume $D", 2, "is a folder; it continues a run from its checkpoint file");
+    EXPECT_RUN("info $D", 1, "a folder without config.json");
+    /* the result of encode has nowhere to go */
+    char root[256], line[800];
+    CHECK(getcwd(root, sizeof root) != NULL);
+    snprintf(line, sizeof line, "$M encode --tokenizer %s/data/gpt2 corpus.txt >&-", root);
+    EXPECT(shell(line) == 1 && strstr(err_text, "mingpt encode: standard output is closed; the result would be lost"));
+    snprintf(line, sizeof line, "rm -f silent.fifo && mkfifo silent.fifo && timeout 10 $M encode --tokenizer "
+             "%s/data/gpt2 silent.fifo", root);
+    EXPECT(shell(line) == 1 && strstr(err_text, "silent.fifo: a FIFO that gave no data (no writer?)") != NULL);
+    /* an empty text on a pipe is an empty text */
+    snprintf(line, sizeof line, "printf '' | $M encode --tokenizer %s/data/gpt2", root);
+    EXPECT(shell(line) == 0);
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -989,6 +1009,7 @@ int main(void) {
     RUN(test_resume_keeps_the_run_settings);
     RUN(test_default_out_keeps_another_runs_model);
     RUN(test_outputs_never_land_in_an_input_folder);
+    RUN(test_errors_name_the_real_problem);
     RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_checkpoints_never_get_worse);
     RUN(test_failed_saves_keep_the_old_checkpoint);
