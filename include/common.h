@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #if defined(__GNUC__)
@@ -51,6 +52,10 @@ size_t physical_memory_bytes(void);
  * which one that is, as words that follow the amount ("available", "left under ulimit -v"). 0 if
  * nothing is known. */
 size_t memory_available(const char **limit);
+
+/* A 64-bit hash of data[0..n) continuing from h (start from 0): for telling whether two copies of
+ * something are the same, not for security. */
+uint64_t fingerprint(uint64_t h, const void *data, size_t n);
 
 /* "1.5 GiB", "300 MiB" or "12 KiB". */
 void format_bytes(double bytes, char *out, size_t size);

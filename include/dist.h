@@ -10,6 +10,7 @@
 #define MINGPT_DIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Starts MPI when built with it (before anything else reads argv). */
 void dist_init(int *argc, char ***argv);
@@ -24,6 +25,14 @@ void dist_sum_floats(float *x, size_t n);
 void dist_sum_doubles(double *x, int n);
 /* Rank 0's value of *x on every rank. */
 void dist_broadcast_int(int *x);
+/* The largest of the ranks' *x, on every rank. */
+void dist_max_int(int *x);
+/* 1 on every rank if every rank passed the same x, else 0 on every rank: how the ranks check that
+ * they run the same command on the same data before they depend on it. */
+int dist_same_u64(uint64_t x);
+/* Says that every rank ends with the exit code it passes to dist_finish (they agreed on it), so
+ * MPI ends normally instead of aborting the others. */
+void dist_exit_agreed(void);
 /* Seconds spent inside dist_sum_floats so far. */
 double dist_comm_seconds(void);
 

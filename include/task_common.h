@@ -35,6 +35,8 @@ struct TrainRun {
     /* T for a run resumed from a checkpoint of the task with this metadata (checked by the task's
      * check_meta), known before the model is loaded; NULL: T stays as the task set it */
     int (*resumed_T)(const CkptMeta *meta);
+    uint64_t data_hash; /* what next_batch draws from (the tokens), which the ranks of an MPI run
+                           compare before the first step; 0 for data the run's settings determine */
     int keeps_best;     /* the checkpoint is the best model so far (add), not the latest (chars) */
     double eval_loss;
     char eval_text[48], best_text[96];

@@ -218,3 +218,20 @@ char *strbuf_take(StrBuf *b, size_t *len) {
     *b = (StrBuf){.what = b->what};
     return s;
 }
+
+uint64_t fingerprint(uint64_t h, const void *data, size_t n) {
+    /* FNV-1a over 8-byte words, with a final mix per call: fast enough for a model's weights */
+    const unsigned char *p = data;
+    h ^= 0xcbf29ce484222325ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}

@@ -9,7 +9,7 @@
 #ifdef MINGPT_MPI
 #include <mpi.h>
 
-static int g_rank, g_size = 1, g_started;
+static int g_rank, g_size = 1, g_started, g_agreed;
 static double g_comm_seconds;
 
 void dist_init(int *argc, char ***argv) {
@@ -24,7 +24,7 @@ void dist_init(int *argc, char ***argv) {
 void dist_finish(int exit_code) {
     if (!g_started) return;
     g_started = 0;
-    if (exit_code != 0 && g_size > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);
+    if (exit_code != 0 && g_size > 1 && !g_agreed) MPI_Abort(MPI_COMM_WORLD, exit_code);
     MPI_Finalize();
 }
 
@@ -71,6 +71,21 @@ void dist_broadcast_int(int *x) {
     check_collective(MPI_Bcast(x, 1, MPI_INT, 0, MPI_COMM_WORLD), "agreeing on whether to stop");
 }
 
+void dist_max_int(int *x) {
+    if (g_size == 1) return;
+    check_collective(MPI_Allreduce(MPI_IN_PLACE, x, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on whether to stop");
+}
+
+int dist_same_u64(uint64_t x) {
+    if (g_size == 1) return 1;
+    uint64_t both[2] = {x, ~x}; /* the max of ~x is ~(the min of x) */
+    check_collective(MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD),
+                     "comparing the ranks' configurations");
+    return both[0] == ~both[1];
+}
+
+void dist_exit_agreed(void) { g_agreed = 1; }
+
 double dist_comm_seconds(void) { return g_comm_seconds; }
 
 #else
@@ -92,6 +107,12 @@ void dist_sum_doubles(double *x, int n) {
     (void)n;
 }
 void dist_broadcast_int(int *x) { (void)x; }
+void dist_max_int(int *x) { (void)x; }
+int dist_same_u64(uint64_t x) {
+    (void)x;
+    return 1;
+}
+void dist_exit_agreed(void) {}
 double dist_comm_seconds(void) { return 0.0; }
 
 #endif

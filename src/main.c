@@ -388,11 +388,22 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
 }
 
 static int run_command(int argc, char **argv) {
+    keep_standard_fds_open();
+    /* the ranks of an MPI job (mpirun's colon syntax can start them with different arguments) run
+     * one command, or none: a rank in another command would wait forever in a collective */
+    uint64_t args_hash = 0;
+    for (int i = 1; i < argc; i++) args_hash = fingerprint(args_hash, argv[i], strlen(argv[i]) + 1);
+    if (!dist_same_u64(args_hash)) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "mingpt: the %d ranks of this MPI job were given different command lines; every rank "
+                            "must run the same command with the same options\n", dist_size());
+        dist_exit_agreed();
+        return 2;
+    }
     if (argc < 2) {
         fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
         return 2;
     }
-    keep_standard_fds_open();
     /* a write past `ulimit -f` fails with EFBIG, which every writer reports, instead of killing
      * the process half-way through a save */
     signal(SIGXFSZ, SIG_IGN);

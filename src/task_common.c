@@ -86,7 +86,7 @@ int check_checkpoint_exists(const char *path, const char *make_one) {
  * config). Most are task entries "train.KEY" (KEY is the flag's name with '_' for '-'); dropout and
  * the validation fraction are in every checkpoint already (embd_pdrop, val_frac). The model's shape,
  * vocabulary and block_size belong to the model and cannot change on resume at all. */
-typedef enum { SET_FLOAT, SET_INT, SET_LONG, SET_SEED, SET_LR_DECAY } SettingKind;
+typedef enum { SET_FLOAT, SET_INT, SET_LONG, SET_SEED, SET_LR_DECAY, SET_ACCUM } SettingKind;
 typedef enum { IN_ENTRY, IN_DROPOUT, IN_VAL_FRAC } SettingPlace;
 
 typedef struct {
@@ -107,7 +107,9 @@ static const Setting SETTINGS[] = {
     SETTING("lr_decay_iters", OPT_LR_DECAY_ITERS, SET_LONG, lr_decay_iters, 1, BIG),
     SETTING("warmup_iters", OPT_WARMUP, SET_LONG, warmup_iters, 0, BIG),
     SETTING("batch_size", OPT_BATCH_SIZE, SET_INT, batch_size, 1, 1 << 16),
-    SETTING("accum", OPT_ACCUM, SET_INT, accum, 1, 1 << 16),
+    /* kept as the micro-batches of a step in all (--accum times the MPI ranks), so that a run goes on
+     * with the same batch on another rank count: R ranks of K give the bits of one process of R·K */
+    SETTING("accum", OPT_ACCUM, SET_ACCUM, accum, 1, 1 << 30),
     SETTING("weight_decay", OPT_WEIGHT_DECAY, SET_FLOAT, weight_decay, 0.0, 10.0),
     SETTING("grad_clip", OPT_GRAD_CLIP, SET_FLOAT, grad_clip, 0.0, 1e6),
     SETTING("eval_every", OPT_EVAL_EVERY, SET_LONG, eval_every, 1, BIG),
@@ -142,6 +144,7 @@ static const char *setting_text(const Setting *s, const TrainOptions *opt, int e
     case SET_LONG: snprintf(out, size, "%ld", *(const long *)v); break;
     case SET_SEED: snprintf(out, size, "%" PRIu64, *(const uint64_t *)v); break;
     case SET_LR_DECAY: snprintf(out, size, "%s", *(const int *)v ? "cosine" : "none"); break;
+    case SET_ACCUM: snprintf(out, size, "%d", *(const int *)v * (exact ? dist_size() : 1)); break;
     }
     return out;
 }
@@ -167,8 +170,12 @@ static int setting_parse(const Setting *s, const char *text, TrainOptions *opt) 
     int open_hi = s->place != IN_ENTRY; /* probabilities: [0, 1) */
     if (errno || *end || !isfinite(x) || x < s->lo || x > s->hi || (open_hi && x >= s->hi)) return -1;
     if (s->kind != SET_FLOAT && x != floor(x)) return -1;
+    if (s->kind == SET_ACCUM) { /* the step's micro-batches in all, dealt out evenly to the ranks */
+        if ((long)x % dist_size() != 0) return -1;
+        x /= dist_size();
+    }
     if (s->kind == SET_FLOAT) *(float *)v = (float)x;
-    else if (s->kind == SET_INT) *(int *)v = (int)x;
+    else if (s->kind == SET_INT || s->kind == SET_ACCUM) *(int *)v = (int)x;
     else *(long *)v = (long)x;
     return 0;
 }
@@ -212,8 +219,14 @@ static int resume_settings(TrainOptions *opt) {
         if (setting_parse(s, saved, &was) != 0) {
             if (opt->given & OPT_BIT(s->id)) continue; /* replaced anyway */
             char shown[64];
-            fprintf(stderr, "mingpt: %s: metadata \"train.%s\" = \"%s\" is not a value %s takes (give %s to set it)\n",
-                    opt->resume, s->key, json_printable(saved, strlen(saved), shown, sizeof shown), flag, flag);
+            long total = s->kind == SET_ACCUM ? strtol(saved, NULL, 10) : 0;
+            if (total > 0 && total % dist_size() != 0)
+                fprintf(stderr, "mingpt: %s: its run summed %ld micro-batches a step, which %d ranks cannot share "
+                        "evenly (give --accum to set each rank's)\n", opt->resume, total, dist_size());
+            else
+                fprintf(stderr, "mingpt: %s: metadata \"train.%s\" = \"%s\" is not a value %s takes (give %s to set "
+                        "it)\n", opt->resume, s->key, json_printable(saved, strlen(saved), shown, sizeof shown), flag,
+                        flag);
             ckpt_meta_free(&meta);
             return 1;
         }
@@ -685,8 +698,12 @@ static int after_step_main(void *ctx, Trainer *tr, GPT *model) {
 }
 
 /* After every step: rank 0 (the only rank of a run without MPI) reports, evaluates and saves, and
- * every rank stops when it says so. */
+ * every rank stops when it says so. A signal to any rank reaches rank 0 first, so that it stops the
+ * job as Ctrl-C stops one process: saved, exit 130 on every rank. */
 static int after_step(void *ctx, Trainer *tr, GPT *model) {
+    int interrupted = g_interrupts > 0;
+    dist_max_int(&interrupted);
+    if (interrupted && !g_interrupts) g_interrupts = 1;
     int stop = dist_rank() == 0 ? after_step_main(ctx, tr, model) : 0;
     dist_broadcast_int(&stop);
     return stop;
@@ -727,12 +744,41 @@ static int open_log(TrainRun *run) {
     return 0;
 }
 
+/* What every rank of an MPI run must agree on before the first step: the settings, the batch
+ * shape, the step and the data sampler's state, the model's shape and weights (a resumed or
+ * initialised model, a vocabulary from the data) and the data itself. */
+static uint64_t run_hash(const TrainRun *run) {
+    const GPT *m = run->model;
+    TrainOptions settings = *run->opt;
+    uint64_t h = 0;
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        h = fingerprint(h, setting_field(&SETTINGS[i], &settings), setting_size(&SETTINGS[i]));
+    long shape[5] = {run->opt->max_iters, run->B, run->T, run->tr.step, (long)m->params.numel};
+    h = fingerprint(h, shape, sizeof shape);
+    h = fingerprint(h, &m->config, sizeof m->config);
+    h = fingerprint(h, &run->data_rng, sizeof run->data_rng);
+    h = fingerprint(h, &run->data_hash, sizeof run->data_hash);
+    for (int i = 0; i < run->meta.n_entries; i++)
+        h = fingerprint(h, run->meta.entries[i].value, run->meta.entries[i].len);
+    return fingerprint(h, m->param_mem, m->params.numel * sizeof(float));
+}
+
 int train_loop(TrainRun *run) {
     const TrainOptions *opt = run->opt;
     LoopState st = {run, 0};
     term_init(&run->term, opt->quiet);
     run->flops_per_token = gpt_train_flops_per_token(&run->model->config, run->T);
     run->step_start = run->tr.step;
+    /* ranks that differ would sum gradients of different shapes or data: stop them all first */
+    if (dist_size() > 1 && !dist_same_u64(run_hash(run))) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "mingpt: the %d ranks of this MPI job do not have the same training data, checkpoint or "
+                            "settings (each rank reads its own copy of the files: are they the same on every host?)\n",
+                    dist_size());
+        dist_exit_agreed();
+        st.rc = 1;
+        goto done;
+    }
     if (open_log(run) != 0) {
         st.rc = 1;
         goto done;
@@ -763,6 +809,10 @@ int train_loop(TrainRun *run) {
         fprintf(stderr, "mingpt: training ended at step %ld, but the last save failed (see above); %s holds an older model\n",
                 run->tr.step, opt->out);
         st.rc = 1;
+    }
+    if (dist_size() > 1) { /* every rank ends as rank 0 does: 130 after a signal to any of them */
+        dist_broadcast_int(&st.rc);
+        dist_exit_agreed();
     }
     if (st.rc == 0 && dist_rank() == 0) print_summary(run, 0);
 done:

@@ -491,6 +491,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
         if (opt->init && opt->block_size_given) block_size = opt->block_size;
     }
     run.T = block_size;
+    run.data_hash = fingerprint(0, tokens, n * sizeof *tokens);
     task.n_val = (size_t)((double)n * opt->val_frac);
     task.n_train = n - task.n_val;
     task.train = tokens;

@@ -118,6 +118,73 @@ static void test_a_killed_rank_ends_the_run_and_the_checkpoint_survives(void) {
     EXPECT(sh("%s info killed.safetensors%s", "") == 0 && strstr(text, "task:") != NULL);
 }
 
+/* Runs a complete shell command line in dir; its output in text. Returns its exit status. */
+static int sh_line(const char *cmd) {
+    char line[2304], path[300];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    snprintf(line, sizeof line, "cd %s && (%s) >out.txt 2>&1 </dev/null", dir, cmd);
+    int status = system(line);
+    harness_slurp(path, text, sizeof text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The ranks check that they agree before they depend on each other: different command lines (colon
+ * syntax), one rank in another command, or the same command on different copies of the data (each
+ * rank in its own folder) stop every rank at once with one line, no hang, no crash. */
+static void test_ranks_that_disagree_stop_together(void) {
+    EXPECT(sh_line("mkdir -p a b && cp corpus.txt a/ && head -c 30000 corpus.txt >b/corpus.txt && "
+                   "cp corpus.txt other.txt") == 0);
+    const char *opts = "--model gpt-nano --block-size 32 --batch-size 8 --eval-every 10 --threads 1";
+    const char *cases[][3] = {
+        {"train corpus.txt %s --max-iters 10", "train other.txt %s --max-iters 10", "different command lines"},
+        {"train corpus.txt %s --max-iters 10", "train corpus.txt %s --max-iters 20", "different command lines"},
+        {"train corpus.txt %s --max-iters 10", "eval corpus.txt --ckpt r2.safetensors", "different command lines"},
+        {"-wdir a %B train corpus.txt %s --max-iters 10", "-wdir b %B train corpus.txt %s --max-iters 10",
+         "do not have the same training data, checkpoint or settings"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char rank[2][600], cmd[1500];
+        for (int r = 0; r < 2; r++) {
+            char form[300];
+            const char *at = strstr(cases[i][r], "%B ");
+            /* "-wdir X %B ...": the binary goes after the folder; else first */
+            if (at) snprintf(form, sizeof form, "%.*s%s %s", (int)(at - cases[i][r]), cases[i][r], binary, at + 3);
+            else snprintf(form, sizeof form, "%s %s", binary, cases[i][r]);
+            snprintf(rank[r], sizeof rank[r], form, opts);
+        }
+        snprintf(cmd, sizeof cmd, "timeout 60 mpirun --oversubscribe -np 1 %s : -np 1 %s", rank[0], rank[1]);
+        int rc = sh_line(cmd);
+        if (rc == 0 || rc == 124 || !strstr(text, cases[i][2])) {
+            printf("    %s: exit %d, output: %s\n      wanted: %s\n", cmd, rc, text, cases[i][2]);
+            harness_case_failed = 1;
+        }
+    }
+}
+
+/* SIGINT or SIGTERM to rank 1 alone stops the job as Ctrl-C stops one process: rank 0 saves, and
+ * the job ends with 130. */
+static void test_a_signal_to_any_rank_saves_and_exits_130(void) {
+    char line[1600];
+    snprintf(line, sizeof line,
+             "cd %s && rm -f sig.safetensors && { " MPIRUN(2) "%s train corpus.txt --model gpt-nano --block-size 32 "
+             "--batch-size 8 --eval-every 1000000 --log-every 1000000 --max-iters 100000000 --threads 1 "
+             "--out sig.safetensors >sig.out 2>&1 </dev/null; echo $? >sig.rc; } & sleep 2; "
+             "for p in $(pgrep -f '^%s train corpus.txt'); do "
+             "tr '\\0' '\\n' </proc/$p/environ | grep -qx OMPI_COMM_WORLD_RANK=1 && kill -INT $p; done; "
+             "i=0; while [ ! -e sig.rc ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+             "pkill -9 -f '^%s train corpus.txt'; true",
+             dir, binary, binary, binary);
+    EXPECT(system(line) == 0);
+    char path[300], rc[32];
+    snprintf(path, sizeof path, "%s/sig.rc", dir);
+    harness_slurp(path, rc, sizeof rc);
+    snprintf(path, sizeof path, "%s/sig.out", dir);
+    harness_slurp(path, text, sizeof text);
+    if (atoi(rc) != 130 || !strstr(text, "interrupted at step")) printf("    exit %s, output: %s\n", rc, text);
+    EXPECT(atoi(rc) == 130 && strstr(text, "interrupted at step") != NULL && strstr(text, "MPI_ABORT") == NULL);
+    EXPECT(sh("%s info sig.safetensors%s", "") == 0 && strstr(text, "task:") != NULL);
+}
+
 int main(void) {
     const char *bin = getenv("MINGPT_MPI");
     if (!bin) {
@@ -140,6 +207,8 @@ int main(void) {
     RUN(test_two_ranks_give_the_bits_of_one_process_accumulating_two);
     RUN(test_three_ranks_and_resuming_with_another_rank_count);
     RUN(test_a_killed_rank_ends_the_run_and_the_checkpoint_survives);
+    RUN(test_ranks_that_disagree_stop_together);
+    RUN(test_a_signal_to_any_rank_saves_and_exits_130);
     harness_remove_dir(dir);
     return harness_finish();
 }
