@@ -36,6 +36,8 @@ typedef struct {
     const char *out, *resume;    /* out defaults to resume when resuming */
     int out_given;               /* --out was on the command line */
     int bytes;                   /* chars: raw bytes instead of UTF-8 code points */
+    int crlf_fold, crlf_given;   /* --crlf fold: read \r\n as \n (else as the resumed or --init
+                                    checkpoint records, else keep) */
     const char *sample_prompt;   /* chars: the prompt of the samples at evaluations (NULL: chargpt's) */
     const char *init;            /* train: start from this model's weights and tokenizer (a GPT-2
                                     folder or a mingpt checkpoint) */
@@ -74,6 +76,7 @@ typedef struct {
     int split_given;             /* --split was on the command line (a GPT-2 folder defaults to all) */
     float val_frac;              /* when given; else the checkpoint's, else 0.1 */
     int val_frac_given;
+    int crlf_fold, crlf_given;   /* --crlf fold: read \r\n as \n (else as the checkpoint records) */
 } EvalOptions;
 
 /* Before a training command runs (task_common.c): with --resume, every run setting the command line

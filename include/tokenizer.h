@@ -42,10 +42,13 @@ struct Tokenizer {
     const TokenizerOps *ops;
     int32_t vocab_size; /* ids are 0 .. vocab_size-1 */
     TokenizerKind kind;
+    size_t failed_at;   /* after an encode that failed: the byte offset in its text of what failed, so
+                           that a caller holding the whole file can say where it is in the file */
 };
 
 /* Appends the ids of text[0..n) to out (n may be 0). Returns 0, or -1 with a one-line reason in err
- * (for BPE: "invalid UTF-8 at byte offset N"), having appended nothing. */
+ * (for BPE: "invalid UTF-8 at byte offset N") and the byte offset of what failed in
+ * tok->failed_at, having appended nothing. */
 static inline int tokenizer_encode(Tokenizer *tok, const char *text, size_t n, TokenIds *out, char *err,
                                    size_t err_size) {
     return tok->ops->encode(tok, text, n, out, err, err_size);

@@ -179,6 +179,12 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_SEED: t->seed = o->sample.seed = parse_seed(arg); break;
     case OPT_THREADS: o->threads = (int)parse_long("--threads", arg, 1, 1024); break;
     case OPT_BYTES: t->bytes = 1; break;
+    case OPT_CRLF:
+        if (strcmp(arg, "keep") == 0) t->crlf_fold = o->eval.crlf_fold = 0;
+        else if (strcmp(arg, "fold") == 0) t->crlf_fold = o->eval.crlf_fold = 1;
+        else usage_error("--crlf expects keep or fold, got '%s'%s", arg, "");
+        t->crlf_given = o->eval.crlf_given = 1;
+        break;
     case OPT_OUT:
         t->out = arg;
         t->out_given = 1;

@@ -43,6 +43,67 @@ static void encode_failed(const char *where, const char *err, const char *vocab_
     fprintf(stderr, "mingpt: %s: %s%s%s\n", where, err, outside ? " of " : "", outside ? vocab_source : "");
 }
 
+/* ---------------------------------------------------------------- line ends and places in a file */
+
+/* The CRLF line ends in text[0..n). */
+static size_t count_crlf(const unsigned char *text, size_t n) {
+    size_t count = 0;
+    for (size_t i = 0; i + 1 < n; i++) count += text[i] == '\r' && text[i + 1] == '\n';
+    return count;
+}
+
+/* --crlf fold: each \r\n of text[0..*n) becomes \n in place (*n shrinks; a lone \r stays). Text meant
+ * as UTF-8 that is not is left as it is: encoding it fails, and its error's byte offset must be the
+ * file's. Folding keeps every character's line and column, which is how errors name places. */
+static void fold_crlf(unsigned char *text, size_t *n, int as_bytes) {
+    for (size_t i = 0; !as_bytes && i < *n;) {
+        uint32_t cp;
+        int used = text[i] < 0x80 ? 1 : utf8_decode(text + i, *n - i, &cp);
+        if (!used) return;
+        i += (size_t)used;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!(text[i] == '\r' && i + 1 < *n && text[i + 1] == '\n')) text[kept++] = text[i];
+    *n = kept;
+}
+
+/* Byte `at` of text as an editor shows it: "line L, column C", both from 1, columns counting
+ * characters (bytes, for a byte model). */
+static void text_place(const unsigned char *text, size_t at, int as_bytes, char *out, size_t size) {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') line++, column = 1;
+        else if (as_bytes || (text[i] & 0xC0) != 0x80) column++; /* not a UTF-8 continuation byte */
+    }
+    snprintf(out, size, "line %zu, column %zu", line, column);
+}
+
+/* Prints why tok could not encode text[0..n), a file's whole text as read (after --crlf fold, which
+ * keeps lines and columns), when byte `at` failed (tok->failed_at, plus where the part encoded
+ * starts): the tokenizer's own message counts from the part. A character outside the vocabulary is
+ * named by its line and column in the file; the \r of a CRLF line end says what to do. */
+static void file_encode_failed(const char *file, const unsigned char *text, size_t n, size_t at, const Tokenizer *tok,
+                               const char *vocab_source) {
+    int as_bytes = tok->kind == TOKENIZER_BYTES;
+    uint32_t c = text[at];
+    if (is_bpe(tok) || (!as_bytes && c >= 0x80 && !utf8_decode(text + at, n - at, &c))) {
+        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu%s\n", file, at,
+                is_bpe(tok) ? "" : " (use --bytes to train on raw bytes)");
+        return;
+    }
+    char place[64], name[48];
+    text_place(text, at, as_bytes, place, sizeof place);
+    char_name(c, as_bytes, name, sizeof name);
+    if (c == '\r' && at + 1 < n && text[at + 1] == '\n')
+        fprintf(stderr, "mingpt: %s: %s: character %s is not in the vocabulary of %s, which was trained without "
+                        "\\r: the file has %zu CRLF line ends (--crlf fold reads \\r\\n as \\n)\n",
+                file, place, name, vocab_source, count_crlf(text, n));
+    else
+        fprintf(stderr, "mingpt: %s: %s: character %s is not in the vocabulary of %s\n", file, place, name,
+                vocab_source);
+}
+
 /* ---------------------------------------------------------------- checkpoint metadata */
 
 /* A language model's checkpoint keeps its tokenizer in its metadata, so sample and eval need
@@ -77,6 +138,19 @@ extern const TaskDef TEXT_TASK; /* this file's entry in the task table, at its e
 
 static int is_bpe_checkpoint(const CkptMeta *meta) { return strcmp(meta->task, "bpe") == 0; }
 
+/* "crlf": "fold" when the model was trained with --crlf fold, so that eval and sample read a text
+ * as it did; "keep" (or no entry, as before the option) keeps \r as text. The entry is written only
+ * when folding, or to overwrite a resumed checkpoint's. */
+static int meta_folds_crlf(const CkptMeta *meta) {
+    const char *crlf = ckpt_meta_get(meta, "crlf", NULL);
+    return crlf && strcmp(crlf, "fold") == 0;
+}
+
+static void meta_set_crlf(CkptMeta *meta, int fold) {
+    const char *value = fold ? "fold" : "keep";
+    if (fold || ckpt_meta_get(meta, "crlf", NULL)) ckpt_meta_set(meta, "crlf", value, strlen(value), CKPT_BESIDE_TASK);
+}
+
 /* A character model whose vocabulary is bytes. */
 static int has_byte_vocab(const CkptMeta *meta) {
     const char *encoding = ckpt_meta_get(meta, "encoding", NULL);
@@ -88,6 +162,11 @@ static int has_byte_vocab(const CkptMeta *meta) {
 static int check_text_meta(const char *path, const CkptMeta *meta, const GPTConfig *c, char *err, size_t err_size) {
     (void)c; /* the vocabulary's size is checked against vocab_size when the tokenizer is built */
     char shown[64];
+    size_t len;
+    const char *crlf = ckpt_meta_get(meta, "crlf", &len);
+    if (crlf && strcmp(crlf, "keep") != 0 && strcmp(crlf, "fold") != 0)
+        return error_text(err, err_size, "%s: metadata \"crlf\" is \"%s\"; this mingpt knows keep and fold", path,
+                          json_printable(crlf, len, shown, sizeof shown));
     if (is_bpe_checkpoint(meta)) {
         static const char *const KEYS[2] = {"vocab", "merges"};
         for (int k = 0; k < 2; k++)
@@ -95,7 +174,6 @@ static int check_text_meta(const char *path, const CkptMeta *meta, const GPTConf
                 return error_text(err, err_size, "%s: metadata has no \"%s\" (a BPE model's tokenizer)", path, KEYS[k]);
         return 0;
     }
-    size_t len;
     const char *encoding = ckpt_meta_get(meta, "encoding", &len);
     if (encoding && strcmp(encoding, "utf-8") != 0 && strcmp(encoding, "bytes") != 0)
         return error_text(err, err_size, "%s: unknown encoding \"%s\"", path,
@@ -393,8 +471,8 @@ static int check_text_fits(const char *file) {
 }
 
 /* --init SRC: the shape and tokenizer of the model to start from (a GPT-2 folder or a mingpt
- * language model). Returns 0, or 1 after printing why not. */
-static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok) {
+ * language model), and whether it folds CRLF. Returns 0, or 1 after printing why not. */
+static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok, int *crlf_fold) {
     char err[1024];
     if (hf_gpt2_is_folder(src)) {
         if (check_folder(src, config) != 0) return 1;
@@ -407,6 +485,7 @@ static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok) {
         return 1;
     }
     *tok = checkpoint_tokenizer(src, &meta, config->vocab_size);
+    *crlf_fold = meta_folds_crlf(&meta);
     ckpt_meta_free(&meta);
     return *tok ? 0 : 1;
 }
@@ -431,6 +510,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
     /* The tokenizer: a resumed or --init model keeps its own, --tokenizer names GPT-2's BPE, and
      * otherwise the characters of the text are the vocabulary. */
     const char *vocab_source = opt->resume ? opt->resume : opt->init ? opt->init : opt->tokenizer ? opt->tokenizer : file;
+    int crlf_fold = 0; /* as a resumed or --init checkpoint records, unless --crlf says */
     if (opt->resume) {
         CkptMeta peek;
         if (task_peek_checkpoint(opt->resume, &config, &peek, err, sizeof err) != 0) {
@@ -439,15 +519,23 @@ int task_text_train(const char *file, const TrainOptions *opt) {
             goto done;
         }
         task.tok = checkpoint_tokenizer(opt->resume, &peek, config.vocab_size);
+        crlf_fold = meta_folds_crlf(&peek);
         ckpt_meta_free(&peek);
     } else if (opt->init) {
-        if (peek_init(opt->init, &config, &task.tok) != 0) task.tok = NULL;
+        if (peek_init(opt->init, &config, &task.tok, &crlf_fold) != 0) task.tok = NULL;
     } else if (opt->tokenizer) {
         if (!(task.tok = tok_bpe_load(opt->tokenizer, err, sizeof err))) fprintf(stderr, "mingpt: %s\n", err);
-    } else if (!(task.tok = tok_chars_build((const char *)bytes, n_bytes, opt->bytes, &bad))) {
-        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu (use --bytes to train on raw bytes)\n", file, bad);
     }
-    if (!task.tok) {
+    int new_vocab = !opt->resume && !opt->init && !opt->tokenizer; /* the characters of the (folded) text */
+    if (!task.tok && !new_vocab) {
+        rc = 1;
+        goto done;
+    }
+    if (opt->crlf_given) crlf_fold = opt->crlf_fold;
+    size_t n_crlf = count_crlf(bytes, n_bytes);
+    if (crlf_fold) fold_crlf(bytes, &n_bytes, task.tok ? task.tok->kind == TOKENIZER_BYTES : opt->bytes);
+    if (new_vocab && !(task.tok = tok_chars_build((const char *)bytes, n_bytes, opt->bytes, &bad))) {
+        fprintf(stderr, "mingpt: %s: invalid UTF-8 at byte offset %zu (use --bytes to train on raw bytes)\n", file, bad);
         rc = 1;
         goto done;
     }
@@ -455,10 +543,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
     ids.cap = n_bytes;
     ids.ids = xmalloc(xmul_size(n_bytes, sizeof *ids.ids));
     if (tokenizer_encode(task.tok, (const char *)bytes, n_bytes, &ids, err, sizeof err) != 0) {
-        if (!is_bpe(task.tok) && strncmp(err, "invalid UTF-8", 13) == 0)
-            fprintf(stderr, "mingpt: %s: %s (use --bytes to train on raw bytes)\n", file, err);
-        else
-            encode_failed(file, err, vocab_source);
+        file_encode_failed(file, bytes, n_bytes, task.tok->failed_at, task.tok, vocab_source);
         rc = 1;
         goto done;
     }
@@ -514,11 +599,25 @@ int task_text_train(const char *file, const TrainOptions *opt) {
                (rc = config_from_options(opt, tokenizer_vocab_size(task.tok), block_size, &config)) != 0) {
         goto done;
     }
-    meta_set_tokenizer(&run.meta, task.tok); /* before train_setup, which compares it with a model at --out */
+    /* before train_setup, which compares them with a model at --out */
+    meta_set_tokenizer(&run.meta, task.tok);
+    meta_set_crlf(&run.meta, crlf_fold);
     if ((rc = train_setup(&run, &config, is_bpe(task.tok) ? "bpe" : "chars")) != 0) goto done;
     if (!opt->quiet)
         fprintf(stderr, "%s: %zu %s, vocabulary of %d, %zu for training, %zu for validation\n", file, n,
                 units(task.tok), (int)tokenizer_vocab_size(task.tok), task.n_train, task.n_val);
+    if (!opt->quiet && n_crlf && crlf_fold)
+        fprintf(stderr, "%s: %zu CRLF line ends read as \\n (--crlf fold; this model's eval and sample fold them "
+                        "too)\n", file, n_crlf);
+    else if (!opt->quiet && n_crlf)
+        fprintf(stderr, "%s: %zu lines end in CRLF: their \\r is kept as text the model learns (--crlf fold reads "
+                        "\\r\\n as \\n, here and in this model's eval and sample)\n", file, n_crlf);
+    /* validation reads windows of block_size+1 tokens; a shorter part gives one short window or none */
+    if (!opt->quiet && opt->val_frac > 0 && task.n_val < (size_t)block_size + 1)
+        fprintf(stderr, "mingpt: %s: warning: the validation part (--val-frac %g) has %zu %s, less than one block "
+                        "(block_size+1 = %d): %s; use more text, a larger --val-frac or a smaller --block-size\n",
+                file, (double)opt->val_frac, task.n_val, units(task.tok), block_size + 1,
+                task.n_val < 2 ? "there will be no validation loss" : "its validation loss is over a shorter window");
     if (!opt->quiet && !task.prompt_text[0]) {
         size_t len;
         const char *start = tokenizer_token(task.tok, task.prompt[0], &len);
@@ -535,6 +634,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
     }
     run.meta.has_val_frac = 1; /* this run's split, which eval looks up */
     run.meta.val_frac = opt->val_frac;
+    meta_set_crlf(&run.meta, crlf_fold); /* (a resumed run's, which train_setup took from the checkpoint) */
     rc = train_loop(&run);
 
 done:
@@ -554,9 +654,16 @@ int task_text_sample(const SampleOptions *opt) {
     TokenIds prompt = {0};
     char err[256];
     int rc = 0, has_prompt = opt->prompt && opt->prompt[0];
+    /* a model trained with --crlf fold never saw \r\n: its prompt is folded as its text was */
+    size_t prompt_len = has_prompt ? strlen(opt->prompt) : 0;
+    char *prompt_text = xmalloc(prompt_len + 1);
+    memcpy(prompt_text, has_prompt ? opt->prompt : "", prompt_len + 1);
+    if (meta_folds_crlf(&tm.meta))
+        fold_crlf((unsigned char *)prompt_text, &prompt_len, tm.tok->kind == TOKENIZER_BYTES);
+    prompt_text[prompt_len] = '\0';
     /* <|endoftext|> written in a prompt is ordinary text to bpe.py; only an empty prompt starts from
      * the token itself, as generate.ipynb does */
-    if (has_prompt && tokenizer_encode(tm.tok, opt->prompt, strlen(opt->prompt), &prompt, err, sizeof err) != 0) {
+    if (has_prompt && tokenizer_encode(tm.tok, prompt_text, prompt_len, &prompt, err, sizeof err) != 0) {
         encode_failed("--prompt", err, opt->ckpt);
         rc = 2;
         goto done;
@@ -569,7 +676,7 @@ int task_text_sample(const SampleOptions *opt) {
     for (long s = 0; s < opt->num_samples; s++) { /* one RNG stream through all samples */
         if (s > 0) fputs("---------------\n", stdout);
         for (size_t i = 0; i < prompt.n; i++) tokens[i] = prompt.ids[i];
-        if (has_prompt) fputs(opt->prompt, stdout);
+        if (has_prompt) fputs(prompt_text, stdout);
         fflush(stdout);
         generate(tm.model, tokens, prompt.n, (size_t)opt->len, &sc, opt->exact ? GEN_EXACT : GEN_SLIDING, &rng,
                  print_token, tm.tok);
@@ -577,6 +684,7 @@ int task_text_sample(const SampleOptions *opt) {
     }
     free(tokens);
 done:
+    free(prompt_text);
     free(prompt.ids);
     text_model_free(&tm);
     return rc;
@@ -630,12 +738,13 @@ int task_text_eval(const EvalOptions *opt) {
     size_t n_bytes, n = 0;
     char err[256];
     if (read_whole_file(opt->file, &bytes, &n_bytes) != 0) goto done;
+    if (opt->crlf_given ? opt->crlf_fold : meta_folds_crlf(&tm.meta)) fold_crlf(bytes, &n_bytes, as_bytes);
     /* the split training made: the first (1 - val_frac) of the tokens trains, the rest validates. A
      * character model splits the characters without encoding them, so that a character outside its
      * vocabulary in the part not evaluated does not matter. */
     if (bpe) {
         if (tokenizer_encode(tm.tok, (const char *)bytes, n_bytes, &ids, err, sizeof err) != 0) {
-            fprintf(stderr, "mingpt: %s: %s\n", opt->file, err);
+            file_encode_failed(opt->file, bytes, n_bytes, tm.tok->failed_at, tm.tok, opt->ckpt);
             goto done;
         }
         n = ids.n;
@@ -669,7 +778,7 @@ int task_text_eval(const EvalOptions *opt) {
         size_t lo = char_offset(bytes, n_bytes, begin, as_bytes);
         size_t hi = lo + char_offset(bytes + lo, n_bytes - lo, end - begin, as_bytes);
         if (tokenizer_encode(tm.tok, (const char *)bytes + lo, hi - lo, &ids, err, sizeof err) != 0) {
-            encode_failed(opt->file, err, opt->ckpt);
+            file_encode_failed(opt->file, bytes, n_bytes, lo + tm.tok->failed_at, tm.tok, opt->ckpt);
             goto done;
         }
     }
@@ -743,6 +852,9 @@ static const char USAGE_TRAIN[] =
     "  --seed N              random seed for init, batches and dropout (3407)\n"
     "  --threads N           worker threads (all cores)\n"
     "  --bytes               train on raw bytes instead of UTF-8 characters\n"
+    "  --crlf keep|fold      \\r\\n line ends: keep the \\r as text the model learns, or fold\n"
+    "                        them to \\n, which the checkpoint records for eval and sample\n"
+    "                        (keep; --resume and --init: as their checkpoint records)\n"
     "  --init PATH           start from this model's weights and tokenizer: a Hugging Face GPT-2\n"
     "                        folder (config.json, model.safetensors, vocab.json, merges.txt) or a\n"
     "                        mingpt checkpoint; its shape is kept, the optimizer starts fresh\n"
@@ -803,6 +915,8 @@ static const char USAGE_EVAL[] =
     "  --split PART          val: the last --val-frac of FILE, held out as training does; train:\n"
     "                        the rest; all: the whole file (val; a GPT-2 folder: all)\n"
     "  --val-frac X          the fraction training held out (as the checkpoint records, else 0.1)\n"
+    "  --crlf keep|fold      \\r\\n line ends: keep the \\r, or fold them to \\n (as the checkpoint\n"
+    "                        records: fold if trained with --crlf fold, else keep)\n"
     "  --batch-size N        windows per forward pass (64)\n"
     "  --threads N           worker threads (all cores)\n";
 
@@ -816,7 +930,7 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("lr-decay-iters", OPT_LR_DECAY_ITERS),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
-    LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    LONG_OPT("crlf", OPT_CRLF), LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
     LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
     LONG_OPT("init", OPT_INIT), LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
@@ -830,7 +944,8 @@ static const struct option SAMPLE_OPTIONS[] = {
 
 static const struct option EVAL_OPTIONS[] = {
     LONG_OPT("ckpt", OPT_CKPT), LONG_OPT("split", OPT_SPLIT), LONG_OPT("val-frac", OPT_VAL_FRAC),
-    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("threads", OPT_THREADS), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
+    LONG_OPT("batch-size", OPT_BATCH_SIZE), LONG_OPT("crlf", OPT_CRLF), LONG_OPT("threads", OPT_THREADS),
+    FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 
 static int run_train(const Options *o, char **args) { return task_text_train(args[0], &o->train); }
@@ -884,6 +999,8 @@ static int describe_text(const CkptMeta *meta, const GPTConfig *c, InfoPart part
     } else {
         return 0;
     }
+    if (part == INFO_VOCAB && meta_folds_crlf(meta))
+        printf("line ends:   \\r\\n read as \\n (trained with --crlf fold; eval and sample fold them too)\n");
     return 1;
 }
 

@@ -332,7 +332,10 @@ static int bpe_encode(Tokenizer *tok, const char *text, size_t n, TokenIds *out,
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         int k = s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
-        if (k == 0) return error_text(err, err_size, "invalid UTF-8 at byte offset %zu", i);
+        if (k == 0) {
+            tok->failed_at = i;
+            return error_text(err, err_size, "invalid UTF-8 at byte offset %zu", i);
+        }
         i += (size_t)k;
     }
     for (size_t i = 0; i < n;) {

@@ -145,6 +145,7 @@ static int chars_encode(Tokenizer *tok, const char *text, size_t n, TokenIds *ou
         int id = used ? vocab_index(&t->vocab, c) : -1;
         if (id < 0) {
             out->n = start; /* nothing appended on failure */
+            tok->failed_at = i;
             if (!used) return error_text(err, err_size, "invalid UTF-8 at byte offset %zu", i);
             char name[48];
             char_name(c, t->as_bytes, name, sizeof name);

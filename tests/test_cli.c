@@ -254,7 +254,8 @@ static void test_train_lowers_val_loss_then_sample_and_eval(void) {
     EXPECT_RUN("eval --ckpt $D/ck.safetensors --batch-size 7 $D/corpus.txt", 0, "");
     EXPECT(strcmp(first_eval, out_text) == 0);
     write_file("other.txt", "the zebra", 9);
-    EXPECT_RUN("eval --ckpt $D/ck.safetensors --split all $D/other.txt", 1, "'z' (U+007A) at position 4 is not in the vocabulary");
+    EXPECT_RUN("eval --ckpt $D/ck.safetensors --split all $D/other.txt", 1,
+               "other.txt: line 1, column 5: character 'z' (U+007A) is not in the vocabulary");
 }
 
 static void test_resume_continues_exactly(void) {
@@ -985,6 +986,89 @@ static void test_errors_name_the_real_problem(void) {
     EXPECT(shell(line) == 0);
 }
 
+/* $D/NAME: 40 lines of "café N the cat sat", N = 0..39, ending in `eol`, then `last` (no line end). */
+static size_t write_lines(const char *name, const char *eol, const char *last) {
+    static char text[4096];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) n += (size_t)snprintf(text + n, sizeof text - n, "café %d the cat sat%s", i, eol);
+    n += (size_t)snprintf(text + n, sizeof text - n, "%s", last);
+    write_file(name, text, n);
+    return n;
+}
+
+/* Errors name places in the file (line and column, whatever part of it was encoded); CRLF line
+ * ends are announced, kept or folded, and a model trained with --crlf fold reads its texts the same
+ * way in eval and sample; a validation part shorter than one block is a warning. */
+static void test_places_line_ends_and_short_validation(void) {
+    const char *fast = "--model gpt-nano --block-size 8 --batch-size 4 --max-iters 2 --eval-every 2 --threads 1";
+    char args[512];
+    write_lines("lf.txt", "\n", "");
+    snprintf(args, sizeof args, "train $D/lf.txt %s --out $D/lf.safetensors", fast);
+    EXPECT_RUN(args, 0, "saved");
+    EXPECT(!strstr(err_text, "CRLF") && !strstr(err_text, "warning"));
+
+    /* 'Z' is in the validation part (the last tenth), on line 41 after "café " (é is one column) */
+    write_lines("typo.txt", "\n", "café Z");
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors $D/typo.txt", 1,
+               "typo.txt: line 41, column 6: character 'Z' (U+005A) is not in the vocabulary of");
+    /* the validation part starts on line 37 (of 40), whose \r is its first */
+    write_lines("crlf.txt", "\r\n", "");
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors $D/crlf.txt", 1,
+               "crlf.txt: line 37, column 20: character U+000D is not in the vocabulary of ");
+    EXPECT(strstr(err_text, "which was trained without \\r: the file has 40 CRLF line ends (--crlf fold reads "
+                            "\\r\\n as \\n)"));
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors --split all $D/crlf.txt", 1,
+               "crlf.txt: line 1, column 19: character U+000D");
+    snprintf(args, sizeof args, "train $D/crlf.txt %s --resume $D/lf.safetensors --max-iters 4 --out $D/r.safetensors",
+             fast);
+    EXPECT_RUN(args, 1, "crlf.txt: line 1, column 19: character U+000D is not in the vocabulary of");
+    strcat(args, " --crlf fold");
+    EXPECT_RUN(args, 0, "40 CRLF line ends read as \\n (--crlf fold");
+
+    /* kept, \r is a character of the model (as before the option), and the run says so */
+    snprintf(args, sizeof args, "train $D/crlf.txt %s --out $D/keep.safetensors", fast);
+    EXPECT_RUN(args, 0, "crlf.txt: 40 lines end in CRLF: their \\r is kept as text the model learns (--crlf fold");
+    EXPECT(strstr(err_text, "vocabulary of 21"));
+    EXPECT_RUN("eval --ckpt $D/keep.safetensors $D/crlf.txt", 0, "");
+
+    /* folded, the run is the LF run's: the same loss, and eval and sample fold for this model */
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors --split all $D/lf.txt", 0, "");
+    char lf_loss[256];
+    snprintf(lf_loss, sizeof lf_loss, "%s", strstr(out_text, "): "));
+    snprintf(args, sizeof args, "train $D/crlf.txt %s --crlf fold --out $D/fold.safetensors", fast);
+    EXPECT_RUN(args, 0, "vocabulary of 20");
+    EXPECT_RUN("eval --ckpt $D/fold.safetensors --split all $D/crlf.txt", 0, "");
+    EXPECT(strcmp(strstr(out_text, "): ") ? strstr(out_text, "): ") : "", lf_loss) == 0);
+    EXPECT_RUN("eval --ckpt $D/fold.safetensors --split all --crlf keep $D/crlf.txt", 1, "character U+000D");
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors --split all --crlf fold $D/crlf.txt", 0, "");
+    EXPECT(strcmp(strstr(out_text, "): ") ? strstr(out_text, "): ") : "", lf_loss) == 0);
+    EXPECT_RUN("sample --ckpt $D/fold.safetensors --prompt \"$(printf 'cat\\r\\nca')\" --len 3", 0, "");
+    EXPECT(strncmp(out_text, "cat\nca", 6) == 0);
+    EXPECT_RUN("sample --ckpt $D/lf.safetensors --prompt \"$(printf 'cat\\r\\nca')\" --len 3", 2, "U+000D");
+    EXPECT_RUN("info $D/fold.safetensors", 0, "");
+    EXPECT(strstr(out_text, "line ends:   \\r\\n read as \\n (trained with --crlf fold"));
+    EXPECT_RUN("info $D/keep.safetensors", 0, "");
+    EXPECT(!strstr(out_text, "line ends:"));
+    static const char *const CRLF_UNIX[] = {"vocab", "0123456789", "crlf", "unix", NULL};
+    write_task_checkpoint("unix.safetensors", "chars", CRLF_UNIX);
+    EXPECT_RUN("eval --ckpt $D/unix.safetensors $D/lf.txt", 1,
+               "unix.safetensors: metadata \"crlf\" is \"unix\"; this mingpt knows keep and fold");
+    EXPECT_RUN("eval --ckpt $D/lf.safetensors --crlf lf $D/lf.txt", 2, "--crlf expects keep or fold, got 'lf'");
+
+    /* a validation part shorter than one block: none at all, or one short window */
+    write_file("five.txt", "abcab", 5);
+    EXPECT_RUN("train $D/five.txt --model gpt-nano --block-size 2 --max-iters 1 --threads 1 --out $D/five.safetensors",
+               0, "five.txt: warning: the validation part (--val-frac 0.1) has 0 characters, less than one block "
+                  "(block_size+1 = 3): there will be no validation loss; use more text, a larger --val-frac or a "
+                  "smaller --block-size");
+    snprintf(args, sizeof args, "train $D/lf.txt %s --block-size 128 --out $D/long.safetensors", fast);
+    EXPECT_RUN(args, 0, "lf.txt: warning: the validation part (--val-frac 0.1) has 79 characters, less than one block "
+                        "(block_size+1 = 129): its validation loss is over a shorter window");
+    strcat(args, " --val-frac 0");
+    EXPECT_RUN(args, 0, "saved");
+    EXPECT(!strstr(err_text, "warning"));
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -1027,6 +1111,7 @@ int main(void) {
     RUN(test_binary_file_with_bytes);
     RUN(test_checkpoints_are_checked_by_their_task);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
+    RUN(test_places_line_ends_and_short_validation);
     if (getenv("MINGPT_SANITIZED"))
         printf("(test_adder_learns_to_add left out under sanitizers: make test runs it)\n");
     else
