@@ -728,9 +728,10 @@ static void test_log_csv_plot_and_info(void) {
     EXPECT_RUN("info $D/logged.safetensors", 0, "");
     EXPECT(strstr(out_text, "task:        chars") && strstr(out_text, "3 layers, 3 heads, n_embd 48, block_size 32"));
     EXPECT(strstr(out_text, "step:        60\n") && strstr(out_text, "val loss:    ") && strstr(out_text, "characters: \""));
+    EXPECT(strstr(out_text, "optimizer:   AdamW moments at step 60 (--resume continues exactly)\n") != NULL);
     EXPECT(strstr(out_text, "minGPT's count") && strstr(out_text, "mingpt checkpoint format 1"));
     EXPECT_RUN("info tests/fixtures/torch_chars.safetensors", 0, "");
-    EXPECT(strstr(out_text, "no optimizer state") != NULL);
+    EXPECT(strstr(out_text, "optimizer:   none, weights only (--resume starts AdamW afresh)\n") != NULL);
     EXPECT_RUN("info $D/corpus.txt", 1, "corpus.txt");
     EXPECT_RUN("info", 2, "expects exactly one checkpoint");
 }
