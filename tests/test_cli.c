@@ -251,6 +251,8 @@ static void test_train_lowers_val_loss_then_sample_and_eval(void) {
     static char first_eval[sizeof out_text];
     snprintf(first_eval, sizeof first_eval, "%s", out_text);
     EXPECT(strstr(first_eval, "nats/char") && strstr(first_eval, "bits/char"));
+    /* and beside it the loss of a uniform guess over the 20 characters, ln 20 */
+    EXPECT(strstr(first_eval, "\na uniform guess over the 20 characters of the vocabulary: 2.9957 nats/char\n") != NULL);
     EXPECT_RUN("eval --ckpt $D/ck.safetensors --batch-size 7 $D/corpus.txt", 0, "");
     EXPECT(strcmp(first_eval, out_text) == 0);
     write_file("other.txt", "the zebra", 9);
