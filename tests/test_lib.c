@@ -349,7 +349,8 @@ static int names_every_function(const char *doc_path, const char *text) {
     int found = 0, missing = 0;
     for (const char *at = header; (at = strstr(at, "mg_")) != NULL; at++) {
         size_t n = strspn(at, "abcdefghijklmnopqrstuvwxyz_0123456789");
-        /* a declaration: a name followed by "(" at the start of a line's return type */
+        /* a function's name: "mg_xxx(" after its return type's ' ' or '*' (a mention in a comment
+         * counts too, and is a function as well) */
         if (at[n] != '(' || (at > header && at[-1] != ' ' && at[-1] != '*')) continue;
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)n, at);
