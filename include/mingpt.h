@@ -8,10 +8,17 @@
  *
  * Errors: every function that can fail takes an MgError *err (may be NULL) and returns a code
  * (0 = MG_OK) or NULL; err then holds the code and one line saying what was wrong, naming the
- * value, path or key at fault. The library never exits for a user's error (a bad config value,
- * path or file, a token out of range); it checks the memory a model or a batch needs against what
- * the machine has before allocating. It does exit, with a message, on a broken internal invariant
- * or when an allocation that fitted that check still fails.
+ * value, path or key at fault; a call that succeeds sets err to MG_OK. A function handed NULL for
+ * a config, model or trainer (most often because the call meant to make it failed and its result
+ * was passed on unchecked) keeps err as it is when err already holds an error, and returns that
+ * error's code: in mg_model_new(mg_config_new("gpt-nanoo", ...), ..., &err), err still says
+ * "unknown model preset". A call that succeeds in between (mg_train_config_new, say) clears err,
+ * though: check each result and report err when the first call fails (the README's example).
+ * The mg_*_free functions accept NULL, so one cleanup path can free whatever was made.
+ * The library never exits for a user's error (a bad config value, path or file, a token out of
+ * range); it checks the memory a model or a batch needs against what the machine has before
+ * allocating. It does exit, with a message, on a broken internal invariant or when an allocation
+ * that fitted that check still fails.
  *
  * Threads: each model owns a pool of worker threads; one model is used by one thread at a time.
  * Results do not depend on the thread count. Nothing reads the clock: same seed, same numbers.
@@ -48,11 +55,12 @@ typedef struct MgConfig MgConfig;
  * vocab_size tokens and contexts of block_size tokens. Dropout 0.1, as minGPT's. Free with
  * mg_config_free. NULL with MG_ERR_ARG for an unknown preset. */
 MgConfig *mg_config_new(const char *preset, int vocab_size, int block_size, MgError *err);
-/* Sets one value by minGPT's name: "n_layer", "n_head", "n_embd", "vocab_size", "block_size",
- * "embd_pdrop", "resid_pdrop", "attn_pdrop", or "dropout" (all three). The config as a whole is
- * checked when a model is made from it. Returns 0, or MG_ERR_ARG for an unknown name. */
+/* Sets one value by minGPT's name: "n_layer", "n_head", "n_embd", "vocab_size", "block_size"
+ * (value a whole number), "embd_pdrop", "resid_pdrop", "attn_pdrop", or "dropout" (all three; in
+ * [0, 1)). The config as a whole is checked when a model is made from it. Returns 0, or
+ * MG_ERR_ARG for an unknown name or a value that is not whole or out of range. */
 int mg_config_set(MgConfig *config, const char *name, double value, MgError *err);
-void mg_config_free(MgConfig *config);
+void mg_config_free(MgConfig *config); /* NULL: nothing */
 
 /* ---------------------------------------------------------------- models */
 
@@ -70,8 +78,9 @@ enum { MG_LOAD_INFERENCE = 0, MG_LOAD_TRAINING = 1 };
  * MG_ERR_FILE (the message names the path and what is wrong) when the file is missing or is not
  * a sound checkpoint. */
 MgModel *mg_model_load(const char *path, int mode, int n_threads, MgError *err);
-void mg_model_free(MgModel *model);
+void mg_model_free(MgModel *model); /* NULL: nothing */
 
+/* What a model is (model must not be NULL). */
 int mg_model_vocab_size(const MgModel *model);
 int mg_model_block_size(const MgModel *model);
 /* Parameters as minGPT counts them ("number of parameters: 0.09M"), lm_head left out. */
@@ -92,18 +101,19 @@ typedef struct MgTrainConfig MgTrainConfig;
  * mg_model_new's seed; the batches, and so their randomness, are the program's.) */
 MgTrainConfig *mg_train_config_new(MgError *err);
 /* Sets one value by minGPT's name: "learning_rate", "batch_size", "max_iters", "beta1", "beta2",
- * "weight_decay", "grad_norm_clip" (0: off), "warmup_iters" (linear warmup, nanoGPT's). Returns
- * 0, or MG_ERR_ARG with the name and the accepted range. */
+ * "weight_decay", "grad_norm_clip" (0: off), "warmup_iters" (linear warmup, nanoGPT's); value is
+ * a double, a whole number for batch_size, max_iters and warmup_iters. Returns 0, or MG_ERR_ARG
+ * with the name and the accepted range. */
 int mg_train_config_set(MgTrainConfig *config, const char *name, double value, MgError *err);
-void mg_train_config_free(MgTrainConfig *config);
+void mg_train_config_free(MgTrainConfig *config); /* NULL: nothing */
 
 typedef struct MgTrainer MgTrainer;
 
 /* AdamW over model's parameters (a model made by mg_model_new or loaded with MG_LOAD_TRAINING).
  * The model must outlive the trainer. NULL with MG_ERR_ARG for an inference model. */
 MgTrainer *mg_trainer_new(MgModel *model, const MgTrainConfig *config, MgError *err);
-void mg_trainer_free(MgTrainer *trainer);
-/* Optimizer steps taken (counting those of a resumed checkpoint). */
+void mg_trainer_free(MgTrainer *trainer); /* NULL: nothing; the model stays */
+/* Optimizer steps taken (counting those of a resumed checkpoint); trainer must not be NULL. */
 long mg_trainer_step(const MgTrainer *trainer);
 
 /* The data source: fills idx and targets, both (B,T) row-major, with the next training batch

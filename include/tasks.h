@@ -44,7 +44,8 @@ typedef struct {
     const char *tokenizer;       /* train: a folder with GPT-2's BPE files, for a BPE model from scratch */
     int ndigit;                  /* add */
     int eval_only;               /* add: evaluate --ckpt and exit */
-    const char *ckpt;            /* add --eval */
+    const char *ckpt;            /* add --eval, add --ask */
+    const char *ask;             /* add: a problem "A+B" to answer with --ckpt's model, then exit */
     /* output */
     int quiet;                   /* errors and the final summary only */
     const char *log_csv;         /* --log: CSV rows (NULL: none) */

@@ -201,6 +201,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
     case OPT_EXACT: o->sample.exact = 1; break;
     case OPT_NDIGIT: t->ndigit = (int)parse_long("--ndigit", arg, 1, 9); break;
     case OPT_EVAL: t->eval_only = 1; break;
+    case OPT_ASK: t->ask = arg; break;
     case OPT_QUIET: t->quiet = 1; break;
     case OPT_LOG: t->log_csv = arg; break;
     case OPT_PLOT: t->plot_svg = arg; break;

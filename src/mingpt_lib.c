@@ -50,6 +50,22 @@ MG_PRINTF(3, 4) static int fail(MgError *err, int code, const char *fmt, ...) {
     return code;
 }
 
+/* err holds an error a call set: a known code and a one-line message (an MgError the caller never
+ * cleared holds anything, so the message must at least end inside the buffer). */
+static int holds_error(const MgError *err) {
+    return err->code >= MG_ERR_ARG && err->code <= MG_ERR_CALLBACK && err->message[0] != '\0' &&
+           memchr(err->message, '\0', sizeof err->message) != NULL;
+}
+
+/* A NULL object (config, model, trainer) where one was needed: most often the result of a call
+ * that failed to make it, handed on unchecked, as in mg_model_new(mg_config_new(...), ...). Then
+ * err already says why that call failed, which is the message worth showing, so it is kept and
+ * its code returned; otherwise err says which argument was NULL. */
+static int fail_null(MgError *err, const char *what) {
+    if (err && holds_error(err)) return err->code;
+    return fail(err, MG_ERR_ARG, "%s must not be NULL", what);
+}
+
 /* MG_ERR_MEMORY unless `bytes` more fit in what this process may still allocate. */
 static int check_memory(size_t bytes, const char *what, MgError *err) {
     const char *limit = NULL;
@@ -93,8 +109,9 @@ MgConfig *mg_config_new(const char *preset, int vocab_size, int block_size, MgEr
 }
 
 int mg_config_set(MgConfig *config, const char *name, double value, MgError *err) {
+    if (!config) return fail_null(err, "mg_config_set: config");
     ok(err);
-    if (!config || !name) return fail(err, MG_ERR_ARG, "mg_config_set: config and name must not be NULL");
+    if (!name) return fail(err, MG_ERR_ARG, "mg_config_set: name must not be NULL");
     GPTConfig *c = &config->c;
     int *field = !strcmp(name, "n_layer") ? &c->n_layer : !strcmp(name, "n_head") ? &c->n_head
                : !strcmp(name, "n_embd") ? &c->n_embd : !strcmp(name, "vocab_size") ? &c->vocab_size
@@ -148,11 +165,11 @@ static MgModel *new_model_shell(int n_threads, MgError *err) {
 }
 
 MgModel *mg_model_new(const MgConfig *config, uint64_t seed, int n_threads, MgError *err) {
-    ok(err);
     if (!config) {
-        fail(err, MG_ERR_ARG, "mg_model_new: config is NULL");
+        fail_null(err, "mg_model_new: config");
         return NULL;
     }
+    ok(err);
     const char *bad = gpt_config_error(&config->c);
     if (bad) {
         fail(err, MG_ERR_ARG, "bad model config: %s", bad);
@@ -275,8 +292,9 @@ MgTrainConfig *mg_train_config_new(MgError *err) {
 }
 
 int mg_train_config_set(MgTrainConfig *tc, const char *name, double value, MgError *err) {
+    if (!tc) return fail_null(err, "mg_train_config_set: config");
     ok(err);
-    if (!tc || !name) return fail(err, MG_ERR_ARG, "mg_train_config_set: config and name must not be NULL");
+    if (!name) return fail(err, MG_ERR_ARG, "mg_train_config_set: name must not be NULL");
     long v = 0;
     if (!strcmp(name, "batch_size")) {
         if (whole(name, value, 1, 1 << 20, &v, err)) return MG_ERR_ARG;
@@ -316,11 +334,11 @@ struct MgTrainer {
 };
 
 MgTrainer *mg_trainer_new(MgModel *model, const MgTrainConfig *config, MgError *err) {
-    ok(err);
     if (!model || !config) {
-        fail(err, MG_ERR_ARG, "mg_trainer_new: model and config must not be NULL");
+        fail_null(err, !model ? "mg_trainer_new: model" : "mg_trainer_new: config");
         return NULL;
     }
+    ok(err);
     if (model->gpt->inference) {
         fail(err, MG_ERR_ARG, "mg_trainer_new: the model was loaded for inference (load it with MG_LOAD_TRAINING)");
         return NULL;
@@ -372,8 +390,9 @@ static int check_batch(const int *idx, const int *targets, int B, int T, int V, 
 }
 
 int mg_train(MgTrainer *t, MgBatchFn next_batch, MgStepFn on_step, void *user, MgError *err) {
+    if (!t) return fail_null(err, "mg_train: trainer");
     ok(err);
-    if (!t || !next_batch) return fail(err, MG_ERR_ARG, "mg_train: trainer and next_batch must not be NULL");
+    if (!next_batch) return fail(err, MG_ERR_ARG, "mg_train: next_batch must not be NULL");
     if (!on_step && t->max_iters <= 0)
         return fail(err, MG_ERR_ARG, "mg_train: with no step callback, max_iters must be set (training would never stop)");
     GPT *g = t->model->gpt;
@@ -430,8 +449,9 @@ static int check_utf8(const char *what, const char *s, MgError *err) {
 
 int mg_save(const MgModel *model, const MgTrainer *trainer, const char *path, const char *task,
             const char *const *meta, MgError *err) {
+    if (!model) return fail_null(err, "mg_save: model");
     ok(err);
-    if (!model || !path || !*path) return fail(err, MG_ERR_ARG, "mg_save: model and path must not be NULL or empty");
+    if (!path || !*path) return fail(err, MG_ERR_ARG, "mg_save: path must not be NULL or empty");
     if (trainer && trainer->model != model) return fail(err, MG_ERR_ARG, "mg_save: the trainer is another model's");
     if (task && *task && check_key("task", task, err)) return MG_ERR_ARG;
     int n = 0;
@@ -469,8 +489,9 @@ static int check_tokens(const char *what, const int *tokens, size_t n, int V, Mg
 
 int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temperature, int top_k,
                 uint64_t seed, MgError *err) {
+    if (!model) return fail_null(err, "mg_generate: model");
     ok(err);
-    if (!model || !tokens) return fail(err, MG_ERR_ARG, "mg_generate: model and tokens must not be NULL");
+    if (!tokens) return fail(err, MG_ERR_ARG, "mg_generate: tokens must not be NULL");
     GPT *g = model->gpt;
     int V = g->config.vocab_size;
     if (n_prompt < 1) return fail(err, MG_ERR_ARG, "mg_generate: n_prompt = %d, the prompt needs a token at least", n_prompt);
@@ -489,8 +510,9 @@ int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temp
 }
 
 int mg_generate_greedy(MgModel *model, const int *prompts, int B, int T0, int n_new, int *out, MgError *err) {
+    if (!model) return fail_null(err, "mg_generate_greedy: model");
     ok(err);
-    if (!model || !prompts || !out) return fail(err, MG_ERR_ARG, "mg_generate_greedy: model, prompts and out must not be NULL");
+    if (!prompts || !out) return fail(err, MG_ERR_ARG, "mg_generate_greedy: prompts and out must not be NULL");
     GPT *g = model->gpt;
     if (B < 1 || T0 < 1 || n_new < 0 || (long)T0 + n_new - 1 > g->config.block_size)
         return fail(err, MG_ERR_ARG, "mg_generate_greedy: B = %d, T0 = %d, n_new = %d: need B >= 1, T0 >= 1, n_new >= 0 "

@@ -130,6 +130,13 @@ static void add_batch(TrainRun *run, int *idx, int *targets) {
     }
 }
 
+/* The sum the model wrote: its n+1 digits come lowest first (render's order). */
+static uint64_t claimed_sum(const int *reversed, int n) {
+    uint64_t claimed = 0;
+    for (int k = n; k >= 0; k--) claimed = claimed * 10 + (uint64_t)reversed[k];
+    return claimed;
+}
+
 /* Scores a split by greedy generation, as adder.py's eval_split; prints up to `*mistakes_left`
  * mistakes. Returns the number correct. */
 static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count, const char *split,
@@ -146,8 +153,8 @@ static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count,
         }
         generate_greedy_batch(m, prompts, rows, 2 * n, n + 1, out);
         for (int r = 0; r < rows; r++) {
-            uint64_t a = ids[i0 + r] / t->modulus, b = ids[i0 + r] % t->modulus, claimed = 0;
-            for (int k = n; k >= 0; k--) claimed = claimed * 10 + (uint64_t)out[r * (n + 1) + k];
+            uint64_t a = ids[i0 + r] / t->modulus, b = ids[i0 + r] % t->modulus;
+            uint64_t claimed = claimed_sum(out + r * (n + 1), n);
             if (claimed == a + b) {
                 correct++;
             } else if (*mistakes_left > 0 && !quiet) {
@@ -263,9 +270,58 @@ static void set_ndigit(CkptMeta *meta, int ndigit) {
 /* A resumed adder keeps its size: its problems' 3*ndigit tokens (TrainRun's resumed_T). */
 static int resumed_T(const CkptMeta *meta) { return 3 * checked_ndigit(meta); }
 
+/* --ask's "A+B" (spaces around the numbers allowed) as a and b, each below 10^ndigit (ndigit 0:
+ * the form only, before the checkpoint says its size). Returns 0, or -1 with the one-line usage
+ * error printed: the form, or numbers too long for the adder. */
+static int parse_problem(const char *text, int ndigit, uint64_t *a, uint64_t *b) {
+    uint64_t modulus = pow10u(ndigit ? ndigit : 9), *operand[2] = {a, b};
+    const char *p = text;
+    for (int i = 0; i < 2; i++) {
+        while (*p == ' ') p++;
+        int digits = 0;
+        for (*operand[i] = 0; *p >= '0' && *p <= '9'; p++, digits++) /* once too big, it stays so */
+            if (*operand[i] < modulus) *operand[i] = *operand[i] * 10 + (uint64_t)(*p - '0');
+        while (*p == ' ') p++;
+        if (digits == 0 || *p != (i == 0 ? '+' : '\0')) {
+            fprintf(stderr, "mingpt add: --ask expects A+B, two whole numbers joined by '+' (e.g. 12+34), got '%s' "
+                            "(see 'mingpt add --help')\n", text);
+            return -1;
+        }
+        p++;
+    }
+    if (ndigit && (*a >= modulus || *b >= modulus)) {
+        fprintf(stderr, "mingpt add: --ask expects A+B with numbers of at most %d digit%s, got '%s' (see 'mingpt add "
+                        "--help')\n", ndigit, ndigit == 1 ? "" : "s", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* add --ask: the sum of a+b as the model writes it (greedy, as the scores are made), printed as
+ * "a+b=sum"; a wrong answer is printed as the model's, with the true sum on stderr. */
+static void answer_problem(GPT *m, int ndigit, uint64_t a, uint64_t b) {
+    AddTask t = {.ndigit = ndigit, .modulus = pow10u(ndigit)};
+    int digits[64], out[16];
+    render(&t, a * t.modulus + b, digits);
+    generate_greedy_batch(m, digits, 1, 2 * ndigit, ndigit + 1, out);
+    uint64_t claimed = claimed_sum(out, ndigit);
+    printf("%llu+%llu=%llu\n", (unsigned long long)a, (unsigned long long)b, (unsigned long long)claimed);
+    if (claimed != a + b)
+        fprintf(stderr, "mingpt: the model is wrong here: %llu+%llu is %llu\n", (unsigned long long)a,
+                (unsigned long long)b, (unsigned long long)(a + b));
+}
+
 int task_add(const TrainOptions *opt) {
     AddTask task;
-    if (opt->eval_only) {
+    if (opt->ask && opt->eval_only) {
+        fprintf(stderr, "mingpt add: --ask answers one problem and --eval scores the test set: give one of them "
+                        "(see 'mingpt add --help')\n");
+        return 2;
+    }
+    uint64_t a, b;
+    /* the form first, the numbers' size once the checkpoint says how many digits it adds */
+    if (opt->ask && parse_problem(opt->ask, 0, &a, &b) != 0) return 2;
+    if (opt->eval_only || opt->ask) {
         char err[512];
         CkptMeta meta;
         if (check_checkpoint_exists(opt->ckpt, "mingpt add")) return 1;
@@ -278,6 +334,10 @@ int task_add(const TrainOptions *opt) {
         if (strcmp(meta.task, "add") != 0) {
             fprintf(stderr, "mingpt: %s: a checkpoint of task '%s', not an adder\n", opt->ckpt, meta.task);
             rc = 1;
+        } else if (opt->ask) {
+            int ndigit = checked_ndigit(&meta);
+            rc = parse_problem(opt->ask, ndigit, &a, &b) != 0 ? 2 : 0;
+            if (rc == 0) answer_problem(m, ndigit, a, b);
         } else {
             add_task_init(&task, checked_ndigit(&meta));
             size_t n_test;
@@ -363,7 +423,10 @@ static const char USAGE_ADD[] =
     "  --out PATH            best model (out/adder/model.safetensors; with --resume, that file)\n"
     "  --resume PATH         continue from a checkpoint, with its run's settings unless given again\n"
     "  --eval                only score the model in --ckpt and exit\n"
-    "  --ckpt PATH           checkpoint for --eval (out/adder/model.safetensors)\n"
+    "  --ask A+B             only answer one problem with the model in --ckpt and exit: --ask 12+34\n"
+    "                        prints 12+34=46, the sum the model writes (greedy), on stdout; a wrong\n"
+    "                        answer gets the true sum on stderr\n"
+    "  --ckpt PATH           checkpoint for --eval and --ask (out/adder/model.safetensors)\n"
     "output:\n"
     "  --log-every N         progress every N steps when stderr is not a terminal (100)\n"
     "  --quiet               print only errors and the final summary\n"
@@ -381,7 +444,7 @@ static const struct option ADD_OPTIONS[] = {
     LONG_OPT("warmup-iters", OPT_WARMUP), LONG_OPT("lr-decay", OPT_LR_DECAY), LONG_OPT("lr-decay-iters", OPT_LR_DECAY_ITERS),
     LONG_OPT("eval-every", OPT_EVAL_EVERY), LONG_OPT("log-every", OPT_LOG_EVERY), LONG_OPT("seed", OPT_SEED),
     LONG_OPT("threads", OPT_THREADS), LONG_OPT("out", OPT_OUT), LONG_OPT("resume", OPT_RESUME),
-    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
+    FLAG_OPT("eval", OPT_EVAL), LONG_OPT("ask", OPT_ASK), LONG_OPT("ckpt", OPT_CKPT), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
     LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 

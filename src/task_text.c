@@ -806,6 +806,11 @@ int task_text_eval(const EvalOptions *opt) {
         printf("%s (%s split, characters %zu to %zu): %.4f nats/char, %.4f bits/char over %zu predicted characters\n",
                opt->file, split, begin, end, loss, loss / 0.6931471805599453, count);
     }
+    /* the yardstick: a model that learned nothing spreads its guess evenly, ln V per token. The
+     * line above stays as it was, for scripts that read it. */
+    int V = tm.model->config.vocab_size;
+    printf("a uniform guess over the %d %s of the vocabulary: %.4f nats/%s\n", V, units(tm.tok), log((double)V),
+           bpe ? "token" : "char");
     rc = 0;
 done:
     free(bytes);
@@ -908,7 +913,8 @@ static const char USAGE_EVAL[] =
     "Prints the mean cross-entropy of FILE under a model: nats and bits per character for a\n"
     "character model, nats per token and bits per byte for a BPE model or GPT-2. Windows of\n"
     "block_size+1 tokens start at 0, block_size, 2*block_size, ..., so every token after the\n"
-    "first is predicted exactly once. Progress goes to stderr.\n"
+    "first is predicted exactly once. A second line gives the loss of a uniform guess over the\n"
+    "vocabulary, ln V, what a model that learned nothing scores. Progress goes to stderr.\n"
     "\n"
     "  --ckpt PATH           checkpoint (out/chargpt/model.safetensors), or a Hugging Face GPT-2\n"
     "                        folder (config.json, model.safetensors, vocab.json, merges.txt)\n"

@@ -55,8 +55,9 @@ int task_info(const char *path) {
            (double)(total - lm_head) / 1e6, total);
     if (!task) printf("vocabulary:  %d tokens (their meaning is the program's)\n", c.vocab_size);
     else task->describe(&meta, &c, INFO_VOCAB);
-    printf("step:        %ld%s\n", meta.step,
-           meta.has_optimizer ? "" : " (no optimizer state: --resume starts AdamW afresh)");
+    printf("step:        %ld\n", meta.step);
+    if (meta.has_optimizer) printf("optimizer:   AdamW moments at step %ld (--resume continues exactly)\n", meta.step);
+    else printf("optimizer:   none, weights only (--resume starts AdamW afresh)\n");
     if (meta.has_val_loss) printf("val loss:    %.4f when saved\n", meta.val_loss);
     else if (!task || !task->describe(&meta, &c, INFO_NO_VAL_LOSS)) printf("val loss:    not recorded\n");
     st_close(&f);

@@ -13,6 +13,8 @@
 #include "harness.h"
 #include "checkpoint.h"
 #include "common.h"
+#include "decode.h"
+#include "rng.h"
 #include "runlog.h"
 #include "safetensors.h"
 #include "task_common.h"
@@ -251,6 +253,8 @@ static void test_train_lowers_val_loss_then_sample_and_eval(void) {
     static char first_eval[sizeof out_text];
     snprintf(first_eval, sizeof first_eval, "%s", out_text);
     EXPECT(strstr(first_eval, "nats/char") && strstr(first_eval, "bits/char"));
+    /* and beside it the loss of a uniform guess over the 20 characters, ln 20 */
+    EXPECT(strstr(first_eval, "\na uniform guess over the 20 characters of the vocabulary: 2.9957 nats/char\n") != NULL);
     EXPECT_RUN("eval --ckpt $D/ck.safetensors --batch-size 7 $D/corpus.txt", 0, "");
     EXPECT(strcmp(first_eval, out_text) == 0);
     write_file("other.txt", "the zebra", 9);
@@ -729,9 +733,10 @@ static void test_log_csv_plot_and_info(void) {
     EXPECT_RUN("info $D/logged.safetensors", 0, "");
     EXPECT(strstr(out_text, "task:        chars") && strstr(out_text, "3 layers, 3 heads, n_embd 48, block_size 32"));
     EXPECT(strstr(out_text, "step:        60\n") && strstr(out_text, "val loss:    ") && strstr(out_text, "characters: \""));
+    EXPECT(strstr(out_text, "optimizer:   AdamW moments at step 60 (--resume continues exactly)\n") != NULL);
     EXPECT(strstr(out_text, "minGPT's count") && strstr(out_text, "mingpt checkpoint format 1"));
     EXPECT_RUN("info tests/fixtures/torch_chars.safetensors", 0, "");
-    EXPECT(strstr(out_text, "no optimizer state") != NULL);
+    EXPECT(strstr(out_text, "optimizer:   none, weights only (--resume starts AdamW afresh)\n") != NULL);
     EXPECT_RUN("info $D/corpus.txt", 1, "corpus.txt");
     EXPECT_RUN("info", 2, "expects exactly one checkpoint");
 }
@@ -1069,6 +1074,61 @@ static void test_places_line_ends_and_short_validation(void) {
     EXPECT(!strstr(err_text, "warning"));
 }
 
+/* add --ask A+B prints the sum the model writes, greedily, its digits lowest first as the adder's
+ * scoring reads them: the same as this test's own greedy decoding of the checkpoint, right or
+ * wrong (a wrong one gets the true sum on stderr). Malformed problems are usage errors. */
+static void test_add_ask_answers_with_the_model(void) {
+    /* 100 steps: a model that gets a few problems right, so that it is saved, and many wrong */
+    EXPECT_RUN("add --max-iters 100 --eval-every 100 --batch-size 32 --log-every 1000 --out $D/ask.safetensors", 0,
+               "saved");
+    char err[512], path[300];
+    snprintf(path, sizeof path, "%s/ask.safetensors", dir);
+    CkptMeta meta;
+    TrainConfig tc = train_config_default();
+    Pool *pool = pool_create(1);
+    GPT *m = ckpt_load(path, pool, &meta, NULL, &tc, err, sizeof err);
+    EXPECT(m != NULL);
+    if (!m) {
+        printf("    %s\n", err);
+        pool_free(pool);
+        return;
+    }
+    int problems[][2] = {{12, 34}, {0, 0}, {99, 99}, {7, 5}, {50, 49}}, wrong = 0;
+    for (int i = 0; i < 5; i++) {
+        int a = problems[i][0], b = problems[i][1];
+        int prompt[4] = {a / 10, a % 10, b / 10, b % 10}, out[3];
+        generate_greedy_batch(m, prompt, 1, 4, 3, out);
+        int claimed = out[0] + 10 * out[1] + 100 * out[2];
+        char args[128], want[64];
+        snprintf(args, sizeof args, "add --ask %d+%d --ckpt $D/ask.safetensors", a, b);
+        EXPECT_RUN(args, 0, claimed == a + b ? "" : "the model is wrong here");
+        snprintf(want, sizeof want, "%d+%d=%d\n", a, b, claimed);
+        if (strcmp(out_text, want) != 0) printf("    %s: got '%s', want '%s'\n", args, out_text, want);
+        EXPECT(strcmp(out_text, want) == 0);
+        EXPECT((claimed == a + b) == (err_text[0] == '\0'));
+        wrong += claimed != a + b;
+    }
+    EXPECT(wrong > 0); /* so that the check above saw a wrong answer */
+    gpt_free(m);
+    ckpt_meta_free(&meta);
+    pool_free(pool);
+    /* spaces around the numbers and leading zeros are fine */
+    EXPECT_RUN("add --ask ' 07 + 05 ' --ckpt $D/ask.safetensors", 0, "");
+    EXPECT(strncmp(out_text, "7+5=", 4) == 0);
+    EXPECT_RUN("add --ask 123+4 --ckpt $D/ask.safetensors", 2,
+               "--ask expects A+B with numbers of at most 2 digits, got '123+4'");
+    EXPECT_RUN("add --ask 1+99999999999999999999 --ckpt $D/ask.safetensors", 2, "at most 2 digits");
+    const char *malformed[] = {"12-34", "+3", "''", "1+2+3", "12+", "abc", "'1 2+3'", "-1+2"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        char args[128];
+        snprintf(args, sizeof args, "add --ask %s --ckpt $D/missing.safetensors", malformed[i]);
+        EXPECT_RUN(args, 2, "--ask expects A+B, two whole numbers joined by '+'");
+    }
+    EXPECT_RUN("add --ask 1+2 --eval --ckpt $D/ask.safetensors", 2, "give one of them");
+    EXPECT_RUN("add --ask 1+2 --ckpt $D/missing.safetensors", 1, "missing.safetensors: no checkpoint there");
+    EXPECT_RUN("add --ask 1+2 --ckpt tests/fixtures/torch_chars.safetensors", 1, "not an adder");
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -1077,6 +1137,21 @@ static void test_adder_learns_to_add(void) {
     EXPECT_RUN("add --eval --ckpt $D/add.safetensors", 0, "");
     EXPECT(strstr(out_text, "test final score: 500/500 = 100.00% correct") != NULL);
     EXPECT_RUN("sample --ckpt $D/add.safetensors", 1, "needs a language model");
+    /* --ask on the first problems the adder holds out (task_add.c's seeded permutation of all
+     * 10,000): a model that solves every test problem answers them right */
+    Rng rng;
+    rng_seed(&rng, 1337);
+    int64_t *perm = xmalloc(10000 * sizeof *perm);
+    rng_permutation(&rng, perm, 10000);
+    for (int i = 0; i < 3; i++) {
+        long long a = perm[i] / 100, b = perm[i] % 100;
+        char args[128], want[64];
+        snprintf(args, sizeof args, "add --ask %lld+%lld --ckpt $D/add.safetensors", a, b);
+        EXPECT_RUN(args, 0, "");
+        snprintf(want, sizeof want, "%lld+%lld=%lld\n", a, b, a + b);
+        EXPECT(strcmp(out_text, want) == 0 && err_text[0] == '\0');
+    }
+    free(perm);
 }
 
 int main(void) {
@@ -1112,6 +1187,7 @@ int main(void) {
     RUN(test_checkpoints_are_checked_by_their_task);
     RUN(test_pytorch_checkpoint_evaluates_to_reference_loss);
     RUN(test_places_line_ends_and_short_validation);
+    RUN(test_add_ask_answers_with_the_model);
     if (getenv("MINGPT_SANITIZED"))
         printf("(test_adder_learns_to_add left out under sanitizers: make test runs it)\n");
     else

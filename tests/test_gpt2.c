@@ -557,6 +557,8 @@ static void test_commands_on_a_folder(void) {
            strstr(out_text, "with \"transformer.\""));
     EXPECT(run("eval data/gpt2/LICENSE --ckpt $D/bare") == 0 && strstr(out_text, "nats/token") &&
            strstr(out_text, "bits/byte"));
+    /* beside the loss, what a guess that learned nothing scores: ln 50257 */
+    EXPECT(strstr(out_text, "\na uniform guess over the 50257 tokens of the vocabulary: 10.8249 nats/token\n") != NULL);
     /* a refused folder: one line on stderr, exit 1 */
     EXPECT(run("sample --ckpt $D/bad --len 3") == 1 && strchr(err_text, '\n') == err_text + strlen(err_text) - 1 &&
            strstr(err_text, "missing tensor"));

@@ -2,8 +2,10 @@
  * linked with libmingpt.a alone. Config and argument errors come back as codes with a message that
  * names the culprit; a checkpoint round trip keeps the weights, the task, the program's metadata
  * and AdamW's step; a checkpoint of any task loads; greedy generation agrees between a batch and one sequence and between a model
- * and its reloaded copy. Then the sort example (built beside this test) must sort every held-out
- * sequence, and an installed copy of the library must build it through pkg-config. */
+ * and its reloaded copy; a NULL handed on from a failed call keeps that call's error; docs/library.md
+ * names every function of the header. Then the sort example (built beside this test) must sort every
+ * held-out sequence, the README's example must compile and report a misspelled preset, and an
+ * installed copy of the library must build the sort example through pkg-config. */
 #include <unistd.h>
 
 #include "harness.h"
@@ -306,6 +308,117 @@ static void test_checkpoints_of_any_task_load(void) {
     mg_model_free(m);
 }
 
+/* A NULL object handed on from a call that failed keeps that call's error in err: the nested calls
+ * below once reported "mg_train: trainer and next_batch must not be NULL" for a misspelled preset. */
+static void test_the_first_error_survives_null_objects(void) {
+    MgError err;
+    MgModel *m = mg_model_new(mg_config_new("gpt-nanoo", V, BLOCK, &err), 1, 1, &err);
+    EXPECT(m == NULL);
+    EXPECT_ERR(err, MG_ERR_ARG, "unknown model preset \"gpt-nanoo\"");
+    EXPECT(mg_trainer_new(m, NULL, &err) == NULL);
+    EXPECT(mg_train(NULL, copy_batch, NULL, NULL, &err) == MG_ERR_ARG);
+    EXPECT(mg_save(NULL, NULL, in_dir("never.safetensors"), NULL, NULL, &err) == MG_ERR_ARG);
+    int tokens[2 * N] = {0};
+    EXPECT(mg_generate(NULL, tokens, 1, 1, 0.0f, 0, 0, &err) == MG_ERR_ARG);
+    EXPECT(mg_generate_greedy(NULL, tokens, 1, 1, 1, tokens, &err) == MG_ERR_ARG);
+    EXPECT(mg_config_set(NULL, "n_layer", 2, &err) == MG_ERR_ARG);
+    EXPECT(mg_train_config_set(NULL, "max_iters", 2, &err) == MG_ERR_ARG);
+    EXPECT_ERR(err, MG_ERR_ARG, "unknown model preset \"gpt-nanoo\"");
+    /* the code returned is the kept error's */
+    EXPECT(mg_model_load(in_dir("missing.safetensors"), MG_LOAD_TRAINING, 1, &err) == NULL);
+    EXPECT(mg_train(NULL, copy_batch, NULL, NULL, &err) == MG_ERR_FILE);
+    EXPECT_ERR(err, MG_ERR_FILE, "missing.safetensors");
+    /* with no error before, the NULL itself is the error */
+    MgTrainConfig *tc = mg_train_config_new(&err);
+    EXPECT(tc != NULL && err.code == MG_OK);
+    EXPECT(mg_trainer_new(NULL, tc, &err) == NULL);
+    EXPECT_ERR(err, MG_ERR_ARG, "mg_trainer_new: model must not be NULL");
+    /* and the free functions take NULL */
+    mg_train_config_free(tc);
+    mg_train_config_free(NULL);
+    mg_config_free(NULL);
+    mg_model_free(NULL);
+    mg_trainer_free(NULL);
+}
+
+/* Whether text holds the declaration of every public function of include/mingpt.h, by name
+ * ("mg_xxx("); prints the ones missing. */
+static int names_every_function(const char *doc_path, const char *text) {
+    static char header[1 << 16];
+    harness_slurp("include/mingpt.h", header, sizeof header);
+    int found = 0, missing = 0;
+    for (const char *at = header; (at = strstr(at, "mg_")) != NULL; at++) {
+        size_t n = strspn(at, "abcdefghijklmnopqrstuvwxyz_0123456789");
+        /* a function's name: "mg_xxx(" after its return type's ' ' or '*' (a mention in a comment
+         * counts too, and is a function as well) */
+        if (at[n] != '(' || (at > header && at[-1] != ' ' && at[-1] != '*')) continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, at);
+        found++;
+        char quoted[70];
+        snprintf(quoted, sizeof quoted, "`%s", name);
+        if (!strstr(text, quoted)) {
+            printf("    %s does not name %s\n", doc_path, name);
+            missing++;
+        }
+    }
+    EXPECT(found >= 21); /* the header is where the test thinks it is */
+    return missing == 0;
+}
+
+/* docs/library.md is the reference: every function of the header is in it. */
+static void test_the_reference_names_every_function(void) {
+    static char doc[1 << 17];
+    harness_slurp("docs/library.md", doc, sizeof doc);
+    EXPECT(names_every_function("docs/library.md", doc));
+}
+
+/* The README's library example as printed, compiled with warnings as errors against this build's
+ * libmingpt.a: a misspelled preset prints the real cause in one line, and a short run saves a
+ * checkpoint that loads. */
+static void test_the_readme_example_compiles_and_reports_the_first_error(void) {
+    static char readme[1 << 17], snippet[1 << 14];
+    harness_slurp("README.md", readme, sizeof readme);
+    const char *section = strstr(readme, "## Using mingpt as a library");
+    const char *begin = section ? strstr(section, "```c\n") : NULL;
+    const char *end = begin ? strstr(begin + 5, "\n```\n") : NULL;
+    EXPECT(begin && end);
+    if (!begin || !end) return;
+    snprintf(snippet, sizeof snippet, "%.*s\n", (int)(end - begin - 5), begin + 5);
+    EXPECT(strstr(snippet, "\"gpt-nano\"") && strstr(snippet, "\"max_iters\", 2000"));
+    char lib[600], cmd[2048], out[8192], errs[8192];
+    const char *slash = strrchr(argv0, '/');
+    snprintf(lib, sizeof lib, "%.*s/../libmingpt.a", slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
+    /* two copies: one with the preset misspelled, one that trains 20 steps instead of 2,000 */
+    const char *edits[2][3] = {{"misspelled", "\"gpt-nano\"", "\"gpt-nanoo\""}, {"short", "2000", "20"}};
+    for (int i = 0; i < 2; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s.c", dir, edits[i][0]);
+        FILE *fp = fopen(path, "w");
+        const char *at = strstr(snippet, edits[i][1]);
+        EXPECT(fp && at);
+        if (!fp || !at) return;
+        fprintf(fp, "%.*s%s%s", (int)(at - snippet), snippet, edits[i][2], at + strlen(edits[i][1]));
+        fclose(fp);
+        snprintf(cmd, sizeof cmd, "-std=c11 -Wall -Wextra -Werror -Iinclude -o $D/%s $D/%s.c %s -lm -pthread",
+                 edits[i][0], edits[i][0], lib);
+        int rc = harness_run_binary(dir, "cc", cmd, out, sizeof out, errs, sizeof errs);
+        EXPECT(rc == 0);
+        if (rc != 0) printf("    the README's example does not compile:\n%s%s", out, errs);
+    }
+    int rc = harness_run_binary(dir, "cd $D && ./misspelled", "", out, sizeof out, errs, sizeof errs);
+    EXPECT(rc == 1 && strncmp(errs, "sort: unknown model preset \"gpt-nanoo\"", 38) == 0);
+    EXPECT(strchr(errs, '\n') == errs + strlen(errs) - 1);
+    if (rc != 1) printf("    exit %d, stderr: %s", rc, errs);
+    rc = harness_run_binary(dir, "cd $D && ./short", "", out, sizeof out, errs, sizeof errs);
+    EXPECT(rc == 0 && errs[0] == '\0');
+    MgError err;
+    MgModel *m = mg_model_load(in_dir("sort.safetensors"), MG_LOAD_TRAINING, 1, &err);
+    EXPECT(m && strcmp(mg_model_task(m), "sort") == 0 && mg_model_vocab_size(m) == 3);
+    if (!m) printf("    %s\n", err.message);
+    mg_model_free(m);
+}
+
 /* The sort example beside this test (build/examples/sort for build/tests/test_lib), as a user runs
  * it: it must sort every held-out sequence and exit 0. */
 static void test_sort_example_sorts_the_held_out_set(void) {
@@ -345,10 +458,13 @@ int main(int argc, char **argv) {
     RUN(test_bad_batches_and_arguments_are_refused);
     RUN(test_train_save_load_generate);
     RUN(test_checkpoints_of_any_task_load);
+    RUN(test_the_first_error_survives_null_objects);
+    RUN(test_the_reference_names_every_function);
     /* a sanitizer build runs the library's own cases; the example's training and the install are
      * make test's */
     if (!getenv("MINGPT_SANITIZED")) {
         RUN(test_sort_example_sorts_the_held_out_set);
+        RUN(test_the_readme_example_compiles_and_reports_the_first_error);
         RUN(test_installed_library_builds_the_example);
     }
     harness_remove_dir(dir);
