@@ -36,6 +36,7 @@ typedef struct {
     int out_given;               /* --out was on the command line */
     int bytes;                   /* chars: raw bytes instead of UTF-8 code points */
     const char *sample_prompt;   /* chars: the prompt of the samples at evaluations (NULL: chargpt's) */
+    long sample_len;             /* chars: tokens in each of those samples (0: no samples) */
     const char *init;            /* train: start from this model's weights and tokenizer (a GPT-2
                                     folder or a mingpt checkpoint) */
     const char *tokenizer;       /* train: a folder with GPT-2's BPE files, for a BPE model from scratch */
