@@ -66,6 +66,12 @@ void st_release(const StFile *file, const void *bytes, size_t n);
  * returns what fn returns. fn must hold its state in ctx (not in locals that matter after an
  * abandon), so that its caller can free what it allocated. Single-threaded; not nested. */
 int st_guarded(const StFile *file, int (*fn)(void *ctx), void *ctx, char *err, size_t err_size);
+/* Reading and writing tell this function how far they are, when one is set (a command's progress
+ * line; NULL, the default: nobody): st_release with the bytes it released and the file's data size,
+ * st_write with the bytes of each tensor written and the data's total. One for the whole process,
+ * like st_guarded's guard: loading and saving run on one thread. */
+typedef void (*StProgress)(void *ctx, size_t bytes, size_t total);
+void st_set_progress(StProgress fn, void *ctx);
 /* The metadata value for key (NUL-terminated), or NULL. */
 const char *st_meta(const StFile *file, const char *key);
 /* The same, with its length in *len: a value may hold NUL characters (JSON's \u0000). */

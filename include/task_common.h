@@ -74,6 +74,16 @@ int train_loop(TrainRun *run);
  * that the old file is intact, then `then`) and returns 1. */
 int train_save(TrainRun *run, const char *then);
 
+/* Loading or saving a model file (a checkpoint, or a GPT-2 folder's model.safetensors) with its
+ * progress on term, in bytes (see Status in progress.h): begin before the load or save, end after
+ * it, on success or failure. verb is "loading" or "saving"; path as the user named it. */
+typedef struct {
+    Status status;
+    double done, total; /* bytes read or written so far; the file's tensor data */
+} FileStatus;
+void file_status_begin(FileStatus *fs, Term *term, const char *verb, const char *path);
+void file_status_end(FileStatus *fs);
+
 /* Returns 0 if path exists; else prints that there is no checkpoint and how to make one
  * (make_one, e.g. "mingpt train FILE") and returns 1. */
 int check_checkpoint_exists(const char *path, const char *make_one);

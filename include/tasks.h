@@ -39,6 +39,7 @@ typedef struct {
     int crlf_fold, crlf_given;   /* --crlf fold: read \r\n as \n (else as the resumed or --init
                                     checkpoint records, else keep) */
     const char *sample_prompt;   /* chars: the prompt of the samples at evaluations (NULL: chargpt's) */
+    long sample_len;             /* chars: tokens in each of those samples (0: no samples) */
     const char *init;            /* train: start from this model's weights and tokenizer (a GPT-2
                                     folder or a mingpt checkpoint) */
     const char *tokenizer;       /* train: a folder with GPT-2's BPE files, for a BPE model from scratch */
@@ -82,11 +83,11 @@ typedef struct {
 
 /* Before a training command runs (task_common.c): with --resume, every run setting the command line
  * leaves out (learning rate and its schedule, batch size, accumulation, weight decay, clipping,
- * dropout, evaluation interval, seed, validation fraction) takes the checkpoint's value, and each
- * one given that differs is noted as old -> new (in opt->resume_note, for the task to say once the
- * checkpoint has loaded, so that an error about it stays one line); then --lr-decay-iters defaults to
- * --max-iters. A checkpoint that cannot be read is left for the command to report. Returns 0, or 1
- * after saying which of the checkpoint's settings is damaged. */
+ * dropout, evaluation and log interval, sample length, seed, validation fraction) takes the
+ * checkpoint's value, and each one given that differs is noted as old -> new (in opt->resume_note,
+ * for the task to say once the checkpoint has loaded, so that an error about it stays one line);
+ * then --lr-decay-iters defaults to --max-iters. A checkpoint that cannot be read is left for the
+ * command to report. Returns 0, or 1 after saying which of the checkpoint's settings is damaged. */
 int train_settle_options(TrainOptions *opt);
 
 /* A language model on text (task_text.c): a character model, or one on GPT-2's BPE tokens. sample

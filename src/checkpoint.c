@@ -490,15 +490,17 @@ static int refuse_bad_floats(const StFile *f, const char *name, const unsigned c
                       "checkpoint cannot be used", f->path, name, kind, base + bad);
 }
 
-/* The F32 tensor `name` with t's shape, all finite (and >= 0 with nonneg): its bytes in the file,
- * or NULL with err set. The check releases the pages it read (st_release). */
-static const unsigned char *checked_tensor(const StFile *f, const char *name, const Tensor *t, int nonneg,
-                                           char *err, size_t err_size) {
+/* The F32 moment `name` with t's shape, checked to be all finite (and >= 0 with nonneg) and, if
+ * dst is not NULL, copied into it (t->numel floats); its pages are released after, so each is read
+ * once. Returns 0, or -1 with err set. */
+static int read_moment(const StFile *f, const char *name, const Tensor *t, int nonneg, float *dst, char *err,
+                       size_t err_size) {
     const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, t->shape, err, err_size);
-    if (!bytes) return NULL;
+    if (!bytes) return -1;
     int bad = refuse_bad_floats(f, name, bytes, t->numel, 0, nonneg, err, err_size);
+    if (!bad && dst) memcpy(dst, bytes, t->numel * sizeof(float)); /* little-endian, as st_read_f32 reads */
     st_release(f, bytes, t->numel * sizeof(float));
-    return bad ? NULL : bytes;
+    return bad;
 }
 
 #define PIECE_BYTES ((size_t)4 << 20) /* what loading holds of the file at a time, about */
@@ -522,13 +524,6 @@ static int load_param(const StFile *f, GPT *m, int i, char *err, size_t err_size
         st_release(f, piece, (r1 - r0) * row_floats * sizeof(float));
     }
     return 0;
-}
-
-/* A moment checked before (checked_tensor) into dst (t->numel), its pages released after. */
-static void read_moment(const StFile *f, const char *name, const Tensor *t, float *dst) {
-    char err[256];
-    CHECK(st_read_f32(f, name, t->ndim, t->shape, dst, err, sizeof err) == 0);
-    st_release(f, f->data + st_find(f, name)->begin, t->numel * sizeof(float));
 }
 
 /* What ckpt_load hands to st_guarded: everything the reading of the tensors needs and leaves. */
@@ -558,10 +553,14 @@ static int load_tensors(void *ctx) {
     for (int i = 0; i < m->params.n; i++)
         if (load_param(f, m, i, err, err_size) != 0) return -1;
     gpt_weights_changed(m);
+    if (tr) {
+        trainer_init(tr, m, train_config);
+        job->trainer_ready = 1;
+    }
     /* AdamW's state is all there or not at all: with any moment in the file, a missing one is an
      * error (it used to drop the whole state and restart at step 0 without a word). The moments
      * are checked even without a trainer, so that a file loads for sampling only if it would also
-     * load for training. */
+     * load for training; a trainer gets each as it is checked, so the file is read once. */
     if (meta->has_optimizer) {
         char name[TENSOR_NAME_MAX + 16];
         for (int k = 0; k < 2; k++)
@@ -573,26 +572,15 @@ static int load_tensors(void *ctx) {
                                "moments but not all (they are saved for every parameter or for none)", f->path, name);
                     return -1;
                 }
-                if (!checked_tensor(f, name, t, k == 1, err, err_size)) return -1;
+                float *dst = tr ? (k == 0 ? tr->m : tr->v) + t->offset : NULL;
+                if (read_moment(f, name, t, k == 1, dst, err, err_size) != 0) return -1;
             }
-    }
-    if (tr) {
-        trainer_init(tr, m, train_config);
-        job->trainer_ready = 1;
-        if (meta->has_optimizer) {
-            for (int i = 0; i < m->params.n; i++) {
-                const Tensor *t = &m->params.t[i];
-                char name[TENSOR_NAME_MAX + 16];
-                snprintf(name, sizeof name, "optimizer.m.%s", t->name);
-                read_moment(f, name, t, tr->m + t->offset);
-                snprintf(name, sizeof name, "optimizer.v.%s", t->name);
-                read_moment(f, name, t, tr->v + t->offset);
-            }
+        if (tr) {
             tr->step = meta->step;
             m->pass = (uint64_t)job->dropout_pass;
-        } else {
-            meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
         }
+    } else if (tr) {
+        meta->has_data_rng = 0; /* a fresh optimizer starts a fresh run */
     }
     return 0;
 }

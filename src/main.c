@@ -174,6 +174,7 @@ static void apply(Options *o, int id, const char *arg, const char *usage) {
         o->eval.split_given = 1;
         break;
     case OPT_SAMPLE_PROMPT: t->sample_prompt = arg; break;
+    case OPT_SAMPLE_LEN: t->sample_len = parse_long("--sample-len", arg, 0, 100000000); break;
     case OPT_EVAL_EVERY: t->eval_every = parse_long("--eval-every", arg, 1, 1L << 40); break;
     case OPT_LOG_EVERY: t->log_every = parse_long("--log-every", arg, 1, 1L << 40); break;
     case OPT_SEED: t->seed = o->sample.seed = parse_seed(arg); break;
@@ -293,6 +294,7 @@ static void defaults(Options *o) {
     t->val_frac = 0.1f;
     t->eval_every = 250;
     t->log_every = 10;
+    t->sample_len = 200;
     t->seed = 3407;
     t->out = "out/chargpt/model.safetensors";
     o->sample.ckpt = "out/chargpt/model.safetensors";

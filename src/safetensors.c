@@ -333,8 +333,17 @@ int st_guarded(const StFile *f, int (*fn)(void *ctx), void *ctx, char *err, size
     return rc;
 }
 
+static StProgress progress_fn;
+static void *progress_ctx;
+
+void st_set_progress(StProgress fn, void *ctx) {
+    progress_fn = fn;
+    progress_ctx = ctx;
+}
+
 void st_release(const StFile *f, const void *bytes, size_t n) {
     if (!f->map || n == 0) return;
+    if (progress_fn) progress_fn(progress_ctx, n, f->data_size);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = (uintptr_t)bytes / page * page, hi = ((uintptr_t)bytes + n + page - 1) / page * page;
     uintptr_t map_lo = (uintptr_t)f->map, map_hi = map_lo + (f->map_size + page - 1) / page * page;
@@ -475,6 +484,7 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
         size_t numel = 1;
         for (int d = 0; d < tensors[i].ndim; d++) numel *= tensors[i].shape[d];
         ok = fwrite(tensors[i].data, sizeof(float), numel, fp) == numel;
+        if (progress_fn) progress_fn(progress_ctx, numel * sizeof(float), offset);
     }
     ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
     int saved_errno = errno;

@@ -114,6 +114,7 @@ static const Setting SETTINGS[] = {
     SETTING("grad_clip", OPT_GRAD_CLIP, SET_FLOAT, grad_clip, 0.0, 1e6),
     SETTING("eval_every", OPT_EVAL_EVERY, SET_LONG, eval_every, 1, BIG),
     SETTING("log_every", OPT_LOG_EVERY, SET_LONG, log_every, 1, BIG),
+    SETTING("sample_len", OPT_SAMPLE_LEN, SET_LONG, sample_len, 0, 1e8),
     SETTING("seed", OPT_SEED, SET_SEED, seed, 0, 0),
     {"dropout", OPT_DROPOUT, SET_FLOAT, IN_DROPOUT, offsetof(TrainOptions, dropout), 0.0, 1.0},
     {"val_frac", OPT_VAL_FRAC, SET_FLOAT, IN_VAL_FRAC, offsetof(TrainOptions, val_frac), 0.0, 1.0},
@@ -279,6 +280,31 @@ static void store_settings(CkptMeta *meta, const TrainOptions *opt) {
     }
 }
 
+static void on_file_progress(void *ctx, size_t bytes, size_t total) {
+    FileStatus *fs = ctx;
+    fs->done += (double)bytes;
+    fs->total = (double)total;
+    if (!status_due(&fs->status)) return;
+    char detail[64];
+    format_bytes_of(fs->done, fs->total, detail, sizeof detail);
+    status_update(&fs->status, detail);
+}
+
+void file_status_begin(FileStatus *fs, Term *term, const char *verb, const char *path) {
+    char what[sizeof fs->status.what];
+    snprintf(what, sizeof what, "%s %s", verb, path);
+    status_begin(&fs->status, term, what);
+    fs->done = fs->total = 0;
+    st_set_progress(on_file_progress, fs);
+}
+
+void file_status_end(FileStatus *fs) {
+    st_set_progress(NULL, NULL);
+    char done[32];
+    format_bytes(fs->done, done, sizeof done);
+    status_end(&fs->status, done);
+}
+
 static void describe(const GPT *m, int B, int T, int accum) {
     const GPTConfig *c = &m->config;
     double act_mib = (double)gpt_activation_bytes(c, (size_t)B, (size_t)T) / (1 << 20);
@@ -336,11 +362,14 @@ static int check_memory(const TrainRun *run, const GPTConfig *c, size_t file_byt
  * config, which is SRC's with dropout from the options and perhaps fewer positions (block_size):
  * the first block_size rows of wpe are kept, as nanoGPT's crop_block_size does. Returns NULL after
  * printing why. */
-static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptions *opt) {
+static GPT *load_init(const char *src, const GPTConfig *config, const TrainOptions *opt, Term *term) {
     char err[1024];
     CkptMeta meta = {0};
+    FileStatus fs;
+    file_status_begin(&fs, term, "loading", src);
     GPT *from = hf_gpt2_is_folder(src) ? hf_gpt2_load(src, opt->pool, NULL, err, sizeof err)
                                        : task_load_checkpoint(src, opt->pool, &meta, NULL, NULL, err, sizeof err);
+    file_status_end(&fs);
     ckpt_meta_free(&meta);
     if (!from) {
         fprintf(stderr, "mingpt: %s\n", err);
@@ -406,6 +435,7 @@ static int check_default_out(const TrainRun *run, const GPTConfig *config, const
 int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
     const TrainOptions *opt = run->opt;
     char werr[512], name[96];
+    term_init(&run->term, opt->quiet); /* for the status of a long load */
     if (ckpt_check_writable(opt->out, werr, sizeof werr) != 0) {
         fprintf(stderr, "mingpt: %s\n", werr);
         return 1;
@@ -429,7 +459,10 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         snprintf(name, sizeof name, "the model in %s", opt->resume);
         if (rc == 0) rc = check_memory(run, &have, stat(opt->resume, &st) == 0 ? (size_t)st.st_size : 0, name);
         if (rc != 0) return rc;
+        FileStatus fs;
+        file_status_begin(&fs, &run->term, "loading", opt->resume);
         run->model = task_load_checkpoint(opt->resume, opt->pool, &loaded, &run->tr, &tc, err, sizeof err);
+        file_status_end(&fs);
         if (!run->model) {
             fprintf(stderr, "mingpt: %s\n", err);
             return 1;
@@ -455,7 +488,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         struct stat st; /* a checkpoint's data is held while it is copied; a folder's is read tensor by tensor */
         size_t held = stat(run->init_from, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
         if (check_memory(run, config, held + xmul_size(gpt_count_params(config), sizeof(float)), name) != 0) return 1;
-        if (!(run->model = load_init(run->init_from, config, opt))) return 1;
+        if (!(run->model = load_init(run->init_from, config, opt, &run->term))) return 1;
         trainer_init(&run->tr, run->model, &tc);
         if (!opt->quiet) fprintf(stderr, "starting from the weights of %s (the optimizer starts fresh)\n", run->init_from);
     } else {
@@ -479,7 +512,11 @@ int train_save(TrainRun *run, const char *then) {
     run->meta.has_data_rng = 1;
     run->meta.data_rng = run->data_rng;
     run->meta.step = run->tr.step;
-    if (ckpt_save(run->opt->out, run->model, &run->tr, &run->meta, err, sizeof err) != 0) {
+    FileStatus fs;
+    file_status_begin(&fs, &run->term, "saving", run->opt->out);
+    int rc = ckpt_save(run->opt->out, run->model, &run->tr, &run->meta, err, sizeof err);
+    file_status_end(&fs);
+    if (rc != 0) {
         /* st_write never touches the old file, so it still holds the last good model */
         fprintf(stderr, "mingpt: step %ld: could not save: %s; %s is left as it was%s\n", run->tr.step, err,
                 run->opt->out, then);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "decode.h"
@@ -27,7 +28,6 @@
 #include "utf8.h"
 
 #define TRAIN_PROMPT "O God, O God!" /* chargpt's */
-#define TRAIN_SAMPLE_LEN 200
 #define VAL_MAX_WINDOWS 1024         /* validation during training reads at most this many windows */
 #define EVAL_ACT_BUDGET ((size_t)1 << 30) /* activations eval may use: GPT-2's logits are large */
 
@@ -259,6 +259,9 @@ static int check_folder(const char *dir, GPTConfig *c) {
 /* Loads path into tm; returns 0, or 1 after printing why not. */
 static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
     char err[1024];
+    Term term;
+    FileStatus fs;
+    term_init(&term, 0);
     memset(tm, 0, sizeof *tm);
     if (hf_gpt2_is_folder(path)) {
         GPTConfig c;
@@ -266,10 +269,14 @@ static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
         if (check_folder(path, &c) != 0) return 1;
         /* the tokenizer next: it is quick to check, the weights are not */
         if (!(tm->tok = folder_tokenizer(path, c.vocab_size))) return 1;
+        file_status_begin(&fs, &term, "loading", path);
         tm->model = hf_gpt2_load(path, pool, NULL, err, sizeof err);
+        file_status_end(&fs);
     } else {
         if (check_checkpoint_exists(path, "mingpt train FILE")) return 1;
+        file_status_begin(&fs, &term, "loading", path);
         tm->model = task_load_checkpoint(path, pool, &tm->meta, NULL, NULL, err, sizeof err);
+        file_status_end(&fs);
         if (tm->model && !(tm->tok = checkpoint_tokenizer(path, &tm->meta, tm->model->config.vocab_size))) {
             text_model_free(tm);
             return 1;
@@ -383,13 +390,62 @@ static void text_batch(TrainRun *run, int *idx, int *targets) {
     }
 }
 
+/* The validation pass's progress during training (a GPT-2 model's takes about a minute). */
+typedef struct {
+    Status status;
+    size_t windows;
+} ValShow;
+
+static void show_val_progress(void *ctx, size_t done, size_t total) {
+    ValShow *show = ctx;
+    show->windows = total;
+    if (!status_due(&show->status)) return;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%zu/%zu windows", done, total);
+    status_update(&show->status, detail);
+}
+
+/* The sample at an evaluation: streamed as it comes when stdout is a terminal (the text is its own
+ * progress); elsewhere kept until it is whole while a status on stderr says how far it is, so
+ * that a log holding both streams never has a status line inside a sample. */
+typedef struct {
+    const Tokenizer *tok;
+    int stream;
+    StrBuf text;
+    Status status;
+    size_t done, total;
+    const char *units;
+} SampleShow;
+
+static void take_sample_token(void *ctx, int token) {
+    SampleShow *show = ctx;
+    show->done++;
+    if (show->stream) {
+        print_token((void *)show->tok, token);
+        return;
+    }
+    size_t len;
+    const char *bytes = tokenizer_token(show->tok, token, &len);
+    strbuf_put(&show->text, bytes, len);
+    if (!status_due(&show->status)) return;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%zu/%zu %s", show->done, show->total, show->units);
+    status_update(&show->status, detail);
+}
+
 static int text_evaluate(TrainRun *run, int final, int *save) {
     TextTask *task = run->task;
     int quiet = run->opt->quiet;
     (void)final;
     if (task->n_val >= 2) {
         size_t count;
-        double val = text_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count, NULL, NULL);
+        ValShow show = {0};
+        status_begin(&show.status, &run->term, "validating");
+        double val = text_eval_loss(run->model, task->val, task->n_val, run->B, VAL_MAX_WINDOWS, &count,
+                                    show_val_progress, &show);
+        char detail[48];
+        snprintf(detail, sizeof detail, "%zu windows", show.windows);
+        status_end(&show.status, detail);
         if (!quiet) fprintf(stderr, "step %ld: val loss %.4f (%zu %s)\n", run->tr.step, val, count, units(task->tok));
         run->meta.has_val_loss = 1;
         run->meta.val_loss = val;
@@ -401,15 +457,29 @@ static int text_evaluate(TrainRun *run, int final, int *save) {
             snprintf(run->best_text, sizeof run->best_text, "best val loss %.4f at step %ld", val, run->tr.step);
         }
     }
-    if (!quiet && !task->stdout_failed) {
+    size_t len = (size_t)run->opt->sample_len;
+    if (!quiet && !task->stdout_failed && len > 0) {
         /* its own RNG, so sampling never changes the training batches */
         Rng rng;
         rng_seed(&rng, run->opt->seed + (uint64_t)run->tr.step);
         SampleConfig sc = {1.0f, 10, 1.0f, 0};
-        int *tokens = xmalloc((task->n_prompt + TRAIN_SAMPLE_LEN) * sizeof(int));
+        int *tokens = xmalloc(xmul_size(task->n_prompt + len, sizeof(int)));
         for (size_t i = 0; i < task->n_prompt; i++) tokens[i] = task->prompt[i];
-        printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
-        generate(run->model, tokens, task->n_prompt, TRAIN_SAMPLE_LEN, &sc, GEN_SLIDING, &rng, print_token, task->tok);
+        SampleShow show = {.tok = task->tok, .stream = isatty(STDOUT_FILENO), .text = {.what = "a sample"},
+                           .total = len, .units = units(task->tok)};
+        if (show.stream) printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
+        status_begin(&show.status, &run->term, "sampling");
+        generate(run->model, tokens, task->n_prompt, len, &sc, GEN_SLIDING, &rng, take_sample_token, &show);
+        if (!show.stream) {
+            char detail[48];
+            snprintf(detail, sizeof detail, "%zu %s", len, show.units);
+            status_end(&show.status, detail);
+            size_t n_text;
+            char *text = strbuf_take(&show.text, &n_text);
+            printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
+            fwrite(text, 1, n_text, stdout);
+            free(text);
+        }
         fputs("\n", stdout);
         free(tokens);
         if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -618,7 +688,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
                         "(block_size+1 = %d): %s; use more text, a larger --val-frac or a smaller --block-size\n",
                 file, (double)opt->val_frac, task.n_val, units(task.tok), block_size + 1,
                 task.n_val < 2 ? "there will be no validation loss" : "its validation loss is over a shorter window");
-    if (!opt->quiet && !task.prompt_text[0]) {
+    if (!opt->quiet && !task.prompt_text[0] && opt->sample_len > 0) {
         size_t len;
         const char *start = tokenizer_token(task.tok, task.prompt[0], &len);
         fprintf(stderr, "samples start from %s: chargpt's prompt \"%s\" has characters that %s lacks "
@@ -854,6 +924,7 @@ static const char USAGE_TRAIN[] =
     "  --eval-every N        validate, print a sample and save every N steps (250)\n"
     "  --sample-prompt TEXT  the samples' prompt (chargpt's \"O God, O God!\" if FILE has its\n"
     "                        characters, else a newline)\n"
+    "  --sample-len N        characters (BPE: tokens) in each sample, 0 = no samples (200)\n"
     "  --seed N              random seed for init, batches and dropout (3407)\n"
     "  --threads N           worker threads (all cores)\n"
     "  --bytes               train on raw bytes instead of UTF-8 characters\n"
@@ -938,6 +1009,7 @@ static const struct option TRAIN_OPTIONS[] = {
     LONG_OPT("threads", OPT_THREADS), FLAG_OPT("bytes", OPT_BYTES), LONG_OPT("out", OPT_OUT),
     LONG_OPT("crlf", OPT_CRLF), LONG_OPT("resume", OPT_RESUME), FLAG_OPT("quiet", OPT_QUIET), LONG_OPT("log", OPT_LOG),
     LONG_OPT("plot", OPT_PLOT), FLAG_OPT("log-scale", OPT_LOG_SCALE), LONG_OPT("sample-prompt", OPT_SAMPLE_PROMPT),
+    LONG_OPT("sample-len", OPT_SAMPLE_LEN),
     LONG_OPT("init", OPT_INIT), LONG_OPT("tokenizer", OPT_TOKENIZER), FLAG_OPT("help", OPT_HELP), {0, 0, 0, 0},
 };
 

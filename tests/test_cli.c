@@ -686,6 +686,85 @@ static void test_progress_on_a_terminal_and_in_a_pipe(void) {
     EXPECT(strchr(err_text, '\n') == strrchr(err_text, '\n') && out_text[0] == '\0');
 }
 
+/* The characters (UTF-8) of the sample that follows "--- sample at step N ---\n" in text, up to
+ * its newline; -1 if there is no such sample. */
+static long sample_chars(const char *text, long step) {
+    char head[64];
+    snprintf(head, sizeof head, "--- sample at step %ld ---\n", step);
+    const char *p = strstr(text, head);
+    if (!p) return -1;
+    p += strlen(head);
+    const char *end = strstr(p, "\n--- sample at step ");
+    size_t n = end ? (size_t)(end - p) : strlen(p) - 1; /* the last one ends with the text's newline */
+    long chars = 0;
+    for (size_t i = 0; i < n; chars++) {
+        uint32_t cp;
+        int used = utf8_decode((const unsigned char *)p + i, n - i, &cp);
+        if (used <= 0) return -1;
+        i += (size_t)used;
+    }
+    return chars;
+}
+
+/* Loading, validating, sampling and saving say how far they are once they take a while (5 s; the
+ * test hook MINGPT_STATUS_INTERVAL=0 makes every one of them "a while"); a small run prints none
+ * of it. --sample-len sets the samples' length, 0 none. */
+static void test_status_of_long_operations(void) {
+    static char quiet_out[sizeof out_text], tty[1 << 16];
+    const char *args = "train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --max-iters 4 "
+                       "--eval-every 2 --sample-len 5 --out $D/status.safetensors";
+    const char *phases[] = {"validating: ", "sampling: ", "saving ", "loading "};
+    /* without the hook: none of these lines, samples of 5 characters (the corpus lacks chargpt's
+     * prompt: they start from a newline, printed as nothing) */
+    EXPECT_RUN(args, 0, "done: step 4");
+    for (int i = 0; i < 4; i++) EXPECT(strstr(err_text, phases[i]) == NULL);
+    EXPECT(sample_chars(out_text, 2) == 5 && sample_chars(out_text, 4) == 5);
+    snprintf(quiet_out, sizeof quiet_out, "%s", out_text);
+    /* with it: each phase says how far it is and how long it took; the samples are the same */
+    setenv("MINGPT_STATUS_INTERVAL", "0", 1);
+    EXPECT_RUN(args, 0, "done: step 4");
+    EXPECT(strstr(err_text, "validating: 16/") && strstr(err_text, " windows in "));
+    EXPECT(strstr(err_text, "sampling: 3/5 characters, ") && strstr(err_text, "sampling: 5 characters in "));
+    EXPECT(strstr(err_text, "/status.safetensors: ") && strstr(err_text, " of 1.0 MiB, ") &&
+           strstr(err_text, "status.safetensors: 1 MiB in "));
+    EXPECT(strstr(err_text, "saving ") && !strstr(err_text, "loading "));
+    EXPECT(strcmp(out_text, quiet_out) == 0);
+    /* a status line never lands inside a sample, even with both streams in one file */
+    char both[900], path[300];
+    snprintf(both, sizeof both, "D=%s; %s %s >$D/both 2>&1 </dev/null", dir, binary, args);
+    EXPECT(system(both) == 0);
+    snprintf(path, sizeof path, "%s/both", dir);
+    harness_slurp(path, err_text, sizeof err_text);
+    const char *second = strstr(quiet_out, "--- sample at step 4 ---");
+    EXPECT(second != NULL);
+    if (second) {
+        char first[200];
+        snprintf(first, sizeof first, "%.*s", (int)(second - quiet_out), quiet_out);
+        EXPECT(strstr(err_text, first) != NULL && strstr(err_text, "sampling: 5 characters in "));
+    }
+    /* --resume and --init load with a status; so do sample and eval */
+    EXPECT_RUN("train $D/corpus.txt --resume $D/status.safetensors --max-iters 6 --sample-len 0", 0,
+               "/status.safetensors: 1 MiB in ");
+    EXPECT(strstr(err_text, "loading ") && strstr(err_text, "saving ") && out_text[0] == '\0'); /* no sample */
+    EXPECT_RUN("train $D/corpus.txt --init $D/status.safetensors --max-iters 2 --out $D/init.safetensors", 0,
+               "/status.safetensors: 1 MiB in ");
+    EXPECT(strncmp(err_text, "loading ", 8) == 0);
+    EXPECT_RUN("sample --ckpt $D/status.safetensors --len 5", 0, "/status.safetensors: 1 MiB in ");
+    EXPECT(strncmp(err_text, "loading ", 8) == 0);
+    EXPECT_RUN("eval --ckpt $D/status.safetensors $D/corpus.txt", 0, "/status.safetensors: 1 MiB in ");
+    EXPECT(strncmp(err_text, "loading ", 8) == 0);
+    /* --quiet: still nothing but the summary */
+    char quiet[600];
+    snprintf(quiet, sizeof quiet, "%s --quiet", args);
+    EXPECT_RUN(quiet, 0, "done: step 4");
+    EXPECT(strchr(err_text, '\n') == strrchr(err_text, '\n'));
+    /* a terminal: the status line, cleared before the validation loss */
+    EXPECT(run_on_terminal("MINGPT_STATUS_INTERVAL=0", args, tty, sizeof tty) == 0);
+    EXPECT(strstr(tty, "\rvalidating | ") && strstr(tty, "\r\033[Kvalidating: ") && strstr(tty, "\rsaving "));
+    unsetenv("MINGPT_STATUS_INTERVAL");
+    EXPECT_RUN("train $D/corpus.txt --sample-len -1", 2, "--sample-len expects an integer");
+}
+
 static void test_log_csv_plot_and_info(void) {
     const char *args = "train $D/corpus.txt --model gpt-nano --block-size 32 --batch-size 16 --eval-every 20 "
                        "--log-every 10 --out $D/logged.safetensors --log $D/run.csv --plot $D/run.svg";
@@ -860,7 +939,7 @@ static void test_checkpoints_are_checked_by_their_task(void) {
 static void test_resume_keeps_the_run_settings(void) {
     const char *settings = "train $D/corpus.txt --model gpt-nano --block-size 16 --batch-size 6 --accum 2 --lr 2e-3 "
                            "--warmup-iters 5 --weight-decay 0.05 --grad-clip 0.5 --dropout 0.2 --val-frac 0.2 "
-                           "--eval-every 15 --log-every 15 --seed 7 --threads 2";
+                           "--eval-every 15 --log-every 15 --sample-len 7 --seed 7 --threads 2";
     char args[800], cmp[256];
     snprintf(args, sizeof args, "%s --max-iters 30 --out $D/set_straight.safetensors", settings);
     EXPECT_RUN(args, 0, "saved");
@@ -868,7 +947,8 @@ static void test_resume_keeps_the_run_settings(void) {
     EXPECT_RUN(args, 0, "saved");
     EXPECT_RUN("train $D/corpus.txt --resume $D/set_half.safetensors --max-iters 30 --out $D/set_resumed.safetensors",
                0, "flags left out take these, not the defaults): --lr 0.002 --warmup-iters 5 --batch-size 6 --accum 2 "
-               "--weight-decay 0.05 --grad-clip 0.5 --eval-every 15 --log-every 15 --seed 7 --dropout 0.2 --val-frac 0.2");
+               "--weight-decay 0.05 --grad-clip 0.5 --eval-every 15 --log-every 15 --sample-len 7 --seed 7 --dropout 0.2 "
+               "--val-frac 0.2");
     snprintf(cmp, sizeof cmp, "cmp -s %s/set_straight.safetensors %s/set_resumed.safetensors", dir, dir);
     EXPECT(system(cmp) == 0);
     /* the same with a cosine schedule whose length is its own setting */
@@ -1181,6 +1261,7 @@ int main(void) {
     RUN(test_newcomer_output);
     RUN(test_adder_interrupt_keeps_the_best_model);
     RUN(test_progress_on_a_terminal_and_in_a_pipe);
+    RUN(test_status_of_long_operations);
     RUN(test_log_csv_plot_and_info);
     RUN(test_help_conventions_and_install);
     RUN(test_binary_file_with_bytes);

@@ -664,6 +664,14 @@ static void test_fine_tuning_starts_from_the_folder(void) {
     /* learning rate 0 (AdamW's decay is lr * weight_decay too): the weights come out as they went in */
     EXPECT(run("train $D/text.txt --init $D/src --lr 0 --max-iters 2 --block-size 16 --dropout 0 "
                "--out $D/ft0.safetensors --quiet") == 0);
+    /* loading the folder says how far it is (every update, with the test hook) */
+    setenv("MINGPT_STATUS_INTERVAL", "0", 1);
+    EXPECT(run("train $D/text.txt --init $D/src --max-iters 1 --block-size 16 --sample-len 0 "
+               "--out $D/ft_status.safetensors") == 0);
+    unsetenv("MINGPT_STATUS_INTERVAL");
+    if (strncmp(err_text, "loading ", 8) != 0 || !strstr(err_text, "/src: ") || !strstr(err_text, " MiB in "))
+        printf("    stderr: %.600s\n", err_text);
+    EXPECT(strncmp(err_text, "loading ", 8) == 0 && strstr(err_text, "/src: ") && strstr(err_text, " MiB in "));
     snprintf(cmd, sizeof cmd, "rm -r %s/src", dir);
     CHECK(system(cmd) == 0);
     snprintf(path, sizeof path, "%s/ft0.safetensors", dir);
