@@ -40,13 +40,15 @@ const float *gpt_forward_last(GPT *model, const int *idx, int T);
 typedef enum { GEN_SLIDING = 0, GEN_EXACT = 1 } GenMode;
 
 /* tokens holds n_prompt >= 1 tokens and room for n_new more. Appends n_new tokens, calling
- * on_token(ctx, token) after each (on_token may be NULL). */
-void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
-              GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx);
+ * on_token(ctx, token) after each (on_token may be NULL). Returns how many it appended: fewer than
+ * n_new when the model's logits were NaN or infinite (weights that overflow), where it stops. */
+size_t generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
+                GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx);
 
 /* Greedy continuation of B prompts at once through the cache, as minGPT's
  * generate(do_sample=False) on a batch. prompts (B,T0) -> out (B,n_new);
- * T0 + n_new - 1 <= block_size. */
-void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out);
+ * T0 + n_new - 1 <= block_size. Returns 0, or -1 when the logits were not finite (out is then
+ * incomplete). */
+int generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out);
 
 #endif

@@ -165,6 +165,9 @@ void gpt_init(GPT *model, uint64_t seed);
 void gpt_param_table(const GPTConfig *config, TensorTable *table);
 /* Number of parameters of a valid config, without allocating them. */
 size_t gpt_count_params(const GPTConfig *config);
+/* The parameter holding the weight of largest magnitude (a NaN first), for saying which tensor
+ * overflows when a model's output is not finite; its magnitude in *value. */
+const char *gpt_largest_weight(const GPT *model, float *value);
 /* Parameters as minGPT counts them when it prints "number of parameters" (lm_head excluded). */
 size_t gpt_num_params_mingpt(const GPT *model);
 /* Bytes of activations and scratch for a batch of (B,T). */

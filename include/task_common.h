@@ -84,6 +84,10 @@ typedef struct {
 void file_status_begin(FileStatus *fs, Term *term, const char *verb, const char *path);
 void file_status_end(FileStatus *fs);
 
+/* Says on one line that the model loaded from path gives non-finite results (what: "its loss is
+ * NaN"), naming the tensor with the largest weight, where an overflow most likely starts. */
+void report_nonfinite(const char *path, const GPT *m, const char *what);
+
 /* Returns 0 if path exists; else prints that there is no checkpoint and how to make one
  * (make_one, e.g. "mingpt train FILE") and returns 1. */
 int check_checkpoint_exists(const char *path, const char *make_one);

@@ -10,6 +10,8 @@
  */
 #include "decode.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,8 +121,16 @@ const float *gpt_forward_last(GPT *m, const int *idx, int T) {
 
 /* ---------------------------------------------------------------- the generation driver */
 
-void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
-              GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx) {
+/* 1 if every one of x (n) is finite: a model whose weights overflow gives NaN or infinite logits,
+ * from which no token is meaningful */
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+size_t generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const SampleConfig *config,
+                GenMode mode, Rng *rng, void (*on_token)(void *ctx, int token), void *ctx) {
     CHECK(n_prompt >= 1);
     int V = model->config.vocab_size;
     size_t block = (size_t)model->config.block_size, n = n_prompt;
@@ -135,6 +145,10 @@ void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const Samp
             size_t T = MG_MIN(n, block);
             logits = gpt_forward_last(model, tokens + n - T, (int)T);
         }
+        if (!all_finite(logits, (size_t)V)) {
+            free(scratch);
+            return i;
+        }
         int next = sample_token(logits, V, config, rng, scratch);
         tokens[n++] = next;
         if (on_token) on_token(ctx, next);
@@ -147,16 +161,21 @@ void generate(GPT *model, int *tokens, size_t n_prompt, size_t n_new, const Samp
         }
     }
     free(scratch);
+    return n_new;
 }
 
-void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out) {
+int generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_new, int *out) {
     CHECK(T0 >= 1 && T0 + n_new - 1 <= model->config.block_size);
-    if (n_new <= 0) return;
+    if (n_new <= 0) return 0;
     int V = model->config.vocab_size;
     int *next = xmalloc((size_t)B * sizeof(int));
     const SampleConfig greedy = {.greedy = 1}; /* argmax: neither the RNG nor scratch is used */
     const float *logits = gpt_cache_start(model, prompts, B, T0);
     for (int i = 0; i < n_new; i++) {
+        if (!all_finite(logits, (size_t)B * V)) {
+            free(next);
+            return -1;
+        }
         for (int b = 0; b < B; b++) {
             next[b] = sample_token(logits + (size_t)b * V, V, &greedy, NULL, NULL);
             out[(size_t)b * n_new + i] = next[b];
@@ -164,4 +183,5 @@ void generate_greedy_batch(GPT *model, const int *prompts, int B, int T0, int n_
         if (i + 1 < n_new) logits = gpt_cache_step(model, next);
     }
     free(next);
+    return 0;
 }

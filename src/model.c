@@ -327,6 +327,26 @@ size_t gpt_count_params(const GPTConfig *config) {
     return n;
 }
 
+const char *gpt_largest_weight(const GPT *m, float *value) {
+    const char *name = NULL;
+    float largest = -1.0f;
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *t = &m->params.t[i];
+        size_t end = i + 1 < m->params.n ? m->params.t[i + 1].offset : m->params.numel;
+        for (size_t j = t->offset; j < end; j++) { /* (a packed weight's panels, padding too) */
+            float a = fabsf(m->param_mem[j]);
+            if (!(a <= largest)) { /* NaN wins */
+                largest = a;
+                name = t->name;
+                if (isnan(a)) break;
+            }
+        }
+        if (isnan(largest)) break;
+    }
+    *value = largest;
+    return name;
+}
+
 size_t gpt_num_params_mingpt(const GPT *m) {
     int lm_head = table_find(&m->params, "lm_head.weight");
     CHECK(lm_head >= 0);

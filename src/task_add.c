@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,7 +139,7 @@ static uint64_t claimed_sum(const int *reversed, int n) {
 }
 
 /* Scores a split by greedy generation, as adder.py's eval_split; prints up to `*mistakes_left`
- * mistakes. Returns the number correct. */
+ * mistakes. Returns the number correct, or SIZE_MAX when the model's output is not finite. */
 static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count, const char *split,
                     int *mistakes_left, int quiet) {
     int n = t->ndigit;
@@ -151,7 +152,10 @@ static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count,
             render(t, ids[i0 + r], digits);
             memcpy(prompts + r * 2 * n, digits, 2 * n * sizeof(int));
         }
-        generate_greedy_batch(m, prompts, rows, 2 * n, n + 1, out);
+        if (generate_greedy_batch(m, prompts, rows, 2 * n, n + 1, out) != 0) {
+            correct = SIZE_MAX; /* the model's output is not finite: no score means anything */
+            break;
+        }
         for (int r = 0; r < rows; r++) {
             uint64_t a = ids[i0 + r] / t->modulus, b = ids[i0 + r] % t->modulus;
             uint64_t claimed = claimed_sum(out + r * (n + 1), n);
@@ -164,14 +168,16 @@ static size_t score(GPT *m, const AddTask *t, const uint64_t *ids, size_t count,
             }
         }
     }
-    if (!quiet) printf("%s final score: %zu/%zu = %.2f%% correct\n", split, correct, count, 100.0 * correct / count);
+    if (!quiet && correct != SIZE_MAX)
+        printf("%s final score: %zu/%zu = %.2f%% correct\n", split, correct, count, 100.0 * correct / count);
     fflush(stdout);
     free(prompts);
     free(out);
     return correct;
 }
 
-/* Scores train (at most 500) and test; returns the test score and its size in *n_test. */
+/* Scores train (at most 500) and test; returns the test score and its size in *n_test, or SIZE_MAX
+ * when the model's output is not finite. */
 static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test, int quiet) {
     int mistakes = 5;
     const uint64_t *train_ids, *test_ids;
@@ -189,8 +195,9 @@ static size_t evaluate_splits(GPT *m, const AddTask *t, size_t *n_test, int quie
         train_ids = t->train_eval;
         n_train_eval = t->n_train_eval;
     }
-    score(m, t, train_ids, n_train_eval, "train", &mistakes, quiet);
+    size_t train_correct = score(m, t, train_ids, n_train_eval, "train", &mistakes, quiet);
     size_t correct = score(m, t, test_ids, t->n_test, "test", &mistakes, quiet);
+    if (train_correct == SIZE_MAX) correct = SIZE_MAX;
     free(tmp);
     *n_test = t->n_test;
     return correct;
@@ -224,6 +231,7 @@ static int add_evaluate(TrainRun *run, int final, int *save) {
     size_t n_test;
     run->eval_loss = test_loss(run, t);
     size_t correct = evaluate_splits(run->model, t, &n_test, quiet);
+    if (correct == SIZE_MAX) correct = 0; /* never saved: the training loss stops such a run anyway */
     snprintf(run->eval_text, sizeof run->eval_text, "test %zu/%zu", correct, n_test);
     *save = 0;
     if ((int)correct > t->best_correct) {
@@ -298,17 +306,19 @@ static int parse_problem(const char *text, int ndigit, uint64_t *a, uint64_t *b)
 }
 
 /* add --ask: the sum of a+b as the model writes it (greedy, as the scores are made), printed as
- * "a+b=sum"; a wrong answer is printed as the model's, with the true sum on stderr. */
-static void answer_problem(GPT *m, int ndigit, uint64_t a, uint64_t b) {
+ * "a+b=sum"; a wrong answer is printed as the model's, with the true sum on stderr. Returns 0, or
+ * -1 (nothing printed) when the model's output is not finite. */
+static int answer_problem(GPT *m, int ndigit, uint64_t a, uint64_t b) {
     AddTask t = {.ndigit = ndigit, .modulus = pow10u(ndigit)};
     int digits[64], out[16];
     render(&t, a * t.modulus + b, digits);
-    generate_greedy_batch(m, digits, 1, 2 * ndigit, ndigit + 1, out);
+    if (generate_greedy_batch(m, digits, 1, 2 * ndigit, ndigit + 1, out) != 0) return -1;
     uint64_t claimed = claimed_sum(out, ndigit);
     printf("%llu+%llu=%llu\n", (unsigned long long)a, (unsigned long long)b, (unsigned long long)claimed);
     if (claimed != a + b)
         fprintf(stderr, "mingpt: the model is wrong here: %llu+%llu is %llu\n", (unsigned long long)a,
                 (unsigned long long)b, (unsigned long long)(a + b));
+    return 0;
 }
 
 int task_add(const TrainOptions *opt) {
@@ -337,11 +347,17 @@ int task_add(const TrainOptions *opt) {
         } else if (opt->ask) {
             int ndigit = checked_ndigit(&meta);
             rc = parse_problem(opt->ask, ndigit, &a, &b) != 0 ? 2 : 0;
-            if (rc == 0) answer_problem(m, ndigit, a, b);
+            if (rc == 0 && answer_problem(m, ndigit, a, b) != 0) {
+                report_nonfinite(opt->ckpt, m, "its next-digit scores are");
+                rc = 1;
+            }
         } else {
             add_task_init(&task, checked_ndigit(&meta));
             size_t n_test;
-            evaluate_splits(m, &task, &n_test, 0);
+            if (evaluate_splits(m, &task, &n_test, 0) == SIZE_MAX) {
+                report_nonfinite(opt->ckpt, m, "its next-digit scores are");
+                rc = 1;
+            }
             add_task_free(&task);
         }
         ckpt_meta_free(&meta);

@@ -71,6 +71,16 @@ int read_whole_file(const char *path, unsigned char **data, size_t *size) {
     return 0;
 }
 
+void report_nonfinite(const char *path, const GPT *m, const char *what) {
+    float largest;
+    const char *name = gpt_largest_weight(m, &largest);
+    char where[160] = "";
+    if (name && isnan(largest)) snprintf(where, sizeof where, " (%s holds NaN)", name);
+    else if (name) snprintf(where, sizeof where, " (its largest weight, %.3g, is in %s)", (double)largest, name);
+    fprintf(stderr, "mingpt: %s: %s, not finite: the model's numbers overflow%s; it cannot be used\n", path, what,
+            where);
+}
+
 int check_checkpoint_exists(const char *path, const char *make_one) {
     struct stat st;
     if (stat(path, &st) == 0 || errno != ENOENT) return 0; /* other problems: the loader says */

@@ -748,9 +748,14 @@ int task_text_sample(const SampleOptions *opt) {
         for (size_t i = 0; i < prompt.n; i++) tokens[i] = prompt.ids[i];
         if (has_prompt) fputs(prompt_text, stdout);
         fflush(stdout);
-        generate(tm.model, tokens, prompt.n, (size_t)opt->len, &sc, opt->exact ? GEN_EXACT : GEN_SLIDING, &rng,
-                 print_token, tm.tok);
+        size_t made = generate(tm.model, tokens, prompt.n, (size_t)opt->len, &sc,
+                               opt->exact ? GEN_EXACT : GEN_SLIDING, &rng, print_token, tm.tok);
         putchar('\n');
+        if (made < (size_t)opt->len) {
+            report_nonfinite(opt->ckpt, tm.model, "its next-token scores are");
+            rc = 1;
+            break;
+        }
     }
     free(tokens);
 done:
@@ -838,6 +843,11 @@ int task_text_eval(const EvalOptions *opt) {
     const char *split = "all";
     if (which == EVAL_SPLIT_VAL) begin = n - n_val, split = "val";
     else if (which == EVAL_SPLIT_TRAIN) end = n - n_val, split = "train";
+    if (end - begin < 2 && which == EVAL_SPLIT_ALL) {
+        fprintf(stderr, "mingpt: %s: has %zu %s in all; predicting one needs 2 (a longer text)\n", opt->file, n,
+                n != 1 ? units(tm.tok) : bpe ? "token" : "character");
+        goto done;
+    }
     if (end - begin < 2) {
         fprintf(stderr, "mingpt: %s: its %s part (--split %s, --val-frac %g) has %zu %s; predicting one "
                         "needs 2 (try --split all)\n",
@@ -862,6 +872,10 @@ int task_text_eval(const EvalOptions *opt) {
     show.t_start = now_seconds();
     double loss = text_eval_loss(tm.model, tokens, n_part, B, 0, &count, show_eval_progress, &show);
     term_clear(&show.term);
+    if (!isfinite(loss)) {
+        report_nonfinite(opt->ckpt, tm.model, isnan(loss) ? "its loss is NaN" : "its loss is infinite");
+        goto done;
+    }
     if (bpe) {
         size_t predicted_bytes = 0, len; /* what bits per byte is per */
         for (size_t i = 1; i < n_part; i++) {

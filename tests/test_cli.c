@@ -1209,6 +1209,51 @@ static void test_add_ask_answers_with_the_model(void) {
     EXPECT_RUN("add --ask 1+2 --ckpt tests/fixtures/torch_chars.safetensors", 1, "not an adder");
 }
 
+/* $D/to: $D/from with every element of `tensor` set to x (finite, so the checkpoint itself is
+ * valid), AdamW state and metadata kept. */
+static void overflow_checkpoint(const char *from, const char *to, const char *tensor, float x) {
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, from);
+    Pool *pool = pool_create(1);
+    CkptMeta meta;
+    GPT *m = ckpt_load(path, pool, &meta, NULL, NULL, err, sizeof err);
+    CHECK(m != NULL);
+    int i = table_find(&m->params, tensor);
+    CHECK(i >= 0);
+    for (size_t k = 0; k < m->params.t[i].numel; k++) m->params.t[i].data[k] = x;
+    snprintf(path, sizeof path, "%s/%s", dir, to);
+    CHECK(ckpt_save(path, m, NULL, &meta, err, sizeof err) == 0);
+    ckpt_meta_free(&meta);
+    gpt_free(m);
+    pool_free(pool);
+}
+
+/* A finite weight that overflows the forward pass: eval, sample and add --eval/--ask refuse the
+ * model (exit 1) naming the file and the tensor, rather than printing nan or garbage. */
+static void test_overflowing_weights_are_refused(void) {
+    char args[600];
+    snprintf(args, sizeof args, "%s --max-iters 5 --eval-every 5 --out $D/finite.safetensors", TRAIN_ARGS);
+    EXPECT_RUN(args, 0, "saved");
+    overflow_checkpoint("finite.safetensors", "overflow.safetensors", "transformer.ln_f.weight", 3e38f);
+    /* (eval's progress lines come first on a pipe) */
+    EXPECT(run("eval $D/corpus.txt --ckpt $D/overflow.safetensors") == 1 &&
+           strstr(err_text, "overflow.safetensors: its loss is NaN, not finite: the model's numbers overflow (its "
+                            "largest weight, 3e+38, is in transformer.ln_f.weight)") != NULL);
+    EXPECT(out_text[0] == '\0');
+    EXPECT_RUN("sample --ckpt $D/overflow.safetensors --len 20", 1, "overflow.safetensors: its next-token scores are, "
+               "not finite");
+    EXPECT_RUN("sample --ckpt $D/overflow.safetensors --len 20 --exact --greedy", 1, "transformer.ln_f.weight");
+    EXPECT_RUN("add --max-iters 3 --eval-every 3 --out $D/add_finite.safetensors", 0, "");
+    write_task_checkpoint("add_small.safetensors", "add", (const char *const[]){"ndigit", "2", NULL});
+    overflow_checkpoint("add_small.safetensors", "add_overflow.safetensors", "transformer.ln_f.weight", 3e38f);
+    EXPECT_RUN("add --eval --ckpt $D/add_overflow.safetensors", 1, "add_overflow.safetensors: its next-digit scores");
+    EXPECT_RUN("add --ask 12+34 --ckpt $D/add_overflow.safetensors", 1, "transformer.ln_f.weight");
+    /* a text too short to score says so, and suggests nothing it already does */
+    write_file("one.txt", "t", 1);
+    EXPECT_RUN("eval $D/one.txt --ckpt $D/finite.safetensors --split all", 1,
+               "one.txt: has 1 character in all; predicting one needs 2 (a longer text)");
+}
+
 static void test_adder_learns_to_add(void) {
     /* two digits, minGPT's default: 10,000 problems, 500 held out */
     EXPECT_RUN("add --ndigit 2 --out $D/add.safetensors --log-every 1000", 0, "every test problem is solved");
@@ -1249,6 +1294,7 @@ int main(void) {
     RUN(test_default_out_keeps_another_runs_model);
     RUN(test_outputs_never_land_in_an_input_folder);
     RUN(test_errors_name_the_real_problem);
+    RUN(test_overflowing_weights_are_refused);
     RUN(test_interrupt_saves_and_nan_stops);
     RUN(test_checkpoints_never_get_worse);
     RUN(test_failed_saves_keep_the_old_checkpoint);

@@ -96,6 +96,7 @@ typedef struct {
     const char *linear;     /* a Conv1D weight written in Linear's (out, in) layout instead */
     const char *extra;      /* an unknown tensor added */
     const char *nan_in;     /* a tensor whose element 3 is NaN */
+    const char *huge_in;    /* a tensor whose element 3 is 3e38 (finite, but the forward overflows) */
 } Variant;
 
 /* Writes m's weights as DIR/model.safetensors in Hugging Face's layout. */
@@ -123,6 +124,7 @@ static void write_hf(const char *folder, const GPT *m, Variant v) {
             memcpy(data, p->data, p->numel * sizeof(float));
         }
         if (v.nan_in && strcmp(bare, v.nan_in) == 0) data[3] = NAN;
+        if (v.huge_in && strcmp(bare, v.huge_in) == 0) data[3] = 3e38f;
         owned[k] = data;
         t[k] = (StWriteTensor){names[k], p->ndim, shapes[k], data};
         k++;
@@ -634,6 +636,15 @@ static void test_every_command_refuses_a_broken_folder(void) {
     BROKEN("no_tokenizer", "rm vocab.json merges.txt");
     expect_every_command_refuses("no_tokenizer", "holds neither encoder.json + vocab.bpe");
 #undef BROKEN
+    /* finite weights whose forward overflows: eval and sample refuse, naming the tensor */
+    GPT *ref = reference_model(1);
+    const char *huge = make_folder("huge", CONFIG_JSON);
+    write_hf(huge, ref, (Variant){.huge_in = "ln_f.weight"});
+    gpt_free(ref);
+    EXPECT(run("eval data/gpt2/LICENSE --ckpt $D/huge") == 1 && strstr(err_text, "its loss is") &&
+           strstr(err_text, "not finite: the model's numbers overflow (its largest weight, 3e+38, is in "
+                            "transformer.ln_f.weight)") && !strstr(out_text, "nan"));
+    EXPECT(run("sample --ckpt $D/huge --len 5") == 1 && strstr(err_text, "its next-token scores are, not finite"));
     /* the folder's model file given alone: a hint to give the folder */
     EXPECT(run("sample --ckpt $D/bare/model.safetensors") == 1 &&
            strstr(err_text, "model.safetensors: a Hugging Face model file, not a mingpt checkpoint; give its folder") != NULL);
