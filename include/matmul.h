@@ -24,6 +24,11 @@ void linear_backward(Pool *pool, float *dinp, int accumulate_dinp, float *dweigh
                      const float *dout, const float *inp, const float *weight, size_t N, size_t C,
                      size_t OC);
 
+/* At most the bytes of the pool's workspace (pool_workspace) that linear_forward or
+ * linear_backward of N rows through weight (OC,C) takes on a pool of `threads`: the weight (or
+ * another operand) packed once for all threads. */
+size_t linear_workspace_bytes(int threads, size_t N, size_t C, size_t OC);
+
 /* General product on the same kernel: C (M,N) += A (M,K) · B (K,N), where element (i,k) of A is
  * A[i*rsa + k*csa], element (k,j) of B is B[k*rsb + j*csb] and C has row stride ldc. */
 void gemm_acc(Pool *pool, size_t M, size_t N, size_t K, const float *A, size_t rsa, size_t csa,

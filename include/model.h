@@ -172,6 +172,14 @@ const char *gpt_largest_weight(const GPT *model, float *value);
 size_t gpt_num_params_mingpt(const GPT *model);
 /* Bytes of activations and scratch for a batch of (B,T). */
 size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T);
+/* Bytes a training model of config holds at its peak, trained on (B,T) batches by
+ * gpt_forward_backward on a pool of `threads` and evaluated between steps (gpt_forward on up to B
+ * rows of T, then generate of one row): weights, gradients, activations and scratch, the pool's
+ * workspace, a small model's shards (their activations, one-thread pools and gradients), the
+ * model's own activations that evaluation fills when shards train, and what sampling adds (the
+ * packed copy of the Linear weights, a one-row key/value cache). The optimizer's buffers are
+ * trainer_bytes'. */
+size_t gpt_train_bytes(const GPTConfig *config, size_t B, size_t T, int threads);
 /* FLOPs per token of one training step at sequence length T: 6 per weight (forward 2, backward
  * 4; position embeddings left out, as nanoGPT's estimate) plus attention's 12·n_layer·T·n_embd. */
 double gpt_train_flops_per_token(const GPTConfig *config, int T);

@@ -85,4 +85,10 @@ double crossentropy_forward(Pool *pool, float *probs, const float *logits, const
 void crossentropy_backward(Pool *pool, float *dlogits, const float *probs, const int *targets, size_t N,
                            size_t V, size_t count);
 
+/* The most of the pool's workspace (pool_workspace) these kernels take on a (B,T,C) pass with NH
+ * heads on a pool of `threads`: attention's per-thread rows, layernorm_backward's partial sums,
+ * cross-entropy's row losses (the largest: the workspace is one block, reused). Decoding's
+ * (threads x T_max floats) is left out as small. */
+size_t ops_workspace_bytes(int threads, size_t B, size_t T, size_t C, size_t NH);
+
 #endif

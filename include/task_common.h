@@ -25,6 +25,8 @@ struct TrainRun {
     const char *init_from; /* train_setup starts from this model's weights (--init), not from
                               minGPT's init; NULL: a fresh or resumed model */
     int B, T;
+    size_t data_bytes;  /* the task's data held through training (a text's tokens), for the memory
+                           estimate */
     /* the task's hooks */
     void *task;
     void (*next_batch)(TrainRun *run, int *idx, int *targets);

@@ -45,6 +45,10 @@ typedef struct {
 
 void trainer_init(Trainer *tr, GPT *model, const TrainConfig *config);
 void trainer_free(Trainer *tr);
+/* Bytes the trainer of a model of config holds beside the model's own (gpt_train_bytes) when run
+ * with trainer_run on accum micro-batches of (B,T) per rank: the AdamW moments, the gradient sum
+ * of accum > 1, the norm's partial sums and the step's batch. */
+size_t trainer_bytes(const GPTConfig *config, int accum, size_t B, size_t T);
 /* Learning rate at optimizer step `step` (0-based) under the schedule. */
 float trainer_lr(const TrainConfig *config, long step);
 

@@ -262,6 +262,25 @@ static size_t gemm_shared_floats(Pool *pool, const GemmJob *g) {
     return g->K * npad;
 }
 
+/* gemm_shared_floats for a product not yet planned: its limits without the row tiling's (a job
+ * of one row tile packs nothing), so never less than what the planned job takes. */
+static size_t shared_floats_bound(int threads, size_t M, size_t N, size_t K, int direct_b) {
+    size_t npad = (N + NR - 1) / NR * NR;
+    if (direct_b || threads < 2 || K == 0 || K * npad > ((size_t)8 << 20)) return 0;
+    if (M * N * K < ((size_t)8 << 20)) return 0;
+    return K * npad;
+}
+
+size_t linear_workspace_bytes(int threads, size_t N, size_t C, size_t OC) {
+    /* the jobs of linear_forward, and linear_backward's dinp and dweight, which share the
+     * workspace at once; B is W transposed (packed), W itself and inp (both read in place when
+     * their row stride allows) */
+    size_t forward = shared_floats_bound(threads, N, OC, C, 0);
+    size_t dinp = shared_floats_bound(threads, N, C, OC, in_place_stride_ok(C));
+    size_t dweight = shared_floats_bound(threads, OC, C, N, in_place_stride_ok(C));
+    return MG_MAX(forward, dinp + dweight) * sizeof(float);
+}
+
 /* Packs the B of up to two jobs, each thread its share of (K block, panel) pairs. */
 typedef struct {
     GemmJob *jobs[2];

@@ -376,6 +376,58 @@ size_t gpt_activation_bytes(const GPTConfig *config, size_t B, size_t T) {
     return bytes;
 }
 
+/* A step of a small model is dozens of kernels of a few microseconds each, and with every kernel
+ * split across threads the step is bound by their barriers (the adder: 1 thread ran at 60% of its
+ * FMA peak, 2 threads at 32-53% of theirs). So a model up to this many parameters runs its
+ * training pass as shards, one thread each, with a barrier only at the end. */
+#define SHARD_MAX_PARAMS 1000000
+
+/* A training model packs a copy of its Linear weights for inference (gpt_linear_packed) unless
+ * that copy would take more than a quarter of the memory. */
+static int room_for_packed_copy(size_t num_params) {
+    size_t have = physical_memory_bytes();
+    return !have || num_params * sizeof(float) <= have / 4;
+}
+
+/* The pool's workspace for a (B,T) pass on `threads`: one block, as large as the largest kernel's. */
+static size_t workspace_bytes(const GPTConfig *c, size_t B, size_t T, int threads) {
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, N = B * T;
+    size_t bytes = ops_workspace_bytes(threads, B, T, C, (size_t)c->n_head);
+    const size_t linears[5][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, V}}; /* (C, OC) */
+    for (int i = 0; i < 5; i++) bytes = MG_MAX(bytes, linear_workspace_bytes(threads, N, linears[i][0], linears[i][1]));
+    return bytes;
+}
+
+size_t gpt_train_bytes(const GPTConfig *c, size_t B, size_t T, int threads) {
+    TensorTable params;
+    table_init(&params);
+    Def build = {&params, NULL, 0};
+    define_params(c, &build, NULL);
+    size_t num_params = table_count(&params), floats = params.numel, packed = 0;
+    for (int i = 0; i < params.n; i++) /* as gpt_linear_packed lays the copy out */
+        if (params.t[i].decay)
+            packed += (linear_packed_floats(params.t[i].shape[1], params.t[i].shape[0]) + 15) / 16 * 16;
+    table_free(&params);
+    size_t bytes = xmul_size(floats, 2 * sizeof(float)); /* weights, gradients */
+    size_t n_shards = num_params <= SHARD_MAX_PARAMS ? MG_MIN(B, (size_t)GPT_SHARDS) : 1;
+    if (n_shards > 1) {
+        /* each shard its rows' activations, a one-thread pool's workspace and (but the first)
+         * gradients; the model's own activations are filled by evaluation alone */
+        for (size_t s = 0; s < n_shards; s++) {
+            size_t lo, hi;
+            split_range(B, (int)s, (int)n_shards, &lo, &hi);
+            bytes += gpt_activation_bytes(c, hi - lo, T) + workspace_bytes(c, hi - lo, T, 1);
+            if (s > 0) bytes += xmul_size(floats, sizeof(float));
+        }
+    }
+    bytes += gpt_activation_bytes(c, B, T) + workspace_bytes(c, B, T, threads);
+    /* a sample at evaluation: the packed copy, a one-row key/value cache, the sampler's scratch */
+    if (room_for_packed_copy(num_params)) bytes += xmul_size(packed, sizeof(float));
+    size_t L = (size_t)c->n_layer, Tm = (size_t)c->block_size, C = (size_t)c->n_embd;
+    bytes += (2 * L * Tm * C + 3 * (size_t)c->vocab_size) * sizeof(float);
+    return bytes;
+}
+
 /* Makes sure the activation buffers hold a (B,T) batch. Views are laid out for the capacity, and
  * a smaller batch uses the leading part of each buffer with its own (B,T) strides. */
 void gpt_ensure_acts(GPT *m, int B, int T) {
@@ -425,8 +477,7 @@ const float *gpt_linear_packed(GPT *m, const float *weight) {
     if (m->inference) return weight;
     if (!m->weight_packed || m->weight_packed_version != m->weights_version) {
         if (!m->weight_packed) {
-            size_t have = physical_memory_bytes();
-            if (have && m->num_params * sizeof(float) > have / 4) return NULL;
+            if (!room_for_packed_copy(m->num_params)) return NULL;
             size_t total = 0;
             m->packed_offset = xcalloc((size_t)m->params.n, sizeof(size_t));
             for (int i = 0; i < m->params.n; i++) {
@@ -640,12 +691,6 @@ void gpt_backward(GPT *m) {
     dropout_backward(m->pool, d->dres, d->dres, BTC, pe, site_key(m, 0));
     encoder_backward(m->pool, g->wte, g->wpe, d->dres, m->idx, B, T, C);
 }
-
-/* A step of a small model is dozens of kernels of a few microseconds each, and with every kernel
- * split across threads the step is bound by their barriers (the adder: 1 thread ran at 60% of its
- * FMA peak, 2 threads at 32-53% of theirs). So a model up to this many parameters runs its
- * training pass as shards, one thread each, with a barrier only at the end. */
-#define SHARD_MAX_PARAMS 1000000
 
 typedef struct {
     GPT *m;

@@ -427,6 +427,14 @@ static size_t padded_T(size_t T) { return (T + SG_NR - 1) / SG_NR * SG_NR; }
  * dropout masks (T, T) (backward; forward keeps one mask row) */
 static size_t attn_workspace_floats(size_t T, size_t hs) { return hs * padded_T(T) + 3 * T * T; }
 
+size_t ops_workspace_bytes(int threads, size_t B, size_t T, size_t C, size_t NH) {
+    size_t N = B * T, nth = (size_t)(threads > 0 ? threads : 1);
+    size_t attention = nth * attn_workspace_floats(T, C / NH) * sizeof(float);
+    size_t layernorm = (N + LN_BLOCK - 1) / LN_BLOCK * 2 * C * sizeof(float);
+    size_t crossentropy = N * sizeof(double);
+    return MG_MAX(attention, MG_MAX(layernorm, crossentropy));
+}
+
 /* mask_t (T) = attention-dropout multipliers 0 or 1/(1-p) for query row t of a unit (t2 <= t) */
 static void attn_drop_row(const AttnJob *job, size_t unit, size_t t, float *mask_t) {
     uint32_t threshold = drop_threshold(job->p), key = job->key;

@@ -315,17 +315,34 @@ void file_status_end(FileStatus *fs) {
     status_end(&fs->status, done);
 }
 
-static void describe(const GPT *m, int B, int T, int accum) {
+/* The program itself besides the buffers counted below: its code, libc, the threads' stacks in use,
+ * the tokenizer, a save's header and small tables (a gpt-nano run on 20 kB of characters peaked at
+ * 4.5 MB; a GPT-2 fine-tune held 13 MiB more than the buffers counted, with GPT-2's tokenizer and
+ * the vocabulary its checkpoint carries). */
+#define PROGRAM_BYTES ((size_t)16 << 20)
+
+/* What a run of a model of config holds at its peak at batch B: the model's buffers, the
+ * optimizer's, the task's data and the program. */
+static size_t run_bytes(const TrainRun *run, const GPTConfig *c, int B) {
+    const TrainOptions *opt = run->opt;
+    size_t bytes = gpt_train_bytes(c, (size_t)B, (size_t)run->T, pool_size(opt->pool));
+    bytes += trainer_bytes(c, opt->accum, (size_t)B, (size_t)run->T);
+    return bytes + run->data_bytes + PROGRAM_BYTES;
+}
+
+static void describe(const TrainRun *run) {
+    const GPT *m = run->model;
     const GPTConfig *c = &m->config;
-    double act_mib = (double)gpt_activation_bytes(c, (size_t)B, (size_t)T) / (1 << 20);
-    double param_mib = 4.0 * (double)m->num_params * 4 / (1 << 20); /* params, grads, m, v */
-    char passes[48] = "";
-    if (accum > 1) snprintf(passes, sizeof passes, " (%d passes a step)", accum);
+    char total[32], fixed[32], passes[48] = "";
+    format_bytes((double)run_bytes(run, c, run->B), total, sizeof total);
+    format_bytes(4.0 * (double)m->num_params * sizeof(float), fixed, sizeof fixed); /* params, grads, m, v */
+    if (run->opt->accum > 1) snprintf(passes, sizeof passes, " (%d passes a step)", run->opt->accum);
     fprintf(stderr,
             "model: %d layers, %d heads, n_embd %d, block_size %d, vocab %d; number of parameters: "
-            "%.2fM; memory: %.0f MiB weights+optimizer, %.0f MiB activations at batch %d%s; %d thread%s\n",
+            "%.2fM; memory: %s at batch %d%s (%s weights+optimizer, the rest activations and buffers); "
+            "%d thread%s\n",
             c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size,
-            (double)gpt_num_params_mingpt(m) / 1e6, param_mib, act_mib, B, passes, pool_size(m->pool),
+            (double)gpt_num_params_mingpt(m) / 1e6, total, run->B, passes, fixed, pool_size(m->pool),
             pool_size(m->pool) == 1 ? "" : "s");
 }
 
@@ -345,23 +362,28 @@ static int check_resumed_shape(const TrainOptions *opt, const GPTConfig *have) {
     return 2;
 }
 
-/* Refuses a run whose weights, gradients, AdamW moments and activations would not fit in the memory
- * this process can still get, before allocating any of it. Returns 0, or prints why and returns 1. */
-static int check_memory(const TrainRun *run, const GPTConfig *c, size_t file_bytes, const char *name) {
+/* Refuses a run that would not fit in the memory this process can still get (run_bytes), before
+ * allocating any of it. loading: what loading holds besides the new model's weights and gradients
+ * (--init: the source model), before the optimizer's buffers exist. Returns 0, or prints why and
+ * returns 1. */
+static int check_memory(const TrainRun *run, const GPTConfig *c, size_t loading, const char *name) {
     const char *limit;
     size_t have = memory_available(&limit);
-    /* (a resumed run also holds the checkpoint's data while it loads) */
-    size_t fixed = xmul_size(gpt_count_params(c), 4 * sizeof(float)) + file_bytes;
-    size_t act = gpt_activation_bytes(c, (size_t)run->B, (size_t)run->T), need = fixed + act;
+    size_t need = run_bytes(run, c, run->B);
+    if (loading)
+        need = MG_MAX(need, xmul_size(gpt_count_params(c), 2 * sizeof(float)) + loading + run->data_bytes + PROGRAM_BYTES);
     if (!have || need <= have) return 0;
     char need_s[32], have_s[32], hint[96];
     format_bytes((double)need, need_s, sizeof need_s);
     format_bytes((double)have, have_s, sizeof have_s);
-    size_t per_row = act / (size_t)run->B; /* activations grow with the batch, the rest does not */
-    if (fixed < have && (have - fixed) / per_row >= 1)
-        snprintf(hint, sizeof hint, "try --batch-size %zu", (have - fixed) / per_row);
-    else
-        snprintf(hint, sizeof hint, "try a smaller model");
+    int lo = 0, hi = run->B - 1; /* the largest batch that fits: the need grows with the batch */
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (run_bytes(run, c, mid) <= have) lo = mid;
+        else hi = mid - 1;
+    }
+    if (lo >= 1) snprintf(hint, sizeof hint, "try --batch-size %d", lo);
+    else snprintf(hint, sizeof hint, "try a smaller model");
     fprintf(stderr,
             "mingpt: %s at batch %d x %d needs %s (weights, gradients, AdamW moments, activations); %s %s; %s\n",
             name, run->B, run->T, need_s, have_s, limit, hint);
@@ -465,9 +487,9 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         if (run->resumed_T) run->T = run->resumed_T(&loaded);
         ckpt_meta_free(&loaded);
         int rc = check_resumed_shape(opt, &have);
-        struct stat st;
         snprintf(name, sizeof name, "the model in %s", opt->resume);
-        if (rc == 0) rc = check_memory(run, &have, stat(opt->resume, &st) == 0 ? (size_t)st.st_size : 0, name);
+        /* (the loader releases the file's pages as it copies them) */
+        if (rc == 0) rc = check_memory(run, &have, 0, name);
         if (rc != 0) return rc;
         FileStatus fs;
         file_status_begin(&fs, &run->term, "loading", opt->resume);
@@ -495,9 +517,8 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         run->meta = loaded;
     } else if (run->init_from) {
         snprintf(name, sizeof name, "the model in %s", run->init_from);
-        struct stat st; /* a checkpoint's data is held while it is copied; a folder's is read tensor by tensor */
-        size_t held = stat(run->init_from, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
-        if (check_memory(run, config, held + xmul_size(gpt_count_params(config), sizeof(float)), name) != 0) return 1;
+        /* the source, loaded as an inference model, is held while it is copied */
+        if (check_memory(run, config, xmul_size(gpt_count_params(config), sizeof(float)), name) != 0) return 1;
         if (!(run->model = load_init(run->init_from, config, opt, &run->term))) return 1;
         trainer_init(&run->tr, run->model, &tc);
         if (!opt->quiet) fprintf(stderr, "starting from the weights of %s (the optimizer starts fresh)\n", run->init_from);
@@ -513,7 +534,7 @@ int train_setup(TrainRun *run, const GPTConfig *config, const char *task) {
         trainer_init(&run->tr, run->model, &tc);
     }
     store_settings(&run->meta, opt);
-    if (!opt->quiet) describe(run->model, run->B, run->T, opt->accum);
+    if (!opt->quiet) describe(run);
     return 0;
 }
 

@@ -623,6 +623,7 @@ int task_text_train(const char *file, const TrainOptions *opt) {
         int32_t *shrunk = realloc(ids.ids, (ids.n ? ids.n : 1) * sizeof *ids.ids);
         if (shrunk) ids.ids = shrunk;
     }
+    run.data_bytes = xmul_size(ids.n, sizeof *ids.ids);
     if (tokenizer_vocab_size(task.tok) < 2) {
         fprintf(stderr, "mingpt: %s: has only one distinct character; a language model needs at least two\n", file);
         rc = 1;

@@ -45,6 +45,15 @@ void trainer_init(Trainer *tr, GPT *model, const TrainConfig *config) {
     tr->norm_parts = xcalloc(tr->n_norm_parts, sizeof(double));
 }
 
+size_t trainer_bytes(const GPTConfig *config, int accum, size_t B, size_t T) {
+    size_t params = gpt_count_params(config);
+    size_t bytes = xmul_size(params, 2 * sizeof(float)); /* m, v */
+    bytes += (params + NORM_CHUNK - 1) / NORM_CHUNK * sizeof(double);
+    if (accum > 1) bytes += xmul_size(params, sizeof(float)); /* grad_sum */
+    /* trainer_run's idx and targets: every micro-batch of a step, on every rank */
+    return bytes + xmul_size(xmul_size(B, T), (size_t)accum * (size_t)dist_size() * 2 * sizeof(int));
+}
+
 void trainer_free(Trainer *tr) {
     free(tr->m);
     free(tr->v);

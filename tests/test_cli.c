@@ -3,6 +3,7 @@
  * the repository root (as `make test` does), or the binary named by $MINGPT (`make asan` runs a
  * sanitizer build, where $MINGPT_SANITIZED leaves out the minute-long adder training), with its
  * output captured in a temporary folder. */
+#define _DEFAULT_SOURCE /* wait4, for a run's peak resident memory */
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -71,6 +72,25 @@ static int run_limited(const char *args, long max_file_bytes, int as_nobody) {
     }
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
+    return collect(status);
+}
+
+/* run() in a child process that becomes mingpt (sh execs it); *peak_bytes gets its peak resident
+ * memory (maximum RSS) as wait4 reports it. */
+static int run_measured(const char *args, size_t *peak_bytes) {
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "D=%s; exec %s %s >%s/stdout 2>%s/stderr </dev/null", dir, binary, args, dir, dir);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(97);
+    }
+    int status;
+    struct rusage usage;
+    CHECK(wait4(pid, &status, 0, &usage) == pid);
+    *peak_bytes = (size_t)usage.ru_maxrss * 1024; /* (Linux counts it in KiB) */
     return collect(status);
 }
 
@@ -540,6 +560,40 @@ static void test_memory_is_checked_up_front(void) {
     /* what cannot be foreseen says what did not fit, never a source line */
     EXPECT(shell("ulimit -v 300000 && $M sample --ckpt $D/good.safetensors --len 100000000") == 1);
     EXPECT(strstr(err_text, "out of memory: ") && !strstr(err_text, ".c:"));
+}
+
+/* The memory train says it needs, from its "memory: 405 MiB at batch" line; 0 if there is none. */
+static double estimate_in_stderr(void) {
+    const char *at = strstr(err_text, "; memory: ");
+    double amount;
+    char unit[4];
+    if (!at || sscanf(at, "; memory: %lf %3s at batch", &amount, unit) != 2) return 0.0;
+    double scale = strcmp(unit, "GiB") == 0 ? 1 << 30 : strcmp(unit, "MiB") == 0 ? 1 << 20 : 1 << 10;
+    return amount * scale;
+}
+
+static void test_memory_estimate_covers_the_peak(void) {
+    if (getenv("MINGPT_SANITIZED")) { /* shadow memory and quarantine are not the program's */
+        printf("    (left out under sanitizers: they hold memory of their own)\n");
+        return;
+    }
+    /* a small model trained in shards (its evaluation fills the model's own activations besides
+     * theirs), and a larger one that packs a copy of its weights for the samples; each a step and
+     * the evaluation, sample and save after it. The estimate printed before the first step (what
+     * the refusal above rests on) may not be below the peak, nor far above it. */
+    const char *runs[] = {"--model gpt-micro --block-size 128 --batch-size 16",
+                          "--n-layer 2 --n-head 4 --n-embd 512 --block-size 64 --batch-size 8"};
+    for (int i = 0; i < 2; i++) {
+        char args[600];
+        size_t peak;
+        snprintf(args, sizeof args, "train $D/corpus.txt %s --max-iters 1 --out $D/mem.safetensors", runs[i]);
+        int rc = run_measured(args, &peak);
+        double estimate = estimate_in_stderr(), ratio = estimate / (double)peak;
+        if (rc != 0 || !(ratio >= 1.0 && ratio <= 1.2))
+            printf("    train %s: exit %d, estimate %.1f MiB, peak resident %.1f MiB (%.2fx); stderr: %s", runs[i], rc,
+                   estimate / (1 << 20), (double)peak / (1 << 20), ratio, err_text);
+        EXPECT(rc == 0 && ratio >= 1.0 && ratio <= 1.2);
+    }
 }
 
 static void test_strict_flag_values(void) {
@@ -1303,6 +1357,7 @@ int main(void) {
     RUN(test_closed_outputs_and_pipes);
     RUN(test_fifos_never_block);
     RUN(test_memory_is_checked_up_front);
+    RUN(test_memory_estimate_covers_the_peak);
     RUN(test_strict_flag_values);
     RUN(test_newcomer_output);
     RUN(test_adder_interrupt_keeps_the_best_model);
