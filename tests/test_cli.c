@@ -1021,6 +1021,7 @@ static void test_resume_keeps_the_run_settings(void) {
                "--out $D/set_lr.safetensors", 0, "--lr: 0.002 -> 0.001 (the command line changes");
     EXPECT(strstr(err_text, "--batch-size:") == NULL); /* the same value said again: no line */
     EXPECT_RUN("info $D/set_lr.safetensors", 0, "");
+    EXPECT(strstr(out_text, "settings:    --lr 0.001 --lr-decay none --warmup-iters 5 --batch-size 6 --accum 2 ") != NULL);
     /* a cosine run of 10 steps extended to 20 stays at its floor (lr/10) after step 10 */
     snprintf(args, sizeof args, "%s --lr-decay cosine --max-iters 10 --out $D/cos10.safetensors --log $D/cos10.csv",
              settings);
