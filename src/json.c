@@ -395,6 +395,10 @@ JsonValue *json_parse(const char *text, size_t len, char *err, size_t err_size) 
         fail(&p, "a JSON text of %zu bytes is too large", len);
         return NULL;
     }
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* an editor's, which JSON does not allow */
+        fail(&p, "it starts with a byte-order mark (U+FEFF); save it as UTF-8 without one");
+        return NULL;
+    }
     JsonDoc *doc = xcalloc(1, sizeof *doc);
     doc->text_cap = len + 1;
     doc->text = xmalloc(doc->text_cap);

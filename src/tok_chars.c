@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "tokenizer.h"
+#include "unicode.h"
 #include "utf8.h"
 
 /* ---------------------------------------------------------------- text and vocabulary */
@@ -108,11 +109,22 @@ void vocab_free(Vocab *v) {
     v->size = 0;
 }
 
+/* 1 if c shows as itself in a message: not a control, a format or joining mark, a combining mark
+ * or a space other than ' ' (printed raw, a byte-order mark or a zero-width space is invisible). */
+static int visible(uint32_t c) {
+    if (c < 0x80) return c >= 0x20 && c != 0x7F;
+    if (c < 0xA1 || c == 0xAD || (c >= 0x300 && c <= 0x36F) || (c >= 0x2000 && c <= 0x200F) ||
+        (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x206F) || (c >= 0xFE00 && c <= 0xFE0F) ||
+        c == 0xFEFF || (c >= 0xFFF0 && c <= 0xFFFF) || (c >= 0xE0000 && c <= 0xE0FFF) || unicode_is_space(c))
+        return 0;
+    return 1;
+}
+
 void char_name(uint32_t c, int as_bytes, char *out, size_t size) {
     char utf8[5] = {0};
     if (as_bytes) snprintf(out, size, "byte 0x%02X", (unsigned)c);
-    else if (c >= 0x20 && c != 0x7F && utf8_encode(c, utf8))
-        snprintf(out, size, "'%s' (U+%04X)", utf8, (unsigned)c);
+    else if (c == 0xFEFF) snprintf(out, size, "U+FEFF (a byte-order mark)");
+    else if (visible(c) && utf8_encode(c, utf8)) snprintf(out, size, "'%s' (U+%04X)", utf8, (unsigned)c);
     else snprintf(out, size, "U+%04X", (unsigned)c);
 }
 

@@ -1303,6 +1303,10 @@ static void test_overflowing_weights_are_refused(void) {
     overflow_checkpoint("add_small.safetensors", "add_overflow.safetensors", "transformer.ln_f.weight", 3e38f);
     EXPECT_RUN("add --eval --ckpt $D/add_overflow.safetensors", 1, "add_overflow.safetensors: its next-digit scores");
     EXPECT_RUN("add --ask 12+34 --ckpt $D/add_overflow.safetensors", 1, "transformer.ln_f.weight");
+    /* invisible characters are named, not printed */
+    write_file("bom.txt", "\xEF\xBB\xBFthe cat", 10);
+    EXPECT_RUN("eval $D/bom.txt --ckpt $D/finite.safetensors --split all", 1,
+               "bom.txt: line 1, column 1: character U+FEFF (a byte-order mark) is not in the vocabulary");
     /* a text too short to score says so, and suggests nothing it already does */
     write_file("one.txt", "t", 1);
     EXPECT_RUN("eval $D/one.txt --ckpt $D/finite.safetensors --split all", 1,
