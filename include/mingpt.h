@@ -14,7 +14,10 @@
  * error's code: in mg_model_new(mg_config_new("gpt-nanoo", ...), ..., &err), err still says
  * "unknown model preset". A call that succeeds in between (mg_train_config_new, say) clears err,
  * though: check each result and report err when the first call fails (the README's example).
- * The mg_*_free functions accept NULL, so one cleanup path can free whatever was made.
+ * The mg_*_free functions accept NULL, so one cleanup path can free whatever was made, and the
+ * getters, which take no err, return a value no real object has (0, NULL or -1) for NULL. Each
+ * function's comment says what it does with each pointer that may be NULL ("NULL object: the
+ * kept error" is the rule above: err's earlier error, or MG_ERR_ARG naming the argument).
  * The library never exits for a user's error (a bad config value, path or file, a token out of
  * range); it checks the memory a model or a batch needs against what the machine has before
  * allocating. It does exit, with a message, on a broken internal invariant or when an allocation
@@ -58,7 +61,8 @@ MgConfig *mg_config_new(const char *preset, int vocab_size, int block_size, MgEr
 /* Sets one value by minGPT's name: "n_layer", "n_head", "n_embd", "vocab_size", "block_size"
  * (value a whole number), "embd_pdrop", "resid_pdrop", "attn_pdrop", or "dropout" (all three; in
  * [0, 1)). The config as a whole is checked when a model is made from it. Returns 0, or
- * MG_ERR_ARG for an unknown name or a value that is not whole or out of range. */
+ * MG_ERR_ARG for an unknown name or a value that is not whole or out of range. NULL config: the
+ * kept error; NULL name: MG_ERR_ARG. */
 int mg_config_set(MgConfig *config, const char *name, double value, MgError *err);
 void mg_config_free(MgConfig *config); /* NULL: nothing */
 
@@ -68,7 +72,8 @@ typedef struct MgModel MgModel;
 
 /* A trainable model with minGPT's initialisation (seeded by seed) on n_threads threads (<= 0: one
  * per CPU). NULL with MG_ERR_ARG when the config is inconsistent (the message names the value),
- * MG_ERR_MEMORY when it does not fit. Free with mg_model_free. */
+ * MG_ERR_MEMORY when it does not fit. Free with mg_model_free. NULL config: NULL and the kept
+ * error. */
 MgModel *mg_model_new(const MgConfig *config, uint64_t seed, int n_threads, MgError *err);
 
 enum { MG_LOAD_INFERENCE = 0, MG_LOAD_TRAINING = 1 };
@@ -76,18 +81,20 @@ enum { MG_LOAD_INFERENCE = 0, MG_LOAD_TRAINING = 1 };
  * keeps the weights only, packed for generation; MG_LOAD_TRAINING keeps a trainable model and,
  * when the file has it, AdamW's state, which mg_trainer_new then continues from. NULL with
  * MG_ERR_FILE (the message names the path and what is wrong) when the file is missing or is not
- * a sound checkpoint. */
+ * a sound checkpoint. NULL path, or a mode that is neither: NULL with MG_ERR_ARG. */
 MgModel *mg_model_load(const char *path, int mode, int n_threads, MgError *err);
 void mg_model_free(MgModel *model); /* NULL: nothing */
 
-/* What a model is (model must not be NULL). */
+/* What a model is: its vocab_size and block_size; 0 for a NULL model. */
 int mg_model_vocab_size(const MgModel *model);
 int mg_model_block_size(const MgModel *model);
-/* Parameters as minGPT counts them ("number of parameters: 0.09M"), lm_head left out. */
+/* Parameters as minGPT counts them ("number of parameters: 0.09M"), lm_head left out; 0 for a
+ * NULL model. */
 size_t mg_model_num_params(const MgModel *model);
 /* The task name a loaded checkpoint carries ("" for a new model; mg_save's for one it wrote;
  * "chars", "bpe" or "add" for one the mingpt command wrote; any other program's task name), and the
- * value of one of its program's metadata keys (NULL if absent). Valid until the model is freed. */
+ * value of one of its program's metadata keys (NULL if absent). Valid until the model is freed.
+ * NULL for a NULL model (or a NULL key). */
 const char *mg_model_task(const MgModel *model);
 const char *mg_model_meta(const MgModel *model, const char *key);
 
@@ -98,22 +105,25 @@ typedef struct MgTrainConfig MgTrainConfig;
 /* minGPT's Trainer defaults: learning_rate 5e-4, batch_size 64, max_iters 0 (no limit: the step
  * callback stops training), betas (0.9, 0.95), weight_decay 0.1 (Linear weights only),
  * grad_norm_clip 1.0. Free with mg_train_config_free. (Dropout's randomness is seeded by
- * mg_model_new's seed; the batches, and so their randomness, are the program's.) */
+ * mg_model_new's seed; the batches, and so their randomness, are the program's.) NULL only with
+ * MG_ERR_MEMORY. */
 MgTrainConfig *mg_train_config_new(MgError *err);
 /* Sets one value by minGPT's name: "learning_rate", "batch_size", "max_iters", "beta1", "beta2",
  * "weight_decay", "grad_norm_clip" (0: off), "warmup_iters" (linear warmup, nanoGPT's); value is
  * a double, a whole number for batch_size, max_iters and warmup_iters. Returns 0, or MG_ERR_ARG
- * with the name and the accepted range. */
+ * with the name and the accepted range. NULL config: the kept error; NULL name: MG_ERR_ARG. */
 int mg_train_config_set(MgTrainConfig *config, const char *name, double value, MgError *err);
 void mg_train_config_free(MgTrainConfig *config); /* NULL: nothing */
 
 typedef struct MgTrainer MgTrainer;
 
 /* AdamW over model's parameters (a model made by mg_model_new or loaded with MG_LOAD_TRAINING).
- * The model must outlive the trainer. NULL with MG_ERR_ARG for an inference model. */
+ * The model must outlive the trainer. NULL with MG_ERR_ARG for an inference model. NULL model or
+ * config: NULL and the kept error. */
 MgTrainer *mg_trainer_new(MgModel *model, const MgTrainConfig *config, MgError *err);
 void mg_trainer_free(MgTrainer *trainer); /* NULL: nothing; the model stays */
-/* Optimizer steps taken (counting those of a resumed checkpoint); trainer must not be NULL. */
+/* Optimizer steps taken (counting those of a resumed checkpoint); -1 for a NULL trainer (0 is a
+ * count). */
 long mg_trainer_step(const MgTrainer *trainer);
 
 /* The data source: fills idx and targets, both (B,T) row-major, with the next training batch
@@ -136,7 +146,8 @@ typedef int (*MgStepFn)(void *user, MgModel *model, const MgStep *step);
 /* Trains until max_iters steps have been taken (counting earlier ones) or on_step asks to stop
  * (on_step may be NULL only with max_iters set). Returns 0, or MG_ERR_ARG when a batch holds a
  * token out of range or no target at all (the message names the position), MG_ERR_CALLBACK, or
- * MG_ERR_MEMORY; the steps taken before stay taken. */
+ * MG_ERR_MEMORY; the steps taken before stay taken. NULL trainer: the kept error; NULL next_batch,
+ * or NULL on_step without max_iters: MG_ERR_ARG; user is only handed to the callbacks. */
 int mg_train(MgTrainer *trainer, MgBatchFn next_batch, MgStepFn on_step, void *user, MgError *err);
 
 /* ---------------------------------------------------------------- checkpoints */
@@ -146,8 +157,13 @@ int mg_train(MgTrainer *trainer, MgBatchFn next_batch, MgStepFn on_step, void *u
  * created; a crash never leaves half a file). task (at most 63 bytes, may be NULL) names the
  * program's task; meta (may be NULL) is a NULL-terminated list of key, value, key, value, ...
  * strings for the program's own use (keys: letters, digits, '_', '-', '.', at most 63 bytes;
- * values UTF-8), read back with mg_model_task / mg_model_meta. Returns 0, MG_ERR_ARG for a bad
- * key or value, or MG_ERR_FILE (nothing is written when the weights hold NaN or Inf). */
+ * values UTF-8), read back with mg_model_task / mg_model_meta. The file is written beside path
+ * and renamed over it, so path must name a regular file or nothing yet: a FIFO, a device or a
+ * folder there is refused with MG_ERR_FILE and left as it is; a symbolic link is written through
+ * (the link stays, the file it leads to is replaced, or created when the link dangles and its
+ * folder exists), as the mingpt command does. Returns 0, MG_ERR_ARG for a bad key or value, or
+ * MG_ERR_FILE naming the path (nothing is written when the weights hold NaN or Inf). NULL model:
+ * the kept error; NULL or empty path, or a key whose value is NULL: MG_ERR_ARG. */
 int mg_save(const MgModel *model, const MgTrainer *trainer, const char *path, const char *task,
             const char *const *meta, MgError *err);
 
@@ -157,11 +173,13 @@ int mg_save(const MgModel *model, const MgTrainer *trainer, const char *path, co
  * more, which are appended. temperature <= 0 is greedy (argmax, do_sample=False); otherwise the
  * logits are divided by temperature and, with top_k > 0, only the top_k most likely tokens are
  * drawn from, with an RNG seeded by seed. Past block_size the context slides. Returns 0 or
- * MG_ERR_ARG (a token out of range, a bad count). */
+ * MG_ERR_ARG (a token out of range, a bad count). NULL model: the kept error; NULL tokens:
+ * MG_ERR_ARG. */
 int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temperature, int top_k,
                 uint64_t seed, MgError *err);
 /* Greedy continuation of B prompts at once: prompts (B,T0) -> out (B,n_new), as minGPT's
- * generate(do_sample=False) on a batch; T0 + n_new - 1 <= block_size. Returns 0 or MG_ERR_ARG. */
+ * generate(do_sample=False) on a batch; T0 + n_new - 1 <= block_size. Returns 0 or MG_ERR_ARG.
+ * NULL model: the kept error; NULL prompts or out: MG_ERR_ARG. */
 int mg_generate_greedy(MgModel *model, const int *prompts, int B, int T0, int n_new, int *out, MgError *err);
 
 #ifdef __cplusplus

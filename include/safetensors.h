@@ -99,7 +99,10 @@ typedef struct {
 
 /* Writes a safetensors file atomically: into a temporary file in the same directory, flushed to
  * disk (fsync), then renamed over `path`, so a crash or a full disk leaves any previous file at
- * `path` intact. Metadata values must be valid UTF-8. Returns 0, or -1 with a message in err. */
+ * `path` intact. A symbolic link at path is written through (output_target): the link stays and
+ * the file it leads to is replaced; anything else at path that is not a regular file (a FIFO, a
+ * device, a folder) is refused before anything is written. Metadata values must be valid UTF-8.
+ * Returns 0, or -1 with a message naming path in err. */
 int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, const StMeta *meta,
              int n_meta, char *err, size_t err_size);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -125,8 +126,10 @@ int ckpt_check_writable(const char *path, char *err, size_t err_size) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return error_text(err, err_size, "%s: is a directory; --out needs a file name", path);
-    /* the temporary file st_write will use, so what works here works there */
-    char *probe = temp_path(path);
+    /* the file and the temporary file st_write will use, so what works here works there */
+    char *target = output_target(path, err, err_size);
+    if (!target) return -1;
+    char *probe = temp_path(target);
     int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666), rc = 0;
     if (fd < 0) {
         rc = error_text(err, err_size, "%s: cannot write a checkpoint there: %s", path, strerror(errno));
@@ -135,6 +138,7 @@ int ckpt_check_writable(const char *path, char *err, size_t err_size) {
         unlink(probe);
     }
     free(probe);
+    free(target);
     return rc;
 }
 

@@ -81,9 +81,9 @@ static void identity_free(Identity *id) {
     free(id->base);
 }
 
-/* The folder a write to path lands in, as a path: its directory part ("." for a bare name). A
- * symbolic link at path is itself replaced by the rename, so the link's folder counts, not its
- * target's. */
+/* The folder a write to path lands in, as a path: its directory part ("." for a bare name).
+ * check_outputs hands it output_target's answer, so a symbolic link's target's folder counts, not
+ * the link's. */
 static char *parent_path(const char *path) {
     size_t n = strlen(path);
     char *dir = xmalloc(n + 2);
@@ -125,6 +125,83 @@ static int inside_folder(const char *path, const struct stat *folder) {
     return inside;
 }
 
+static char *copy_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+#define REPLACE_ONLY_REGULAR "mingpt writes a new file and renames it into place, so it only writes over regular files"
+
+char *output_target(const char *path, char *err, size_t err_size) {
+    enum { MAX_LINKS = 40 }; /* Linux's own limit on the links in one path */
+    char *cur = copy_string(path);
+    struct stat st;
+    for (int hops = 0;; hops++) {
+        if (lstat(cur, &st) != 0) {
+            if (hops == 0) return cur; /* a new file, or one the writer's own open will report */
+            /* a dangling link: its target is created, in a folder that must already be there (a
+             * folder made for a link's sake would be a surprise) */
+            int e = errno;
+            char *dir = parent_path(cur);
+            struct stat ds;
+            int dir_ok = e == ENOENT && stat(dir, &ds) == 0 && S_ISDIR(ds.st_mode);
+            free(dir);
+            if (dir_ok) return cur;
+            error_text(err, err_size, "%s: a symbolic link to %s, which cannot be created: %s", path, cur,
+                       e == ENOENT ? "its folder does not exist" : strerror(e));
+            free(cur);
+            return NULL;
+        }
+        if (!S_ISLNK(st.st_mode)) break;
+        if (hops == MAX_LINKS) {
+            error_text(err, err_size, "%s: too many levels of symbolic links (a loop?)", path);
+            free(cur);
+            return NULL;
+        }
+        /* st_size is the link's length, except on file systems that report 0 (/proc) */
+        size_t cap = (size_t)st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+        char *link = xmalloc(cap);
+        ssize_t n = readlink(cur, link, cap);
+        if (n < 0 || (size_t)n >= cap) {
+            error_text(err, err_size, "%s: cannot read the symbolic link %s: %s", path, cur,
+                       n < 0 ? strerror(errno) : "it changed while being read");
+            free(link);
+            free(cur);
+            return NULL;
+        }
+        link[n] = '\0';
+        /* a relative link is relative to the folder holding it; "dir/../x" is left for the kernel,
+         * which resolves ".." after a linked folder as the link itself does */
+        char *slash = strrchr(cur, '/');
+        char *next = link;
+        if (link[0] != '/' && slash) {
+            size_t d = (size_t)(slash - cur) + 1;
+            next = xmalloc(d + (size_t)n + 1);
+            memcpy(next, cur, d);
+            memcpy(next + d, link, (size_t)n + 1);
+            free(link);
+        }
+        free(cur);
+        cur = next;
+    }
+    if (S_ISREG(st.st_mode)) return cur;
+    if (strcmp(cur, path) == 0)
+        error_text(err, err_size, "%s: exists and is %s; " REPLACE_ONLY_REGULAR, path, file_kind(st.st_mode));
+    else
+        error_text(err, err_size, "%s: a symbolic link to %s, which is %s; " REPLACE_ONLY_REGULAR, path, cur,
+                   file_kind(st.st_mode));
+    free(cur);
+    return NULL;
+}
+
+/* Where check_outputs takes an output to land: output_target's answer, or path itself for a folder
+ * (the writer says what it wanted instead). NULL with the message in err as output_target. */
+static char *landing(const char *path, char *err, size_t err_size) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return copy_string(path);
+    return output_target(path, err, err_size);
+}
+
 static int same_file(const Identity *a, const Identity *b) {
     if (a->exists != b->exists || a->st.st_dev != b->st.st_dev || a->st.st_ino != b->st.st_ino) return 0;
     return a->exists || strcmp(a->rest, b->rest) == 0;
@@ -139,54 +216,49 @@ int check_outputs(const FileRole *inputs, int n_inputs, const FileRole *outputs,
             error_text(err, err_size, "%s: the file name is empty", out->role);
             return 2;
         }
-        Identity io;
-        identify(out->path, &io);
-        if (io.exists && !S_ISREG(io.st.st_mode) && !S_ISDIR(io.st.st_mode)) {
-            /* (a folder gets its own message from the writer: "--out needs a file name") */
-            error_text(err, err_size,
-                       "%s %s: exists and is %s; mingpt writes a new file and renames it into place, "
-                       "so it only writes over regular files",
-                       out->role, out->path, file_kind(io.st.st_mode));
-            identity_free(&io);
+        /* writers write through a symbolic link, so its target is what must not be an input */
+        char why[1024];
+        char *target = landing(out->path, why, sizeof why);
+        if (!target) {
+            error_text(err, err_size, "%s %s", out->role, why);
             return 1;
         }
-        for (int j = 0; j < n_inputs; j++) {
+        Identity io;
+        identify(target, &io);
+        int rc = 0;
+        for (int j = 0; j < n_inputs && !rc; j++) {
             const FileRole *in = &inputs[j];
             if (!in->path || (in->may_equal && strcmp(in->may_equal, out->role) == 0)) continue;
             Identity ii;
             identify(in->path, &ii);
             int same = ii.exists && same_file(&io, &ii);
             identity_free(&ii);
-            if (ii.exists && S_ISDIR(ii.st.st_mode) && inside_folder(out->path, &ii.st)) {
+            if (ii.exists && S_ISDIR(ii.st.st_mode) && inside_folder(target, &ii.st)) {
                 /* a model or tokenizer folder: a new file there, or one of its files replaced,
                  * spoils a download the user may not have twice */
-                error_text(err, err_size, "%s %s is inside %s (%s); write it outside that folder",
-                           out->role, out->path, in->role, in->path);
-                identity_free(&io);
-                return 2;
-            }
-            if (same) {
-                error_text(err, err_size, "%s %s is %s; writing it would destroy it (choose another %s)",
-                           out->role, out->path, in->role, out->role);
-                identity_free(&io);
-                return 2;
+                rc = error_text(err, err_size, "%s %s is inside %s (%s); write it outside that folder",
+                                out->role, out->path, in->role, in->path);
+            } else if (same) {
+                rc = error_text(err, err_size, "%s %s is %s; writing it would destroy it (choose another %s)",
+                                out->role, out->path, in->role, out->role);
             }
         }
-        for (int j = 0; j < i; j++) {
+        for (int j = 0; j < i && !rc; j++) {
             const FileRole *other = &outputs[j];
             if (!other->path) continue;
+            char *other_target = landing(other->path, why, sizeof why);
             Identity ij;
-            identify(other->path, &ij);
+            identify(other_target ? other_target : other->path, &ij);
+            free(other_target);
             int same = same_file(&io, &ij);
             identity_free(&ij);
-            if (same) {
-                error_text(err, err_size, "%s and %s both name %s; each output needs a file of its own",
-                           other->role, out->role, out->path);
-                identity_free(&io);
-                return 2;
-            }
+            if (same)
+                rc = error_text(err, err_size, "%s and %s both name %s; each output needs a file of its own",
+                                other->role, out->role, out->path);
         }
         identity_free(&io);
+        free(target);
+        if (rc) return 2;
     }
     return 0;
 }

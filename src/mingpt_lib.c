@@ -259,13 +259,15 @@ void mg_model_free(MgModel *m) {
     free(m);
 }
 
-int mg_model_vocab_size(const MgModel *m) { return m->gpt->config.vocab_size; }
-int mg_model_block_size(const MgModel *m) { return m->gpt->config.block_size; }
-size_t mg_model_num_params(const MgModel *m) { return gpt_num_params_mingpt(m->gpt); }
-const char *mg_model_task(const MgModel *m) { return m->task; }
+/* The getters take no err, so NULL (a model that failed to load, passed on) gets a value no model
+ * has instead of a crash. */
+int mg_model_vocab_size(const MgModel *m) { return m ? m->gpt->config.vocab_size : 0; }
+int mg_model_block_size(const MgModel *m) { return m ? m->gpt->config.block_size : 0; }
+size_t mg_model_num_params(const MgModel *m) { return m ? gpt_num_params_mingpt(m->gpt) : 0; }
+const char *mg_model_task(const MgModel *m) { return m ? m->task : NULL; }
 
 const char *mg_model_meta(const MgModel *m, const char *key) {
-    for (int i = 0; key && i < m->n_meta; i++)
+    for (int i = 0; m && key && i < m->n_meta; i++)
         if (strcmp(m->meta[i].key, key) == 0) return m->meta[i].value;
     return NULL;
 }
@@ -370,7 +372,7 @@ void mg_trainer_free(MgTrainer *t) {
     free(t);
 }
 
-long mg_trainer_step(const MgTrainer *t) { return t->tr.step; }
+long mg_trainer_step(const MgTrainer *t) { return t ? t->tr.step : -1; /* 0 is a real count */ }
 
 /* MG_ERR_ARG unless idx (B,T) holds tokens in [0,V) and targets (B,T) ids in [0,V) or -1, at
  * least one of them not -1 (a batch with no loss has no gradient to step with). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "files.h"
 #include "utf8.h"
 
 /* the canvas and the plotting area inside it, in SVG user units (pixels) */
@@ -176,11 +177,14 @@ int plot_svg(const char *path, const RunLog *log, const char *title, int log_sca
     if (log_scale) axis_log(&y, y_lo, y_hi);
     else axis_linear(&y, y_lo, y_hi, 6);
 
-    char *tmp = temp_path(path);
+    char *target = output_target(path, err, err_size);
+    if (!target) return -1;
+    char *tmp = temp_path(target);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         int e = errno;
         free(tmp);
+        free(target);
         return error_text(err, err_size, "%s: cannot write the plot: %s", path, strerror(e));
     }
     fprintf(fp,
@@ -248,10 +252,11 @@ int plot_svg(const char *path, const RunLog *log, const char *title, int log_sca
     int e = errno;
     if (fclose(fp) != 0) ok = 0;
     int rc = 0;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!ok || rename(tmp, target) != 0) {
         rc = error_text(err, err_size, "%s: cannot write the plot: %s", path, strerror(ok ? errno : e));
         unlink(tmp);
     }
     free(tmp);
+    free(target);
     return rc;
 }

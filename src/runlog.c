@@ -114,15 +114,18 @@ FILE *runlog_open_csv(const char *path, int append, char *err, size_t err_size) 
 }
 
 int runlog_rewrite_csv(const char *path, const RunLog *log, char *err, size_t err_size) {
-    char *tmp = temp_path(path);
+    char *target = output_target(path, err, err_size);
+    if (!target) return -1;
+    char *tmp = temp_path(target);
     FILE *fp = runlog_open_csv(tmp, 0, err, err_size);
     int rc = fp ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < log->n; i++)
         if (runlog_write_row(fp, &log->rows[i]) != 0) rc = error_text(err, err_size, "%s: cannot write the log: %s", path, strerror(errno));
     if (fp && fclose(fp) != 0 && rc == 0) rc = error_text(err, err_size, "%s: cannot write the log: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = error_text(err, err_size, "%s: cannot replace the log: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, target) != 0) rc = error_text(err, err_size, "%s: cannot replace the log: %s", path, strerror(errno));
     if (rc != 0) unlink(tmp);
     free(tmp);
+    free(target);
     return rc;
 }
 

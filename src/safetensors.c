@@ -440,6 +440,8 @@ static void sb_json_string(StrBuf *b, const char *s, size_t n) {
 
 int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, const StMeta *meta,
              int n_meta, char *err, size_t err_size) {
+    char *target = output_target(path, err, err_size);
+    if (!target) return -1;
     StrBuf h = {.what = "a safetensors header"};
     sb_str(&h, "{");
     if (n_meta > 0) {
@@ -470,7 +472,7 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
     sb_str(&h, "}");
     while (h.len % 8) sb_str(&h, " "); /* pad so the data starts 8-byte aligned */
 
-    char *tmp = temp_path(path);
+    char *tmp = temp_path(target);
     int rc = -1;
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
@@ -497,16 +499,16 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
         unlink(tmp);
         goto done;
     }
-    if (rename(tmp, path) != 0) {
+    if (rename(tmp, target) != 0) {
         error_text(err, err_size, "%s: cannot replace: %s", path, strerror(errno));
         unlink(tmp);
         goto done;
     }
     /* make the rename itself durable: flush the folder's entry too */
     {
-        size_t n = strlen(path);
+        size_t n = strlen(target);
         char *dir = xmalloc(n + 2);
-        memcpy(dir, path, n + 1);
+        memcpy(dir, target, n + 1);
         char *slash = strrchr(dir, '/');
         if (slash) slash[slash == dir ? 1 : 0] = '\0';
         else strcpy(dir, ".");
@@ -520,6 +522,7 @@ int st_write(const char *path, const StWriteTensor *tensors, int n_tensors, cons
     rc = 0;
 done:
     free(tmp);
+    free(target);
     free(h.buf);
     return rc;
 }

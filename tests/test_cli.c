@@ -545,6 +545,59 @@ static void test_fifos_never_block(void) {
                  "--max-iters 2 --eval-every 2 --out $D/stdin.safetensors") == 0);
 }
 
+/* 1 if name, in the temporary folder, is a symbolic link (not what it leads to). */
+static int is_link(const char *name) {
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* An output that is a symbolic link is written through, as cp does: the link stays, the file it
+ * leads to gets the new contents; a link to a FIFO, one that loops or one into a missing folder is
+ * refused before any work. */
+static void test_outputs_write_through_links(void) {
+    EXPECT(shell("rm -rf lk && mkdir lk lk/real && echo old >lk/real/m.safetensors && echo old >lk/real/p.svg && "
+                 "ln -s real/m.safetensors lk/out.link && ln -s real/p.svg lk/plot.link && "
+                 "ln -s new.safetensors lk/dangling && ln -s gone/x.safetensors lk/nofolder && mkfifo lk/fifo && "
+                 "ln -s fifo lk/fifo.link && ln -s loop.b lk/loop.a && ln -s loop.a lk/loop.b") == 0);
+    const char *train = "train $D/corpus.txt --model gpt-nano --block-size 16 --batch-size 4 --max-iters 2 --eval-every 2";
+    char args[600];
+    snprintf(args, sizeof args, "%s --out $D/lk/out.link --plot $D/lk/plot.link", train);
+    EXPECT_RUN(args, 0, "");
+    EXPECT(is_link("lk/out.link") && is_link("lk/plot.link"));
+    EXPECT_RUN("info $D/lk/real/m.safetensors", 0, "");
+    EXPECT(run("info $D/lk/out.link") == 0 && strstr(out_text, "step:        2\n") != NULL);
+    EXPECT(shell("grep -q '<svg' lk/real/p.svg") == 0);
+    /* plot -o through a link, and a dangling link: its target is created */
+    EXPECT(shell("ln -s real/q.svg lk/q.link") == 0);
+    EXPECT_RUN("train $D/corpus.txt --model gpt-nano --block-size 16 --batch-size 4 --max-iters 2 --eval-every 2 "
+               "--out $D/lk/o2.safetensors --log $D/lk/real/l.csv", 0, "");
+    EXPECT_RUN("plot $D/lk/real/l.csv -o $D/lk/q.link", 0, "");
+    EXPECT(is_link("lk/q.link") && shell("grep -q '<svg' lk/real/q.svg") == 0);
+    snprintf(args, sizeof args, "%s --out $D/lk/dangling", train);
+    EXPECT_RUN(args, 0, "");
+    EXPECT(is_link("lk/dangling") && run("info $D/lk/new.safetensors") == 0);
+    /* refused, naming the link and where it leads */
+    const char *refused[][2] = {
+        {"--out $D/lk/nofolder", "lk/nofolder: a symbolic link to"},
+        {"--out $D/lk/fifo.link", "lk/fifo.link: a symbolic link to"},
+        {"--out $D/lk/loop.a", "lk/loop.a: too many levels of symbolic links"},
+        {"--out $D/lk/o3.safetensors --plot $D/lk/fifo.link", "which is a FIFO"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        snprintf(args, sizeof args, "timeout 10 $M %s %s", train, refused[i][0]);
+        int rc = shell(args);
+        if (rc != 1 || !strstr(err_text, refused[i][1]) || strchr(err_text, '\n') != strrchr(err_text, '\n')) {
+            printf("    mingpt train ... %s: exit %d (want 1), stderr: %s      wanted: %s\n", refused[i][0], rc,
+                   err_text, refused[i][1]);
+            harness_case_failed = 1;
+        }
+    }
+    EXPECT(is_link("lk/nofolder") && is_link("lk/fifo.link") && is_link("lk/loop.a"));
+    EXPECT(shell("test -p lk/fifo && test ! -e lk/gone && test ! -e lk/o3.safetensors") == 0);
+}
+
 static void test_memory_is_checked_up_front(void) {
     if (getenv("MINGPT_SANITIZED")) { /* AddressSanitizer reserves terabytes of address space */
         printf("    (left out under sanitizers: ulimit -v stops ASan itself)\n");
@@ -1075,8 +1128,9 @@ static void test_default_out_keeps_another_runs_model(void) {
 static void test_outputs_never_land_in_an_input_folder(void) {
     char root[256], line[1200];
     CHECK(getcwd(root, sizeof root) != NULL);
-    snprintf(line, sizeof line, "rm -rf gt tok gtlink && cp -r %s/tests/fixtures/gpt2_tiny gt && mkdir tok && "
-             "cp %s/data/gpt2/encoder.json %s/data/gpt2/vocab.bpe tok/ && ln -s gt gtlink && cp -r gt gt.before && "
+    snprintf(line, sizeof line, "rm -rf gt tok gtlink gtfile.link gtfresh.link && cp -r %s/tests/fixtures/gpt2_tiny gt && "
+             "mkdir tok && cp %s/data/gpt2/encoder.json %s/data/gpt2/vocab.bpe tok/ && ln -s gt gtlink && "
+             "ln -s gt/model.safetensors gtfile.link && ln -s gt/new.safetensors gtfresh.link && cp -r gt gt.before && "
              "cp -r tok tok.before", root, root, root);
     EXPECT(shell(line) == 0);
     const char *cases[][2] = {
@@ -1087,6 +1141,10 @@ static void test_outputs_never_land_in_an_input_folder(void) {
         {"--init $D/gt --out $D/gt/missing/../model.safetensors", "is inside"},
         {"--init $D/gt --out $D/gtlink/model.safetensors", "is inside"},
         {"--init $D/gtlink --out $D/gt/model.safetensors", "is inside"},
+        /* outputs are written through symbolic links, so a link's target is what counts */
+        {"--init $D/gt --out $D/gtfile.link", "gtfile.link is inside the model given to --init"},
+        {"--init $D/gt --out $D/gtfresh.link", "gtfresh.link is inside the model given to --init"},
+        {"--init $D/gt --out $D/ok.safetensors --plot $D/gtfile.link", "gtfile.link is inside"},
         {"--init $D/gt --out $D/ok.safetensors --log $D/gt/config.json", "gt/config.json is inside"},
         {"--init $D/gt --out $D/ok.safetensors --plot $D/gt/model.safetensors", "gt/model.safetensors is inside"},
         {"--tokenizer $D/tok --out $D/tok/encoder.json", "is inside the folder given to --tokenizer"},
@@ -1361,6 +1419,7 @@ int main(void) {
     RUN(test_resume_writes_back_to_its_file);
     RUN(test_closed_outputs_and_pipes);
     RUN(test_fifos_never_block);
+    RUN(test_outputs_write_through_links);
     RUN(test_memory_is_checked_up_front);
     RUN(test_memory_estimate_covers_the_peak);
     RUN(test_strict_flag_values);

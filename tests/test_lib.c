@@ -2,10 +2,14 @@
  * linked with libmingpt.a alone. Config and argument errors come back as codes with a message that
  * names the culprit; a checkpoint round trip keeps the weights, the task, the program's metadata
  * and AdamW's step; a checkpoint of any task loads; greedy generation agrees between a batch and one sequence and between a model
- * and its reloaded copy; a NULL handed on from a failed call keeps that call's error; docs/library.md
- * names every function of the header. Then the sort example (built beside this test) must sort every
+ * and its reloaded copy; a NULL handed on from a failed call keeps that call's error, and a getter
+ * handed NULL returns a value no model has; mg_save never replaces a FIFO or a device and writes
+ * through a symbolic link; docs/library.md names every function of the header. Then the sort example (built beside this test) must sort every
  * held-out sequence, the README's example must compile and report a misspelled preset, and an
  * installed copy of the library must build the sort example through pkg-config. */
+#define _DEFAULT_SOURCE /* mknod and makedev, to make a device like /dev/null */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -341,6 +345,76 @@ static void test_the_first_error_survives_null_objects(void) {
     mg_trainer_free(NULL);
 }
 
+/* The getters take no err: NULL (a model or trainer that failed to be made) gives a value no real
+ * one has, not a crash. */
+static void test_getters_take_null(void) {
+    EXPECT(mg_model_vocab_size(NULL) == 0);
+    EXPECT(mg_model_block_size(NULL) == 0);
+    EXPECT(mg_model_num_params(NULL) == 0);
+    EXPECT(mg_model_task(NULL) == NULL);
+    EXPECT(mg_model_meta(NULL, "length") == NULL);
+    EXPECT(mg_model_meta(NULL, NULL) == NULL);
+    EXPECT(mg_trainer_step(NULL) == -1);
+}
+
+static int is_link(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* mg_save refuses what the command refuses: it never renames its file over a FIFO or a device (it
+ * once replaced /dev/null when run as root), and writes through a symbolic link as the command
+ * does, so the link stays and the file it leads to gets the checkpoint. */
+static void test_save_never_replaces_what_is_not_a_file(void) {
+    MgError err;
+    MgModel *m = toy_model(3, &err);
+    EXPECT(m != NULL);
+    char fifo[600], dev[600], path[600];
+    snprintf(fifo, sizeof fifo, "%s", in_dir("fifo"));
+    EXPECT(mkfifo(fifo, 0666) == 0);
+    EXPECT(mg_save(m, NULL, fifo, NULL, NULL, &err) == MG_ERR_FILE);
+    EXPECT_ERR(err, MG_ERR_FILE, "fifo: exists and is a FIFO");
+    struct stat st;
+    EXPECT(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    /* a character device like /dev/null (1, 3), made here when we may (root, outside a jail) */
+    snprintf(dev, sizeof dev, "%s", in_dir("null"));
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        EXPECT(mg_save(m, NULL, dev, NULL, NULL, &err) == MG_ERR_FILE);
+        EXPECT_ERR(err, MG_ERR_FILE, "null: exists and is a character device");
+        EXPECT(lstat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+    } else {
+        printf("    (no character device: mknod needs root)\n");
+    }
+    /* a link to a checkpoint: the checkpoint is replaced, the link stays */
+    EXPECT(mg_save(m, NULL, in_dir("target.safetensors"), "first", NULL, &err) == MG_OK);
+    snprintf(path, sizeof path, "%s", in_dir("link.safetensors"));
+    EXPECT(symlink("target.safetensors", path) == 0);
+    EXPECT(mg_save(m, NULL, path, "second", NULL, &err) == MG_OK);
+    EXPECT(is_link(path));
+    MgModel *back = mg_model_load(in_dir("target.safetensors"), MG_LOAD_INFERENCE, 1, &err);
+    EXPECT(back && strcmp(mg_model_task(back), "second") == 0);
+    mg_model_free(back);
+    /* a dangling link: its target is created beside it */
+    snprintf(path, sizeof path, "%s", in_dir("dangling"));
+    EXPECT(symlink("fresh.safetensors", path) == 0);
+    EXPECT(mg_save(m, NULL, path, NULL, NULL, &err) == MG_OK);
+    EXPECT(is_link(path) && access(in_dir("fresh.safetensors"), R_OK) == 0);
+    /* refused, the link left as it is: one into a missing folder, one to a FIFO, a loop */
+    const char *refused[][3] = {{"nofolder", "gone/x.safetensors", "its folder does not exist"},
+                                {"fifo.link", "fifo", "which is a FIFO"},
+                                {"loop", "loop", "too many levels of symbolic links"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s", in_dir(refused[i][0]));
+        EXPECT(symlink(refused[i][1], path) == 0);
+        EXPECT(mg_save(m, NULL, path, NULL, NULL, &err) == MG_ERR_FILE);
+        EXPECT_ERR(err, MG_ERR_FILE, refused[i][2]);
+        EXPECT_ERR(err, MG_ERR_FILE, refused[i][0]);
+        EXPECT(is_link(path));
+    }
+    EXPECT(access(in_dir("gone"), F_OK) != 0);
+    mg_model_free(m);
+}
+
 /* Whether text holds the declaration of every public function of include/mingpt.h, by name
  * ("mg_xxx("); prints the ones missing. */
 static int names_every_function(const char *doc_path, const char *text) {
@@ -460,6 +534,8 @@ int main(int argc, char **argv) {
     RUN(test_checkpoints_of_any_task_load);
     RUN(test_the_first_error_survives_null_objects);
     RUN(test_the_reference_names_every_function);
+    RUN(test_getters_take_null);
+    RUN(test_save_never_replaces_what_is_not_a_file);
     /* a sanitizer build runs the library's own cases; the example's training and the install are
      * make test's */
     if (!getenv("MINGPT_SANITIZED")) {
