@@ -42,6 +42,9 @@ enum {
     MG_ERR_FILE = 2,     /* a path that cannot be read or written, or a file that is not a model */
     MG_ERR_MEMORY = 3,   /* more memory than the machine has */
     MG_ERR_CALLBACK = 4, /* the program's batch callback reported a failure */
+    MG_ERR_NUMERIC = 5,  /* the model's numbers are not finite: a loss or logits of NaN or infinity
+                            (training diverged, or weights that overflow); the message names the
+                            tensor with the largest weight */
 };
 
 typedef struct {
@@ -145,8 +148,10 @@ typedef int (*MgStepFn)(void *user, MgModel *model, const MgStep *step);
 
 /* Trains until max_iters steps have been taken (counting earlier ones) or on_step asks to stop
  * (on_step may be NULL only with max_iters set). Returns 0, or MG_ERR_ARG when a batch holds a
- * token out of range or no target at all (the message names the position), MG_ERR_CALLBACK, or
- * MG_ERR_MEMORY; the steps taken before stay taken. NULL trainer: the kept error; NULL next_batch,
+ * token out of range or no target at all (the message names the position), MG_ERR_CALLBACK,
+ * MG_ERR_MEMORY, or MG_ERR_NUMERIC when a step's loss or gradient norm is not finite (that step's
+ * update is made: the model is then spoiled, and a checkpoint saved before is what to go back to);
+ * the steps taken before stay taken. NULL trainer: the kept error; NULL next_batch,
  * or NULL on_step without max_iters: MG_ERR_ARG; user is only handed to the callbacks. */
 int mg_train(MgTrainer *trainer, MgBatchFn next_batch, MgStepFn on_step, void *user, MgError *err);
 
@@ -172,13 +177,15 @@ int mg_save(const MgModel *model, const MgTrainer *trainer, const char *path, co
 /* minGPT's generate on one sequence: tokens holds n_prompt >= 1 prompt tokens and room for n_new
  * more, which are appended. temperature <= 0 is greedy (argmax, do_sample=False); otherwise the
  * logits are divided by temperature and, with top_k > 0, only the top_k most likely tokens are
- * drawn from, with an RNG seeded by seed. Past block_size the context slides. Returns 0 or
- * MG_ERR_ARG (a token out of range, a bad count). NULL model: the kept error; NULL tokens:
+ * drawn from, with an RNG seeded by seed. Past block_size the context slides. Returns 0,
+ * MG_ERR_ARG (a token out of range, a bad count) or MG_ERR_NUMERIC (the logits were not finite:
+ * the tokens appended before stay, the rest of tokens is left as it was). NULL model: the kept error; NULL tokens:
  * MG_ERR_ARG. */
 int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temperature, int top_k,
                 uint64_t seed, MgError *err);
 /* Greedy continuation of B prompts at once: prompts (B,T0) -> out (B,n_new), as minGPT's
- * generate(do_sample=False) on a batch; T0 + n_new - 1 <= block_size. Returns 0 or MG_ERR_ARG.
+ * generate(do_sample=False) on a batch; T0 + n_new - 1 <= block_size. Returns 0, MG_ERR_ARG or
+ * MG_ERR_NUMERIC (the logits were not finite; out is then incomplete).
  * NULL model: the kept error; NULL prompts or out: MG_ERR_ARG. */
 int mg_generate_greedy(MgModel *model, const int *prompts, int B, int T0, int n_new, int *out, MgError *err);
 

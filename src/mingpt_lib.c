@@ -415,6 +415,12 @@ int mg_train(MgTrainer *t, MgBatchFn next_batch, MgStepFn on_step, void *user, M
         if ((rc = check_batch(idx, targets, B, T, V, err)) != MG_OK) break;
         trainer_step(&t->tr, g, idx, targets, B, T);
         t->model->step = t->tr.step;
+        if (!isfinite(t->tr.loss) || !isfinite(t->tr.grad_norm)) {
+            rc = fail(err, MG_ERR_NUMERIC, "mg_train: step %ld: the loss is %g and the gradient norm %g; training "
+                      "diverged (a lower learning rate may help)", t->tr.step, (double)t->tr.loss,
+                      (double)t->tr.grad_norm);
+            break;
+        }
         MgStep s = {.step = t->tr.step, .loss = t->tr.loss, .lr = t->tr.lr, .grad_norm = t->tr.grad_norm};
         if (on_step && on_step(user, t->model, &s) != 0) break;
     }
@@ -489,6 +495,14 @@ static int check_tokens(const char *what, const int *tokens, size_t n, int V, Mg
     return MG_OK;
 }
 
+/* MG_ERR_NUMERIC for what (its logits, its loss) of model g being NaN or infinite. */
+static int fail_numeric(MgError *err, const GPT *g, const char *what) {
+    float largest;
+    const char *name = gpt_largest_weight(g, &largest);
+    return fail(err, MG_ERR_NUMERIC, "%s are not finite: the model's numbers overflow (its largest weight, %g, is in "
+                "%s)", what, (double)largest, name ? name : "none");
+}
+
 int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temperature, int top_k,
                 uint64_t seed, MgError *err) {
     if (!model) return fail_null(err, "mg_generate: model");
@@ -507,7 +521,8 @@ int mg_generate(MgModel *model, int *tokens, int n_prompt, int n_new, float temp
                        .greedy = temperature <= 0};
     Rng rng;
     rng_seed(&rng, seed);
-    generate(g, tokens, (size_t)n_prompt, (size_t)n_new, &sc, GEN_SLIDING, &rng, NULL, NULL);
+    size_t made = generate(g, tokens, (size_t)n_prompt, (size_t)n_new, &sc, GEN_SLIDING, &rng, NULL, NULL);
+    if (made < (size_t)n_new) return fail_numeric(err, g, "mg_generate: the logits");
     return MG_OK;
 }
 
@@ -521,6 +536,6 @@ int mg_generate_greedy(MgModel *model, const int *prompts, int B, int T0, int n_
                     "and T0 + n_new - 1 <= block_size (%d)", B, T0, n_new, g->config.block_size);
     if (check_tokens("prompts", prompts, (size_t)B * (size_t)T0, g->config.vocab_size, err)) return MG_ERR_ARG;
     if (check_memory(gpt_activation_bytes(&g->config, (size_t)B, (size_t)T0), "generation", err)) return MG_ERR_MEMORY;
-    generate_greedy_batch(g, prompts, B, T0, n_new, out);
+    if (generate_greedy_batch(g, prompts, B, T0, n_new, out) != 0) return fail_numeric(err, g, "mg_generate_greedy: the logits");
     return MG_OK;
 }

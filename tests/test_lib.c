@@ -441,6 +441,48 @@ static int names_every_function(const char *doc_path, const char *text) {
 }
 
 /* docs/library.md is the reference: every function of the header is in it. */
+/* Sets every float of tensor `name` in the safetensors file at path to x, in place (a finite
+ * value, so the file stays a sound checkpoint). Returns the number of floats set, 0 on failure. */
+static size_t set_tensor_in_file(const char *path, const char *name, float x) {
+    FILE *fp = fopen(path, "r+b");
+    unsigned char len8[8];
+    if (!fp || fread(len8, 1, 8, fp) != 8) return 0;
+    size_t header_len = 0, n = 0;
+    for (int i = 7; i >= 0; i--) header_len = header_len << 8 | len8[i];
+    char *header = malloc(header_len + 1), key[128];
+    unsigned long begin = 0, end = 0;
+    if (header && fread(header, 1, header_len, fp) == header_len) {
+        header[header_len] = '\0';
+        snprintf(key, sizeof key, "\"%s\"", name);
+        const char *at = strstr(header, key), *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
+        if (offsets && sscanf(strchr(offsets, '[') + 1, " %lu , %lu", &begin, &end) == 2 &&
+            fseek(fp, (long)(8 + header_len + begin), SEEK_SET) == 0)
+            for (n = 0; n < (end - begin) / sizeof(float) && fwrite(&x, sizeof x, 1, fp) == 1; n++) {}
+    }
+    free(header);
+    return fclose(fp) == 0 ? n : 0;
+}
+
+/* Weights that overflow the forward pass: generation says so (MG_ERR_NUMERIC, naming the tensor)
+ * rather than returning tokens drawn from NaN. */
+static void test_non_finite_output_is_an_error(void) {
+    MgError err;
+    MgModel *m = toy_model(5, &err);
+    const char *path = in_dir("overflow.safetensors");
+    EXPECT(mg_save(m, NULL, path, "copy", NULL, &err) == MG_OK);
+    mg_model_free(m);
+    EXPECT(set_tensor_in_file(path, "transformer.ln_f.weight", 3e38f) == 16);
+    m = mg_model_load(path, MG_LOAD_INFERENCE, 1, &err);
+    EXPECT(m != NULL);
+    if (!m) return;
+    int tokens[8] = {1, 2}, out[4];
+    EXPECT(mg_generate(m, tokens, 2, 4, 1.0f, 0, 7, &err) == MG_ERR_NUMERIC &&
+           strstr(err.message, "mg_generate: the logits are not finite") &&
+           strstr(err.message, "transformer.ln_f.weight"));
+    EXPECT(mg_generate_greedy(m, tokens, 1, 2, 3, out, &err) == MG_ERR_NUMERIC);
+    mg_model_free(m);
+}
+
 static void test_the_reference_names_every_function(void) {
     static char doc[1 << 17];
     harness_slurp("docs/library.md", doc, sizeof doc);
@@ -534,6 +576,7 @@ int main(int argc, char **argv) {
     RUN(test_checkpoints_of_any_task_load);
     RUN(test_the_first_error_survives_null_objects);
     RUN(test_the_reference_names_every_function);
+    RUN(test_non_finite_output_is_an_error);
     RUN(test_getters_take_null);
     RUN(test_save_never_replaces_what_is_not_a_file);
     /* a sanitizer build runs the library's own cases; the example's training and the install are
