@@ -56,11 +56,21 @@ static int finish(int rc) {
 }
 
 
-static void usage_error(const char *fmt, const char *a, const char *b) {
-    fprintf(stderr, "mingpt %s: ", g_command);
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, " (see 'mingpt %s --help')\n", g_command);
+/* Ends the process after a usage error. Every rank of an MPI job has the same command line (main
+ * checks that first) and so the same error: rank 0 alone says it, and all end together. */
+static _Noreturn void exit_usage(void) {
+    dist_exit_agreed();
+    dist_finish(2);
     exit(2);
+}
+
+static void usage_error(const char *fmt, const char *a, const char *b) {
+    if (dist_rank() == 0) {
+        fprintf(stderr, "mingpt %s: ", g_command);
+        fprintf(stderr, fmt, a, b);
+        fprintf(stderr, " (see 'mingpt %s --help')\n", g_command);
+    }
+    exit_usage();
 }
 
 /* strtol and strtod skip leading white space and take a '+'; a flag value must be the number
@@ -76,9 +86,10 @@ static long parse_long(const char *name, const char *arg, long lo, long hi) {
     if (!starts_like_number(arg) || errno || end == arg || *end || v < lo || v > hi) {
         char range[64];
         snprintf(range, sizeof range, "an integer from %ld to %ld", lo, hi);
-        fprintf(stderr, "mingpt %s: %s expects %s, got '%s' (see 'mingpt %s --help')\n", g_command,
-                name, range, arg, g_command);
-        exit(2);
+        if (dist_rank() == 0)
+            fprintf(stderr, "mingpt %s: %s expects %s, got '%s' (see 'mingpt %s --help')\n", g_command, name, range,
+                    arg, g_command);
+        exit_usage();
     }
     return v;
 }
@@ -100,9 +111,10 @@ static float parse_float(const char *name, const char *arg, double lo, double hi
     double v = starts_like_number(arg) ? strtod(arg, &end) : NAN;
     if (!starts_like_number(arg) || errno || end == arg || *end || !isfinite(v) || v < lo || v > hi ||
         (lo_open && v <= lo) || (hi_open && v >= hi)) {
-        fprintf(stderr, "mingpt %s: %s expects a number in %c%g, %g%c, got '%s' (see 'mingpt %s --help')\n",
+        if (dist_rank() == 0)
+            fprintf(stderr, "mingpt %s: %s expects a number in %c%g, %g%c, got '%s' (see 'mingpt %s --help')\n",
                 g_command, name, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', arg, g_command);
-        exit(2);
+        exit_usage();
     }
     return (float)v;
 }

@@ -181,10 +181,8 @@ static int setting_parse(const Setting *s, const char *text, TrainOptions *opt) 
     int open_hi = s->place != IN_ENTRY; /* probabilities: [0, 1) */
     if (errno || *end || !isfinite(x) || x < s->lo || x > s->hi || (open_hi && x >= s->hi)) return -1;
     if (s->kind != SET_FLOAT && x != floor(x)) return -1;
-    if (s->kind == SET_ACCUM) { /* the step's micro-batches in all, dealt out evenly to the ranks */
-        if ((long)x % dist_size() != 0) return -1;
-        x /= dist_size();
-    }
+    if (s->kind == SET_ACCUM) /* the step's micro-batches in all, dealt out to the ranks (each runs one at least) */
+        x = ceil(x / dist_size());
     if (s->kind == SET_FLOAT) *(float *)v = (float)x;
     else if (s->kind == SET_INT || s->kind == SET_ACCUM) *(int *)v = (int)x;
     else *(long *)v = (long)x;
@@ -230,14 +228,8 @@ static int resume_settings(TrainOptions *opt) {
         if (setting_parse(s, saved, &was) != 0) {
             if (opt->given & OPT_BIT(s->id)) continue; /* replaced anyway */
             char shown[64];
-            long total = s->kind == SET_ACCUM ? strtol(saved, NULL, 10) : 0;
-            if (total > 0 && total % dist_size() != 0)
-                fprintf(stderr, "mingpt: %s: its run summed %ld micro-batches a step, which %d ranks cannot share "
-                        "evenly (give --accum to set each rank's)\n", opt->resume, total, dist_size());
-            else
-                fprintf(stderr, "mingpt: %s: metadata \"train.%s\" = \"%s\" is not a value %s takes (give %s to set "
-                        "it)\n", opt->resume, s->key, json_printable(saved, strlen(saved), shown, sizeof shown), flag,
-                        flag);
+            fprintf(stderr, "mingpt: %s: metadata \"train.%s\" = \"%s\" is not a value %s takes (give %s to set it)\n",
+                    opt->resume, s->key, json_printable(saved, strlen(saved), shown, sizeof shown), flag, flag);
             ckpt_meta_free(&meta);
             return 1;
         }
@@ -251,6 +243,11 @@ static int resume_settings(TrainOptions *opt) {
         }
         memcpy(setting_field(s, opt), setting_field(s, &was), setting_size(s));
         if (!same) append_text(kept, sizeof kept, " %s %s", flag, setting_text(s, opt, 0, new_s, sizeof new_s));
+        long total = s->kind == SET_ACCUM ? strtol(saved, NULL, 10) : 0;
+        if (total % dist_size() != 0) /* more ranks than it had micro-batches, or not a multiple */
+            append_text(note, note_size, "--accum: the resumed run summed %ld micro-batch%s a step; its %d ranks run "
+                        "%d each, %d in all\n", total, total == 1 ? "" : "es", dist_size(), opt->accum,
+                        opt->accum * dist_size());
     }
     if (!recorded)
         append_text(note, note_size, "%s holds no training settings (saved by an older mingpt or another "

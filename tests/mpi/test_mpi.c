@@ -159,6 +159,12 @@ static void test_ranks_that_disagree_stop_together(void) {
             harness_case_failed = 1;
         }
     }
+    /* a usage error is every rank's: rank 0 alone says it */
+    EXPECT(sh(MPIRUN(2) "%s train corpus.txt --lr x%s", "") == 2 && strstr(text, "--lr expects a number") &&
+           strstr(strstr(text, "--lr expects a number") + 1, "--lr expects a number") == NULL);
+    /* a run of one micro-batch a step resumed on 2 ranks: each runs one, and says so */
+    EXPECT(sh(MPIRUN(2) TRAIN, "--max-iters 25 --resume a1.safetensors --out more_ranks.safetensors") == 0 &&
+           strstr(text, "--accum: the resumed run summed 1 micro-batch a step; its 2 ranks run 1 each, 2 in all"));
 }
 
 /* SIGINT or SIGTERM to rank 1 alone stops the job as Ctrl-C stops one process: rank 0 saves, and
