@@ -147,11 +147,12 @@ memcheck:
 $(BUILD)/mingpt-memcheck: $(CORE_OBJ) $(APP_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# libFuzzer (clang) on the checkpoint reader and the UTF-8 decoder, FUZZ_SECONDS each, starting
-# from the seeds in tests/fuzz/seeds; a crash, a sanitizer report or a failed property fails the
-# run and leaves the input as build/fuzz/crash-*. New inputs go to build/fuzz/corpus-*, not to git.
+# libFuzzer (clang) on the checkpoint reader, the UTF-8 decoder, a GPT-2 folder's config.json and
+# the BPE tokenizer's files, FUZZ_SECONDS each, starting from the seeds in tests/fuzz/seeds; a
+# crash, a sanitizer report or a failed property fails the run and leaves the input as
+# build/fuzz/crash-*. New inputs go to build/fuzz/corpus-*, not to git.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_checkpoint fuzz_utf8
+FUZZ_TARGETS := fuzz_checkpoint fuzz_utf8 fuzz_hf_config fuzz_bpe
 FUZZ_FLAGS := -O1 -g -march=native -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_TARGETS:%=build/fuzz/%)
