@@ -168,9 +168,10 @@ fuzz:
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
-# A mutation test of everything that reads a checkpoint (tests/fuzz/mutate.c): 3,600 damaged
-# checkpoints through ckpt_peek and ckpt_load, 240 of them also through the binary, all built with
-# ASan and UBSan; prints what became of them. About a minute.
+# A mutation test of everything that reads a checkpoint or a GPT-2 folder (tests/fuzz/mutate.c):
+# 3,600 damaged checkpoints through ckpt_peek and ckpt_load, 240 of them also through the binary,
+# and 400 damaged Hugging Face folders through the readers and info, sample, eval and train --init,
+# all built with ASan and UBSan; prints what became of them. About a minute and a quarter.
 .PHONY: mutate
 mutate:
 	$(MAKE) BUILD=build/asan CFLAGS="$(SAN_FLAGS)" LDLIBS="-lm -pthread -fsanitize=address,undefined" \
