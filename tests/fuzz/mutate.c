@@ -7,7 +7,8 @@
  * binary (info, sample, eval).
  *
  * Then 400 Hugging Face GPT-2 folders, damaged in config.json, the tokenizer's files and
- * model.safetensors, go through the readers and info, sample, eval and train --init (see
+ * model.safetensors, go through the readers and info, sample, eval and train --init (also told to
+ * write into the folder) (see
  * folder_mutants below for what is damaged and what must hold).
  *
  * The checkpoints' properties: no crash, no sanitizer report, no hang (an alarm, a timeout for the
@@ -647,7 +648,8 @@ static void write_file(const char *path, const void *data, size_t n) {
  * crash, no sanitizer report, no hang (20 s); exit 0, 1 or 2, and a refusal one line naming the
  * folder or one of its files, with no control character; a folder that info refuses is refused by
  * the others too, and one that info accepts fails in sample or eval only for non-finite weights; no
- * file of the folder changes, appears or goes. Unlike the checkpoints', a broken property is
+ * file of the folder changes, appears or goes, not even when train is told to write its model, log
+ * or plot over one of them (or as a new file in the folder). Unlike the checkpoints', a broken property is
  * counted and the run goes on, so that one run lists every failure, each with how to repeat it
  * (mutate BINARY 0 0 N repeats the first N; MUTATE_VERBOSE=1 prints every run's exit and message). */
 
@@ -672,7 +674,7 @@ static const ConfigEntry HF_CONFIG[N_CONFIG] = {
 
 static char folder[160], folder_text[160], folder_out[160];
 static long folder_failures;
-static int folder_failure_kept;
+static int folder_failure_kept, mutant_failed;
 
 /* OpenAI's bytes_to_unicode: the character that spells byte b in the files. */
 static uint32_t spell_byte(int b) {
@@ -861,16 +863,19 @@ static void folder_failed(const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     folder_failures++;
+    mutant_failed = 1;
     printf("folder mutant %ld (%s): %s\n", mutant_id, mutant_what, msg);
-    if (!folder_failure_kept) {
-        char kept[200];
-        snprintf(kept, sizeof kept, "%s-kept", folder);
-        remove_tree(kept);
-        if (rename(folder, kept) == 0) {
-            printf("    (the folder is kept as %s; the run goes on)\n", kept);
-            folder_failure_kept = keep_dir = 1;
-            CHECK(mkdir(folder, 0700) == 0);
-        }
+}
+
+/* After a mutant's runs: the first that broke a property is kept for a look. */
+static void keep_failed_folder(void) {
+    if (!mutant_failed || folder_failure_kept) return;
+    char kept[200];
+    snprintf(kept, sizeof kept, "%s-kept", folder);
+    remove_tree(kept);
+    if (rename(folder, kept) == 0) {
+        printf("    (folder mutant %ld is kept as %s; the run goes on)\n", mutant_id, kept);
+        folder_failure_kept = keep_dir = 1;
     }
 }
 
@@ -882,8 +887,13 @@ static int refusal_ok(const char *err, int train) {
     const char *last = err;
     for (const char *nl = strchr(err, '\n'); nl && nl + 1 < err + n; nl = strchr(nl + 1, '\n')) last = nl + 1;
     if (last != err && !(train && strstr(err, "starting from the weights of ") == err)) return 0;
-    if (strncmp(last, "mingpt: ", 8) != 0 || strstr(err, "mingpt: ") != last || n < 10 || err[n - 1] != '\n' ||
-        (last == err && !strstr(err, folder)))
+    for (const char *line = err; line < last; line = strchr(line, '\n') + 1)
+        if (strncmp(line, "mingpt", 6) == 0) return 0; /* one error, at the end */
+    /* "mingpt: " for an error, "mingpt train: " for a usage error */
+    size_t word = strncmp(last, "mingpt ", 7) == 0 ? strspn(last + 7, "abcdefghijklmnopqrstuvwxyz") : 0;
+    size_t head = word ? 7 + word : 6;
+    if (strncmp(last, "mingpt", 6) != 0 || strncmp(last + head, ": ", 2) != 0 ||
+        n < 10 || err[n - 1] != '\n' || (last == err && !strstr(err, folder)))
         return 0;
     for (size_t i = 0; i + 1 < n; i++)
         if (((unsigned char)err[i] < 0x20 && err[i] != '\n') || err[i] == 0x7F) return 0;
@@ -904,8 +914,9 @@ static void count_named(const char *err) {
     named_counts[6]++;
 }
 
-enum { FOLDER_INFO, FOLDER_SAMPLE, FOLDER_EVAL, FOLDER_TRAIN, N_CMDS };
-static const char *const CMD_NAMES[N_CMDS] = {"info", "sample", "eval", "train --init"};
+enum { FOLDER_INFO, FOLDER_SAMPLE, FOLDER_EVAL, FOLDER_TRAIN, FOLDER_INSIDE, N_CMDS };
+static const char *const CMD_NAMES[N_CMDS] = {"info", "sample", "eval", "train --init",
+                                              "train --init with an output in the folder"};
 static long cmd_refused[N_CMDS], cmd_ran, eval_nan;
 
 /* Runs one command on the folder; returns its exit status (-1: a property broke). */
@@ -917,12 +928,34 @@ static int folder_command(int cmd, const Snapshot *before) {
         {"train", folder_text, "--init", folder, "--out", folder_out, "--max-iters", "1", "--batch-size", "2",
          "--block-size", "8", "--eval-every", "1", "--sample-len", "0", "--threads", "1", NULL},
     };
+    /* an output that names a file of the folder, or a new one in it, any way round: refused */
+    static const char *const FLAGS[] = {"--out", "--log", "--plot"};
+    static const char *const INSIDE[] = {"model.safetensors", "config.json",    "vocab.json",
+                                         "merges.txt",        "new.safetensors", "./config.json",
+                                         "../hf/model.safetensors"};
+    char inside[300];
+    snprintf(inside, sizeof inside, "%s/%s", folder, INSIDE[mutant_id < 0 ? 0 : mutant_id % 7]);
+    if (cmd == FOLDER_INSIDE) {
+        argv[cmd][0] = "train";
+        argv[cmd][1] = folder_text;
+        argv[cmd][2] = "--init";
+        argv[cmd][3] = folder;
+        argv[cmd][4] = FLAGS[mutant_id < 0 ? 0 : (mutant_id / 7) % 3];
+        argv[cmd][5] = inside;
+        argv[cmd][6] = "--max-iters";
+        argv[cmd][7] = "1";
+        argv[cmd][8] = NULL;
+    }
     static char err[8192], out[8192];
     Run r = spawn_binary(argv[cmd], 20000, err, sizeof err, out, sizeof out);
     cmd_ran++;
     unlink(folder_out);
     char repro[600];
     snprintf(repro, sizeof repro, "mingpt %s", CMD_NAMES[cmd]);
+    if (cmd == FOLDER_INSIDE) snprintf(repro, sizeof repro, "mingpt train --init %s %s %s", folder, argv[cmd][4], inside);
+    Snapshot after; /* first: whatever else went wrong, a changed folder is a loss of its own */
+    snapshot(&after);
+    if (after.n != before->n || memcmp(after.e, before->e, sizeof after.e) != 0) folder_failed("%s changed the folder", repro);
     if (r.hung) return folder_failed("%s hung (killed after 20 s)", repro), -1;
     if (!WIFEXITED(r.status))
         return folder_failed("%s died of signal %d: %.300s", repro, WTERMSIG(r.status), err), -1;
@@ -930,6 +963,7 @@ static int folder_command(int cmd, const Snapshot *before) {
         return folder_failed("%s: %.1500s", repro, err), -1;
     int rc = WEXITSTATUS(r.status);
     if (rc != 0 && rc != 1 && rc != 2) return folder_failed("%s exited with %d: %.300s", repro, rc, err), -1;
+    if (cmd == FOLDER_INSIDE && rc == 0) return folder_failed("%s exited 0", repro), -1;
     if (rc != 0 && !refusal_ok(err, cmd == FOLDER_TRAIN))
         return folder_failed("%s: not one line naming the folder: [%.600s]", repro, err), -1;
     if (rc != 0) cmd_refused[cmd]++;
@@ -942,10 +976,6 @@ static int folder_command(int cmd, const Snapshot *before) {
                    (int)strcspn(out, "\n"), out);
         eval_nan++;
     }
-    Snapshot after;
-    snapshot(&after);
-    if (after.n != before->n || memcmp(after.e, before->e, sizeof after.e) != 0)
-        return folder_failed("%s changed the folder", repro), -1;
     return rc;
 }
 
@@ -1191,6 +1221,7 @@ static void folder_mutants(long n_folders) {
             }
         }
         mutant_what = what;
+        mutant_failed = 0;
 
         Snapshot before;
         snapshot(&before);
@@ -1200,24 +1231,28 @@ static void folder_mutants(long n_folders) {
         int rc[N_CMDS];
         for (int c = 0; c < N_CMDS; c++) rc[c] = folder_command(c, &before);
         if (mutant_id < 0) {
-            if (!(info_ok && loads && rc[0] == 0 && rc[1] == 0 && rc[2] == 0 && rc[3] == 0))
-                folder_failed("the original folder is refused (info %d, sample %d, eval %d, train %d)", rc[0], rc[1],
-                              rc[2], rc[3]);
+            if (!(info_ok && loads && rc[0] == 0 && rc[1] == 0 && rc[2] == 0 && rc[3] == 0 && rc[4] > 0))
+                folder_failed("the original folder is refused (info %d, sample %d, eval %d, train %d), or train "
+                              "wrote into it (%d)", rc[0], rc[1], rc[2], rc[3], rc[4]);
+            keep_failed_folder();
             continue;
         }
         info_accepted += rc[FOLDER_INFO] == 0;
         loaded += loads;
         if (rc[FOLDER_INFO] >= 0 && (rc[FOLDER_INFO] == 0) != info_ok)
             folder_failed("info exited %d, but the readers %s the folder", rc[FOLDER_INFO], info_ok ? "accept" : "refuse");
-        for (int c = 1; c < N_CMDS; c++)
+        for (int c = 1; c < FOLDER_INSIDE; c++)
             if (rc[FOLDER_INFO] > 0 && rc[c] == 0) folder_failed("info refused it, %s exited 0", CMD_NAMES[c]);
         for (int c = FOLDER_SAMPLE; c <= FOLDER_EVAL; c++)
             if (loads && rc[c] > 0) folder_failed("the folder loads, but %s exited %d", CMD_NAMES[c], rc[c]);
+        keep_failed_folder();
     }
     printf("%ld Hugging Face folder mutants (seed 20261207), each through the readers in this process and "
-           "mingpt info, sample, eval and train --init (%ld runs)\n", n_folders, cmd_ran);
-    printf("  accepted by info %ld, loaded %ld; refused by info %ld, sample %ld, eval %ld, train --init %ld\n",
-           info_accepted, loaded, cmd_refused[0], cmd_refused[1], cmd_refused[2], cmd_refused[3]);
+           "mingpt info, sample, eval and train --init, and train --init told to write into the folder (%ld runs)\n",
+           n_folders, cmd_ran);
+    printf("  accepted by info %ld, loaded %ld; refused by info %ld, sample %ld, eval %ld, train --init %ld, "
+           "train --init with an output in the folder %ld\n",
+           info_accepted, loaded, cmd_refused[0], cmd_refused[1], cmd_refused[2], cmd_refused[3], cmd_refused[4]);
     printf("  info's refusals name:");
     for (int i = 0; i < 7; i++) printf("%s %s %ld", i ? "," : "", NAMED[i], named_counts[i]);
     printf("\n");
