@@ -945,6 +945,11 @@ static int folder_command(int cmd, const Snapshot *before) {
         argv[cmd][6] = "--max-iters";
         argv[cmd][7] = "1";
         argv[cmd][8] = NULL;
+        if (argv[cmd][4][2] != 'o') { /* a binary that let --log or --plot through writes its model here */
+            argv[cmd][8] = "--out";
+            argv[cmd][9] = folder_out;
+            argv[cmd][10] = NULL;
+        }
     }
     static char err[8192], out[8192];
     Run r = spawn_binary(argv[cmd], 20000, err, sizeof err, out, sizeof out);
