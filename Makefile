@@ -147,11 +147,12 @@ memcheck:
 $(BUILD)/mingpt-memcheck: $(CORE_OBJ) $(APP_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# libFuzzer (clang) on the checkpoint reader and the UTF-8 decoder, FUZZ_SECONDS each, starting
-# from the seeds in tests/fuzz/seeds; a crash, a sanitizer report or a failed property fails the
-# run and leaves the input as build/fuzz/crash-*. New inputs go to build/fuzz/corpus-*, not to git.
+# libFuzzer (clang) on the checkpoint reader, the UTF-8 decoder, a GPT-2 folder's config.json and
+# the BPE tokenizer's files, FUZZ_SECONDS each, starting from the seeds in tests/fuzz/seeds; a
+# crash, a sanitizer report or a failed property fails the run and leaves the input as
+# build/fuzz/crash-*. New inputs go to build/fuzz/corpus-*, not to git.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_checkpoint fuzz_utf8
+FUZZ_TARGETS := fuzz_checkpoint fuzz_utf8 fuzz_hf_config fuzz_bpe
 FUZZ_FLAGS := -O1 -g -march=native -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_TARGETS:%=build/fuzz/%)
@@ -167,9 +168,10 @@ fuzz:
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_OBJ) $(TASK_OBJ) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_OBJ) $(TASK_OBJ) $(LDLIBS)
 
-# A mutation test of everything that reads a checkpoint (tests/fuzz/mutate.c): 3,600 damaged
-# checkpoints through ckpt_peek and ckpt_load, 240 of them also through the binary, all built with
-# ASan and UBSan; prints what became of them. About a minute.
+# A mutation test of everything that reads a checkpoint or a GPT-2 folder (tests/fuzz/mutate.c):
+# 3,600 damaged checkpoints through ckpt_peek and ckpt_load, 240 of them also through the binary,
+# and 400 damaged Hugging Face folders through the readers and info, sample, eval and train --init,
+# all built with ASan and UBSan; prints what became of them. About a minute and a quarter.
 .PHONY: mutate
 mutate:
 	$(MAKE) BUILD=build/asan CFLAGS="$(SAN_FLAGS)" LDLIBS="-lm -pthread -fsanitize=address,undefined" \

@@ -27,6 +27,11 @@ int hf_gpt2_is_folder(const char *path);
  * that names the file and the offending key. */
 int hf_gpt2_read_config(const char *dir, GPTConfig *config, char *err, size_t err_size);
 
+/* The same checks on the text of a config.json already read (text[0..n), which need not be
+ * NUL-terminated); path names it in messages. For the fuzzer (tests/fuzz/fuzz_hf_config.c). */
+int hf_gpt2_parse_config(const char *path, const char *text, size_t n, GPTConfig *config, char *err,
+                         size_t err_size);
+
 /* What hf_gpt2_load found in the file, for `mingpt info` and messages. */
 typedef struct {
     int n_tensors;   /* tensors in model.safetensors, buffers included */

@@ -142,8 +142,18 @@ static int check_config(const char *path, const JsonValue *root, GPTConfig *c, c
     return 0; /* dropout stays 0: this model only runs inference */
 }
 
+int hf_gpt2_parse_config(const char *path, const char *text, size_t n, GPTConfig *config, char *err,
+                         size_t err_size) {
+    char jerr[128];
+    JsonValue *root = json_parse(text, n, jerr, sizeof jerr);
+    int rc = root ? check_config(path, root, config, err, err_size)
+                  : error_text(err, err_size, "%s: malformed JSON (%s)", path, jerr);
+    json_free(root);
+    return rc;
+}
+
 int hf_gpt2_read_config(const char *dir, GPTConfig *config, char *err, size_t err_size) {
-    char *path = join(dir, "config.json"), jerr[128];
+    char *path = join(dir, "config.json");
     size_t n;
     struct stat st;
     if (lstat(path, &st) != 0 && errno == ENOENT) {
@@ -153,13 +163,7 @@ int hf_gpt2_read_config(const char *dir, GPTConfig *config, char *err, size_t er
         return -1;
     }
     char *text = read_small(path, &n, err, err_size);
-    int rc = -1;
-    if (text) {
-        JsonValue *root = json_parse(text, n, jerr, sizeof jerr);
-        if (!root) error_text(err, err_size, "%s: malformed JSON (%s)", path, jerr);
-        else rc = check_config(path, root, config, err, err_size);
-        json_free(root);
-    }
+    int rc = text ? hf_gpt2_parse_config(path, text, n, config, err, err_size) : -1;
     free(text);
     free(path);
     return rc;

@@ -395,8 +395,8 @@ JsonValue *json_parse(const char *text, size_t len, char *err, size_t err_size) 
         fail(&p, "a JSON text of %zu bytes is too large", len);
         return NULL;
     }
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* an editor's, which JSON does not allow */
-        fail(&p, "it starts with a byte-order mark (U+FEFF); save it as UTF-8 without one");
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* Windows editors write one; JSON has none */
+        fail(&p, "the text starts with a UTF-8 byte-order mark (BOM); save the file without one");
         return NULL;
     }
     JsonDoc *doc = xcalloc(1, sizeof *doc);
@@ -452,10 +452,13 @@ int json_uint(const JsonValue *v, uint64_t *out) {
 }
 
 /* Code points that must not reach a terminal as themselves: they move the cursor, end the line,
- * start an escape sequence (C1's CSI is U+009B), or reorder the text around them. */
+ * start an escape sequence (C1's CSI is U+009B), or reorder the text around them; and those that
+ * print as nothing (zero-width spaces and joiners, a byte-order mark), which would make a quoted
+ * value look like one it is not. */
 static int needs_escape(uint32_t cp) {
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x200E || cp == 0x200F ||
-           cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x061C || (cp >= 0x200B && cp <= 0x200F) ||
+           cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2069) ||
+           cp == 0xFEFF;
 }
 
 const char *json_printable(const char *s, size_t n, char *buf, size_t size) {

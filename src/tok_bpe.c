@@ -515,6 +515,9 @@ done:
  * form); path names it in messages. */
 static int load_merges(Bpe *t, const char *path, const char *text, size_t size, const int16_t byte_of_cp[324],
                        char *err, size_t err_size) {
+    /* a BOM would otherwise be read as part of "#version" and named as a character of no token */
+    if (size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        return error_text(err, err_size, "%s: starts with a UTF-8 byte-order mark (BOM); save it without one", path);
     size_t lines = 1;
     for (size_t i = 0; i < size; i++) {
         /* a file of CR-only line ends would read as one line: no merge at all, and no error */

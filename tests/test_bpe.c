@@ -511,6 +511,20 @@ static void test_written_out_and_read_back(void) {
     back = tok_bpe_from_text("ck.safetensors", vocab, vocab_len, merges, merges_len, err, sizeof err);
     EXPECT(!back && strncmp(err, "ck.safetensors: the BPE merges: line 2: ", 40) == 0);
     if (back) tokenizer_free(back);
+    /* merges saved with a byte-order mark: said as such (it was quoted, invisible, as part of the
+     * "#version" line) */
+    memcpy(merges + 14, "\xc4\xa0 t", 4);
+    char *bom = xmalloc(merges_len + 3);
+    memcpy(bom, "\xEF\xBB\xBF", 3);
+    memcpy(bom + 3, merges, merges_len);
+    back = tok_bpe_from_text("ck.safetensors", vocab, vocab_len, bom, merges_len + 3, err, sizeof err);
+    EXPECT(!back && strcmp(err, "ck.safetensors: the BPE merges: starts with a UTF-8 byte-order mark (BOM); save it "
+                                "without one") == 0);
+    if (back) tokenizer_free(back);
+    back = tok_bpe_from_text("ck.safetensors", vocab, vocab_len, merges, merges_len, err, sizeof err);
+    EXPECT(back != NULL); /* the same merges without it */
+    tokenizer_free(back);
+    free(bom);
     free(text);
     free(a.ids);
     free(b.ids);

@@ -616,7 +616,7 @@ static void test_every_command_refuses_a_broken_folder(void) {
     BROKEN("dir_config", "rm config.json && mkdir config.json");
     expect_every_command_refuses("dir_config", "config.json: is a directory, expected a file");
     BROKEN("bom_config", "printf '\\357\\273\\277' | cat - config.json >c && mv c config.json");
-    expect_every_command_refuses("bom_config", "config.json: malformed JSON (at byte 0: it starts with a byte-order mark");
+    expect_every_command_refuses("bom_config", "config.json: malformed JSON (at byte 0: the text starts with a UTF-8 byte-order mark");
     BROKEN("no_config", "rm config.json");
     expect_every_command_refuses("no_config", "no_config: a folder without config.json");
     /* 4 layers of 4096 claimed over a 2-layer file of n_embd 16: refused from the header */

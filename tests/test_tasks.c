@@ -118,6 +118,9 @@ static void test_json_parser(void) {
     json_free(v);
     const char *dup = "{\"a\":{\"b\":1,\"c\":{\"b\":2},\"b\":3}}";
     EXPECT(!json_parse(dup, strlen(dup), err, sizeof err) && strstr(err, "duplicate key \"b\""));
+    /* a byte-order mark first is said as such, not as "invalid number" */
+    EXPECT(!json_parse("\xEF\xBB\xBF{}", 5, err, sizeof err) &&
+           strcmp(err, "at byte 0: the text starts with a UTF-8 byte-order mark (BOM); save the file without one") == 0);
     /* a big object: its key set grows past its first size and still finds the first key */
     char many[4096];
     size_t len = 0;
@@ -144,6 +147,8 @@ static void test_printable_escapes_what_a_terminal_would_obey(void) {
     EXPECT(strcmp(json_printable("\xE2\x80\xAE" "txt", 6, buf, sizeof buf), "\\u202Etxt") == 0); /* RLO */
     EXPECT(strcmp(json_printable("caf\xC3\xA9 \xFF", 7, buf, sizeof buf), "caf\xC3\xA9 \\xFF") == 0);
     EXPECT(strcmp(json_printable("a\0b", 3, buf, sizeof buf), "a\\x00b") == 0);
+    /* what prints as nothing: a byte-order mark, a zero-width space */
+    EXPECT(strcmp(json_printable("\xEF\xBB\xBF#v\xE2\x80\x8B", 8, buf, sizeof buf), "\\uFEFF#v\\u200B") == 0);
     /* too long: cut, marked, and never past the buffer */
     char small[8];
     EXPECT(strcmp(json_printable("abcdefgh", 8, small, sizeof small), "abcd...") == 0);

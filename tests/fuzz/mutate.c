@@ -1,24 +1,32 @@
-/* mutate.c — a mutation test of everything that reads a checkpoint. Two small valid chars
- * checkpoints (one with AdamW's moments, one with weights only) are damaged in thousands of
- * deterministic ways: byte flips in the header and in the data, truncations, a wrong header length,
- * duplicated and renamed keys, shape edits, metadata edits, dropped and stray tensors, NaN/Inf in
- * weights and moments. Each mutant goes through ckpt_peek and ckpt_load (with and without a
- * Trainer) in this process, and every STRIDE-th also through the binary (info, sample, eval).
+/* mutate.c — a mutation test of everything that reads a checkpoint or a Hugging Face GPT-2
+ * folder. Two small valid chars checkpoints (one with AdamW's moments, one with weights only) are
+ * damaged in thousands of deterministic ways: byte flips in the header and in the data,
+ * truncations, a wrong header length, duplicated and renamed keys, shape edits, metadata edits,
+ * dropped and stray tensors, NaN/Inf in weights and moments. Each mutant goes through ckpt_peek
+ * and ckpt_load (with and without a Trainer) in this process, and every STRIDE-th also through the
+ * binary (info, sample, eval).
  *
- * Properties: no crash, no sanitizer report, no hang (an alarm, a timeout for the binary); every
- * refusal is one line naming the file, with no control character in it; loading with and without
- * a Trainer agree; info succeeds exactly when ckpt_peek and the task's check of its metadata
+ * Then 400 Hugging Face GPT-2 folders, damaged in config.json, the tokenizer's files and
+ * model.safetensors, go through the readers and info, sample, eval and train --init (also told to
+ * write into the folder) (see
+ * folder_mutants below for what is damaged and what must hold).
+ *
+ * The checkpoints' properties: no crash, no sanitizer report, no hang (an alarm, a timeout for the
+ * binary); every refusal is one line naming the file, with no control character in it; loading
+ * with and without a Trainer agree; info succeeds exactly when ckpt_peek and the task's check of its metadata
  * (task_peek_checkpoint) do; a load that succeeds has passed ckpt_peek, holds only finite weights (and
  * finite moments, v >= 0) and the config its metadata states. Prints how many mutants loaded and
  * why the others were refused; exits 1 on the first broken property. Run by `make mutate` on the
  * ASan+UBSan build.
  *
- * usage: mutate MINGPT_BINARY [mutants (3600)] [binary runs (240)]
+ * usage: mutate MINGPT_BINARY [mutants (3600)] [binary runs (240)] [folders (400)]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +38,13 @@
 
 #include "checkpoint.h"
 #include "common.h"
+#include "hf_gpt2.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "task_common.h"
 #include "task_table.h"
+#include "tokenizer.h"
+#include "utf8.h"
 
 extern char **environ;
 
@@ -523,12 +534,20 @@ static int check_in_process(const char *path, int *peek_ok_out, int *task_ok_out
     return 1;
 }
 
-/* Runs the binary with args, stdout discarded and stderr kept in err; kills it after 30 s. Returns
- * the exit status; a signal or a timeout breaks a property. */
-static int run_binary(const char *const *args, char *err, size_t err_size) {
-    char err_path[128];
+/* What became of one run of the binary. */
+typedef struct {
+    int status; /* as waitpid gives it */
+    int hung;   /* killed after the time allowed */
+} Run;
+
+/* Runs the binary with args, stderr kept in err and stdout in out (NULL: discarded); kills it
+ * after limit_ms. */
+static Run spawn_binary(const char *const *args, long limit_ms, char *err, size_t err_size, char *out,
+                        size_t out_size) {
+    char err_path[128], out_path[128];
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
-    const char *argv[12] = {binary};
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    const char *argv[24] = {binary};
     int argc = 1;
     for (; args[argc - 1]; argc++) argv[argc] = args[argc - 1];
     argv[argc] = NULL;
@@ -536,7 +555,8 @@ static int run_binary(const char *const *args, char *err, size_t err_size) {
      * more than the run itself */
     posix_spawn_file_actions_t files;
     CHECK(posix_spawn_file_actions_init(&files) == 0);
-    CHECK(posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0) == 0);
+    CHECK(posix_spawn_file_actions_addopen(&files, 1, out ? out_path : "/dev/null",
+                                           out ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY, 0600) == 0);
     CHECK(posix_spawn_file_actions_addopen(&files, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
     /* LeakSanitizer's exit scan doubles each run's time; leaks in the reader's error paths are
      * caught in this process, and valgrind (make memcheck) checks the commands */
@@ -553,23 +573,37 @@ static int run_binary(const char *const *args, char *err, size_t err_size) {
     pid_t pid;
     CHECK(posix_spawn(&pid, binary, &files, NULL, (char *const *)argv, env) == 0);
     posix_spawn_file_actions_destroy(&files);
-    int status = 0;
+    Run r = {0};
     struct timespec tick = {0, 2000000}; /* 2 ms */
     for (long waited = 0;; waited += 2) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
+        pid_t done = waitpid(pid, &r.status, WNOHANG);
         CHECK(done >= 0);
         if (done == pid) break;
-        if (waited > 30000) {
+        if (waited > limit_ms) {
             kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            PROPERTY(0, "%s %s hung (killed after 30 s)", args[0], args[1]);
+            waitpid(pid, &r.status, 0);
+            r.hung = 1;
+            break;
         }
         nanosleep(&tick, NULL);
     }
-    FILE *fp = fopen(err_path, "rb");
-    size_t n = fp ? fread(err, 1, err_size - 1, fp) : 0;
-    if (fp) fclose(fp);
-    err[n] = '\0';
+    for (int k = 0; k < 2; k++) {
+        char *buf = k ? out : err;
+        if (!buf) continue;
+        FILE *fp = fopen(k ? out_path : err_path, "rb");
+        size_t n = fp ? fread(buf, 1, (k ? out_size : err_size) - 1, fp) : 0;
+        if (fp) fclose(fp);
+        buf[n] = '\0';
+    }
+    return r;
+}
+
+/* Runs the binary with args (spawn_binary, 30 s); returns the exit status. A signal or a timeout
+ * breaks a property, and so does a refusal that is not one line. */
+static int run_binary(const char *const *args, char *err, size_t err_size) {
+    Run r = spawn_binary(args, 30000, err, err_size, NULL, 0);
+    PROPERTY(!r.hung, "%s %s hung (killed after 30 s)", args[0], args[1]);
+    int status = r.status;
     PROPERTY(WIFEXITED(status), "%s died of signal %d: %s", args[0], WIFSIGNALED(status) ? WTERMSIG(status) : 0, err);
     int rc = WEXITSTATUS(status);
     PROPERTY(!strstr(err, "Sanitizer") && !strstr(err, "runtime error") && !strstr(err, "internal error"),
@@ -605,13 +639,646 @@ static void write_file(const char *path, const void *data, size_t n) {
     CHECK(fp && fwrite(data, 1, n, fp) == n && fclose(fp) == 0);
 }
 
+/* ---------------------------------------------------------------- Hugging Face GPT-2 folders */
+
+/* The base folder: GPT-2's layout at toy size (2 layers, 2 heads, n_embd 8, 16 positions) with a
+ * tokenizer of the 256 byte tokens and six merges (vocab_size 262). Every mutant is written afresh
+ * into FOLDER, damaged one way, and given to info, sample, eval and train --init, and to the readers
+ * in this process (hf_gpt2_read_config, hf_gpt2_peek, tok_bpe_load, hf_gpt2_load). Properties: no
+ * crash, no sanitizer report, no hang (20 s); exit 0, 1 or 2, and a refusal one line naming the
+ * folder or one of its files, with no control character; a folder that info refuses is refused by
+ * the others too, and one that info accepts fails in sample or eval only for non-finite weights; no
+ * file of the folder changes, appears or goes, not even when train is told to write its model, log
+ * or plot over one of them (or as a new file in the folder). Unlike the checkpoints', a broken property is
+ * counted and the run goes on, so that one run lists every failure, each with how to repeat it
+ * (mutate BINARY 0 0 N repeats the first N; MUTATE_VERBOSE=1 prints every run's exit and message). */
+
+static const GPTConfig HF_SHAPE = {2, 2, 8, 262, 16, 0.0f, 0.0f, 0.0f};
+static const char *const HF_MERGES[][2] = {{"t", "h"}, {"th", "e"}, {" ", "the"}, {"e", "r"}, {"i", "n"}, {"o", "u"}};
+
+typedef struct {
+    const char *key;
+    const char *value; /* JSON text; NULL: left out */
+} ConfigEntry;
+
+enum { N_CONFIG = 13 };
+static const ConfigEntry HF_CONFIG[N_CONFIG] = {
+    {"activation_function", "\"gelu_new\""}, {"architectures", "[\"GPT2LMHeadModel\"]"},
+    {"layer_norm_epsilon", "1e-05"},         {"model_type", "\"gpt2\""},
+    {"n_ctx", "16"},                         {"n_embd", "8"},
+    {"n_head", "2"},                         {"n_inner", "null"},
+    {"n_layer", "2"},                        {"n_positions", "16"},
+    {"vocab_size", "262"},                   {"scale_attn_weights", "true"},
+    {"bos_token_id", "50256"},
+};
+
+static char folder[160], folder_text[160], folder_out[160];
+static long folder_failures;
+static int folder_failure_kept, mutant_failed;
+
+/* OpenAI's bytes_to_unicode: the character that spells byte b in the files. */
+static uint32_t spell_byte(int b) {
+    int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    if (printable) return (uint32_t)b;
+    uint32_t next = 256;
+    for (int c = 0; c < b; c++)
+        next += !((c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF));
+    return next;
+}
+
+static void put_spelled(Buf *b, const char *token, int json) {
+    for (const unsigned char *p = (const unsigned char *)token; *p; p++) {
+        uint32_t cp = spell_byte(*p);
+        char enc[4];
+        if (json && (cp == '"' || cp == '\\')) puts_(b, "\\");
+        put(b, enc, (size_t)utf8_encode(cp, enc));
+    }
+}
+
+/* vocab.json (raw UTF-8, as Hugging Face writes it) and merges.txt of the base tokenizer. */
+static void tokenizer_text(Buf *vocab, Buf *merges) {
+    vocab->len = merges->len = 0;
+    puts_(vocab, "{");
+    char num[32], one[2] = {0, 0};
+    for (int b = 0; b < 256; b++) {
+        puts_(vocab, b ? ", \"" : "\"");
+        if (b == 0) { /* the 0 byte cannot go through a C string: it is spelled U+0100 */
+            put(vocab, "\xc4\x80", 2);
+        } else {
+            one[0] = (char)b;
+            put_spelled(vocab, one, 1);
+        }
+        snprintf(num, sizeof num, "\": %d", b);
+        puts_(vocab, num);
+    }
+    puts_(merges, "#version: 0.2\n");
+    for (int m = 0; m < 6; m++) {
+        char both[16];
+        snprintf(both, sizeof both, "%s%s", HF_MERGES[m][0], HF_MERGES[m][1]);
+        puts_(vocab, ", \"");
+        put_spelled(vocab, both, 1);
+        snprintf(num, sizeof num, "\": %d", 256 + m);
+        puts_(vocab, num);
+        put_spelled(merges, HF_MERGES[m][0], 0);
+        puts_(merges, " ");
+        put_spelled(merges, HF_MERGES[m][1], 0);
+        puts_(merges, "\n");
+    }
+    puts_(vocab, "}");
+}
+
+static void config_text(Buf *b, const ConfigEntry *entries) {
+    b->len = 0;
+    puts_(b, "{\n");
+    int first = 1;
+    for (int i = 0; i < N_CONFIG; i++) {
+        if (!entries[i].value) continue;
+        if (!first) puts_(b, ",\n");
+        first = 0;
+        puts_(b, "  \"");
+        puts_(b, entries[i].key);
+        puts_(b, "\": ");
+        puts_(b, entries[i].value);
+    }
+    puts_(b, "\n}\n");
+}
+
+/* The model's weights as Hugging Face stores them: Conv1D weights (in, out), the attn.bias
+ * buffers; prefixed names with lm_head.weight, or bare names tied to wte. */
+static void hf_parts(Parts *ps, int prefixed) {
+    GPT *m = gpt_create(&HF_SHAPE, pool);
+    gpt_init(m, 11);
+    memset(ps, 0, sizeof *ps);
+    for (int i = 0; i < m->params.n; i++) {
+        const Tensor *p = &m->params.t[i];
+        const char *bare = strncmp(p->name, "transformer.", 12) == 0 ? p->name + 12 : p->name;
+        if (strcmp(p->name, "lm_head.weight") == 0 && !prefixed) continue;
+        Part *t = &ps->t[ps->n++];
+        snprintf(t->name, sizeof t->name, "%s", prefixed ? p->name : bare);
+        snprintf(t->dtype, sizeof t->dtype, "F32");
+        t->ndim = p->ndim;
+        memcpy(t->shape, p->shape, sizeof t->shape);
+        t->bytes = p->numel * sizeof(float);
+        t->data = xmalloc(t->bytes + 1);
+        int conv = p->ndim == 2 && strncmp(p->name + strlen(p->name) - 7, ".weight", 7) == 0 &&
+                   (strstr(p->name, "c_attn") || strstr(p->name, "c_proj") || strstr(p->name, "c_fc"));
+        if (conv) { /* (out, in) -> (in, out) */
+            size_t out = p->shape[0], in = p->shape[1];
+            float *d = (float *)t->data;
+            for (size_t o = 0; o < out; o++)
+                for (size_t j = 0; j < in; j++) d[j * out + o] = p->data[o * in + j];
+            t->shape[0] = in;
+            t->shape[1] = out;
+        } else {
+            memcpy(t->data, p->data, t->bytes);
+        }
+    }
+    for (int l = 0; l < HF_SHAPE.n_layer; l++) { /* the causal mask Hugging Face keeps */
+        Part *t = &ps->t[ps->n++];
+        snprintf(t->name, sizeof t->name, "%sh.%d.attn.bias", prefixed ? "transformer." : "", l);
+        snprintf(t->dtype, sizeof t->dtype, "F32");
+        t->ndim = 4;
+        size_t T = (size_t)HF_SHAPE.block_size, shape[4] = {1, 1, T, T};
+        memcpy(t->shape, shape, sizeof shape);
+        t->bytes = T * T * sizeof(float);
+        t->data = xmalloc(t->bytes);
+        for (size_t i = 0; i < T * T; i++) ((float *)t->data)[i] = i % T <= i / T;
+    }
+    gpt_free(m);
+}
+
+static void remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        CHECK(d != NULL);
+        for (struct dirent *e; (e = readdir(d));) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            remove_tree(sub);
+        }
+        closedir(d);
+        CHECK(rmdir(path) == 0);
+    } else {
+        CHECK(unlink(path) == 0);
+    }
+}
+
+/* What a folder holds, to see that no command changed it. */
+typedef struct {
+    char name[256];
+    mode_t type;
+    off_t size;
+    uint64_t hash; /* of a regular file's bytes (up to 16 MiB; a bigger file: its size and time) */
+    char link[256];
+} Entry;
+
+typedef struct {
+    Entry e[16];
+    int n;
+} Snapshot;
+
+static int entry_order(const void *a, const void *b) { return strcmp(((const Entry *)a)->name, ((const Entry *)b)->name); }
+
+static void snapshot(Snapshot *s) {
+    memset(s, 0, sizeof *s);
+    DIR *d = opendir(folder);
+    if (!d) return;
+    for (struct dirent *de; (de = readdir(d)) && s->n < 16;) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        Entry *e = &s->e[s->n++];
+        char path[512];
+        snprintf(e->name, sizeof e->name, "%s", de->d_name);
+        snprintf(path, sizeof path, "%s/%s", folder, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        e->type = st.st_mode & S_IFMT;
+        e->size = st.st_size;
+        if (S_ISLNK(st.st_mode)) {
+            ssize_t k = readlink(path, e->link, sizeof e->link - 1);
+            if (k > 0) e->link[k] = '\0';
+        } else if (S_ISREG(st.st_mode) && st.st_size <= (16 << 20)) {
+            FILE *fp = fopen(path, "rb");
+            uint64_t h = 0xcbf29ce484222325ull;
+            int c;
+            while (fp && (c = getc(fp)) != EOF) h = (h ^ (uint64_t)c) * 0x100000001b3ull;
+            if (fp) fclose(fp);
+            e->hash = h;
+        } else if (S_ISREG(st.st_mode)) {
+            e->hash = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+        }
+    }
+    closedir(d);
+    qsort(s->e, (size_t)s->n, sizeof *s->e, entry_order);
+}
+
+/* A broken property of a folder mutant: said with how to repeat it; the first one's folder is kept. */
+static void folder_failed(const char *fmt, ...) MG_PRINTF(1, 2);
+static void folder_failed(const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    folder_failures++;
+    mutant_failed = 1;
+    printf("folder mutant %ld (%s): %s\n", mutant_id, mutant_what, msg);
+}
+
+/* After a mutant's runs: the first that broke a property is kept for a look. */
+static void keep_failed_folder(void) {
+    if (!mutant_failed || folder_failure_kept) return;
+    char kept[200];
+    snprintf(kept, sizeof kept, "%s-kept", folder);
+    remove_tree(kept);
+    if (rename(folder, kept) == 0) {
+        printf("    (folder mutant %ld is kept as %s; the run goes on)\n", mutant_id, kept);
+        folder_failure_kept = keep_dir = 1;
+    }
+}
+
+/* A refusal: one line naming the folder (or a file in it), no control character. train may have
+ * said what it started from first: then its refusal is the last line, and the one "mingpt: " line
+ * (a loss that is not finite names the output it did not write, not the folder). */
+static int refusal_ok(const char *err, int train) {
+    size_t n = strlen(err);
+    const char *last = err;
+    for (const char *nl = strchr(err, '\n'); nl && nl + 1 < err + n; nl = strchr(nl + 1, '\n')) last = nl + 1;
+    if (last != err && !(train && strstr(err, "starting from the weights of ") == err)) return 0;
+    for (const char *line = err; line < last; line = strchr(line, '\n') + 1)
+        if (strncmp(line, "mingpt", 6) == 0) return 0; /* one error, at the end */
+    /* "mingpt: " for an error, "mingpt train: " for a usage error */
+    size_t word = strncmp(last, "mingpt ", 7) == 0 ? strspn(last + 7, "abcdefghijklmnopqrstuvwxyz") : 0;
+    size_t head = word ? 7 + word : 6;
+    if (strncmp(last, "mingpt", 6) != 0 || strncmp(last + head, ": ", 2) != 0 ||
+        n < 10 || err[n - 1] != '\n' || (last == err && !strstr(err, folder)))
+        return 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (((unsigned char)err[i] < 0x20 && err[i] != '\n') || err[i] == 0x7F) return 0;
+    return 1;
+}
+
+/* Which file of the folder a refusal names, for the summary. */
+static const char *const NAMED[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt", "encoder.json",
+                                    "vocab.bpe", "the folder itself"};
+static long named_counts[7];
+
+static void count_named(const char *err) {
+    for (int i = 0; i < 6; i++)
+        if (strstr(err, NAMED[i])) {
+            named_counts[i]++;
+            return;
+        }
+    named_counts[6]++;
+}
+
+enum { FOLDER_INFO, FOLDER_SAMPLE, FOLDER_EVAL, FOLDER_TRAIN, FOLDER_INSIDE, N_CMDS };
+static const char *const CMD_NAMES[N_CMDS] = {"info", "sample", "eval", "train --init",
+                                              "train --init with an output in the folder"};
+static long cmd_refused[N_CMDS], cmd_ran, eval_nan;
+
+/* Runs one command on the folder; returns its exit status (-1: a property broke). */
+static int folder_command(int cmd, const Snapshot *before) {
+    const char *argv[N_CMDS][20] = {
+        {"info", folder, NULL},
+        {"sample", "--ckpt", folder, "--len", "3", "--threads", "1", NULL},
+        {"eval", folder_text, "--ckpt", folder, "--threads", "1", NULL},
+        {"train", folder_text, "--init", folder, "--out", folder_out, "--max-iters", "1", "--batch-size", "2",
+         "--block-size", "8", "--eval-every", "1", "--sample-len", "0", "--threads", "1", NULL},
+    };
+    /* an output that names a file of the folder, or a new one in it, any way round: refused */
+    static const char *const FLAGS[] = {"--out", "--log", "--plot"};
+    static const char *const INSIDE[] = {"model.safetensors", "config.json",    "vocab.json",
+                                         "merges.txt",        "new.safetensors", "./config.json",
+                                         "../hf/model.safetensors"};
+    char inside[300];
+    snprintf(inside, sizeof inside, "%s/%s", folder, INSIDE[mutant_id < 0 ? 0 : mutant_id % 7]);
+    if (cmd == FOLDER_INSIDE) {
+        argv[cmd][0] = "train";
+        argv[cmd][1] = folder_text;
+        argv[cmd][2] = "--init";
+        argv[cmd][3] = folder;
+        argv[cmd][4] = FLAGS[mutant_id < 0 ? 0 : (mutant_id / 7) % 3];
+        argv[cmd][5] = inside;
+        argv[cmd][6] = "--max-iters";
+        argv[cmd][7] = "1";
+        argv[cmd][8] = NULL;
+        if (argv[cmd][4][2] != 'o') { /* a binary that let --log or --plot through writes its model here */
+            argv[cmd][8] = "--out";
+            argv[cmd][9] = folder_out;
+            argv[cmd][10] = NULL;
+        }
+    }
+    static char err[8192], out[8192];
+    Run r = spawn_binary(argv[cmd], 20000, err, sizeof err, out, sizeof out);
+    cmd_ran++;
+    unlink(folder_out);
+    char repro[600];
+    snprintf(repro, sizeof repro, "mingpt %s", CMD_NAMES[cmd]);
+    if (cmd == FOLDER_INSIDE) snprintf(repro, sizeof repro, "mingpt train --init %s %s %s", folder, argv[cmd][4], inside);
+    Snapshot after; /* first: whatever else went wrong, a changed folder is a loss of its own */
+    snapshot(&after);
+    if (after.n != before->n || memcmp(after.e, before->e, sizeof after.e) != 0) folder_failed("%s changed the folder", repro);
+    if (r.hung) return folder_failed("%s hung (killed after 20 s)", repro), -1;
+    if (!WIFEXITED(r.status))
+        return folder_failed("%s died of signal %d: %.300s", repro, WTERMSIG(r.status), err), -1;
+    if (strstr(err, "Sanitizer") || strstr(err, "runtime error") || strstr(err, "internal error"))
+        return folder_failed("%s: %.1500s", repro, err), -1;
+    int rc = WEXITSTATUS(r.status);
+    if (rc != 0 && rc != 1 && rc != 2) return folder_failed("%s exited with %d: %.300s", repro, rc, err), -1;
+    if (cmd == FOLDER_INSIDE && rc == 0) return folder_failed("%s exited 0", repro), -1;
+    if (rc != 0 && !refusal_ok(err, cmd == FOLDER_TRAIN))
+        return folder_failed("%s: not one line naming the folder: [%.600s]", repro, err), -1;
+    if (rc != 0) cmd_refused[cmd]++;
+    if (rc != 0 && cmd == FOLDER_INFO) count_named(err);
+    if (getenv("MUTATE_VERBOSE")) printf("  %ld (%s) %s: %d %s", mutant_id, mutant_what, CMD_NAMES[cmd], rc, rc ? err : "\n");
+    /* a loss that is not a number, exit 0: counted (issue 23, finding 6), not a property here */
+    if (cmd == FOLDER_EVAL && rc == 0 && (strstr(out, "nan") || strstr(out, "inf"))) {
+        if (eval_nan < 8)
+            printf("  folder mutant %ld (%s): eval exited 0 printing %.*s\n", mutant_id, mutant_what,
+                   (int)strcspn(out, "\n"), out);
+        eval_nan++;
+    }
+    return rc;
+}
+
+/* The readers in this process: each refusal one line naming the folder or its file. Returns
+ * whether info's checks pass (*loads: and the weights load). */
+static int folder_in_process(int *loads) {
+    char err[1024];
+    GPTConfig c;
+    HfGpt2Contents contents;
+    int ok = hf_gpt2_read_config(folder, &c, err, sizeof err) == 0;
+    if (ok) ok = hf_gpt2_peek(folder, &c, &contents, err, sizeof err) == 0;
+    if (!ok && !strstr(err, folder)) folder_failed("config or header refused without naming the folder: %s", err);
+    Tokenizer *tok = tok_bpe_load(folder, err, sizeof err);
+    if (!tok && !strstr(err, folder)) folder_failed("tok_bpe_load refused without naming the folder: %s", err);
+    int info_ok = ok && tok && tokenizer_vocab_size(tok) == c.vocab_size;
+    tokenizer_free(tok);
+    GPT *m = hf_gpt2_load(folder, pool, NULL, err, sizeof err);
+    if (!m && !strstr(err, folder)) folder_failed("hf_gpt2_load refused without naming the folder: %s", err);
+    if (m && !ok) folder_failed("hf_gpt2_load accepted a folder whose config or header hf_gpt2_peek refused");
+    *loads = info_ok && m != NULL;
+    gpt_free(m);
+    return info_ok;
+}
+
+/* A file of the folder replaced by what is not a regular file. */
+static void special_file(const char *name, char *what, size_t what_size) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    unlink(path);
+    switch (below(6)) {
+    case 0: CHECK(mkfifo(path, 0600) == 0); snprintf(what, what_size, "%s is a FIFO", name); break;
+    case 1: CHECK(mkdir(path, 0700) == 0); snprintf(what, what_size, "%s is a directory", name); break;
+    case 2: CHECK(symlink(name, path) == 0); snprintf(what, what_size, "%s is a link to itself", name); break;
+    case 3: CHECK(symlink("nowhere", path) == 0); snprintf(what, what_size, "%s is a dangling link", name); break;
+    case 4: CHECK(symlink("/dev/zero", path) == 0); snprintf(what, what_size, "%s is a link to /dev/zero", name); break;
+    default: snprintf(what, what_size, "%s is missing", name); break;
+    }
+}
+
+static void write_in_folder(const char *name, const void *data, size_t n) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    write_file(path, data, n);
+}
+
+/* A sparse file of size bytes (no disk used). */
+static void sparse_file(const char *name, off_t size) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && ftruncate(fd, size) == 0 && close(fd) == 0);
+}
+
+/* Text damage: a cut, flipped bytes, a BOM, CR-only line ends, or a NUL. */
+static void damage_text(Buf *b, char *what, size_t what_size) {
+    switch (below(6)) {
+    case 0: b->len = below(b->len); snprintf(what, what_size, "cut at %zu bytes", b->len); break;
+    case 1: {
+        size_t n = 1 + below(3);
+        for (size_t i = 0; i < n; i++) b->p[below(b->len)] ^= (unsigned char)(1 + below(255));
+        snprintf(what, what_size, "%zu byte(s) flipped", n);
+        break;
+    }
+    case 2: {
+        put(b, "...", 3);
+        memmove(b->p + 3, b->p, b->len - 3);
+        memcpy(b->p, "\xef\xbb\xbf", 3);
+        snprintf(what, what_size, "a UTF-8 BOM first");
+        break;
+    }
+    case 3:
+        for (size_t i = 0; i < b->len; i++)
+            if (b->p[i] == '\n') b->p[i] = '\r';
+        snprintf(what, what_size, "CR-only line ends");
+        break;
+    case 4: b->p[below(b->len)] = 0; snprintf(what, what_size, "a 0 byte inside"); break;
+    default: { /* CRLF line ends: fine */
+        Buf c = {0};
+        for (size_t i = 0; i < b->len; i++) {
+            if (b->p[i] == '\n') put(&c, "\r", 1);
+            put(&c, b->p + i, 1);
+        }
+        free(b->p);
+        *b = c;
+        snprintf(what, what_size, "CRLF line ends");
+        break;
+    }
+    }
+}
+
+static void folder_mutants(long n_folders) {
+    snprintf(folder, sizeof folder, "%s/hf", dir);
+    snprintf(folder_text, sizeof folder_text, "%s/hf_text.txt", dir);
+    snprintf(folder_out, sizeof folder_out, "%s/hf_out.safetensors", dir);
+    char text[2048] = "";
+    for (int i = 0; strlen(text) < 1500; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "the other thing %d is in there, our%c\n", i % 5,
+                 "tsnr"[i % 4]);
+    write_file(folder_text, text, strlen(text));
+    Parts base[2];
+    hf_parts(&base[0], 0);
+    hf_parts(&base[1], 1);
+    Buf vocab = {0}, merges = {0}, config = {0}, model = {0};
+    rng_seed(&rng, 20261207);
+    long loaded = 0, info_accepted = 0;
+    for (mutant_id = -1; mutant_id < n_folders; mutant_id++) {
+        char what[256] = "the original";
+        Parts ps;
+        parts_copy(&ps, &base[mutant_id & 1]);
+        ConfigEntry entries[N_CONFIG];
+        memcpy(entries, HF_CONFIG, sizeof entries);
+        tokenizer_text(&vocab, &merges);
+        int kind = mutant_id < 0 ? -1 : (int)(mutant_id % 12);
+        /* the edits that work on the parts, before they are written */
+        static const char *const VALUES[] = {"0", "-1", "1.5", "2.0", "1e3", "99999999999999999999", "\"8\"", "null",
+                                             "true", "[]", "{}", "16385", "4096", "3", "4194305", "262144", "1",
+                                             "\"gpt2\"", "\"gelu\"", "[\"GPT2Model\", \"BertModel\"]", "false", "1e-06"};
+        int edited_config = 0;
+        if (kind == 0 || kind == 11) {
+            int k = (int)below(N_CONFIG);
+            if (below(8) == 0) {
+                entries[k].value = NULL;
+                snprintf(what, sizeof what, "config.json without \"%s\"", entries[k].key);
+            } else {
+                entries[k].value = VALUES[below(sizeof VALUES / sizeof *VALUES)];
+                snprintf(what, sizeof what, "config.json \"%s\": %s", entries[k].key, entries[k].value);
+            }
+            edited_config = 1;
+        }
+        if (kind == 1 && below(4) == 0) { /* a config claiming a model of many GiB */
+            entries[5].value = "4096";
+            entries[8].value = below(2) ? "48" : "4";
+            snprintf(what, sizeof what, "config.json claims %s layers of n_embd 4096", entries[8].value);
+            edited_config = 1;
+        }
+        char more[160] = "";
+        if (kind == 6) edit_shape(&ps, more, sizeof more);
+        if (kind == 7) { /* another dtype */
+            static const char *const DTYPES[] = {"F16", "BF16", "F64", "I32", "U8", "F8_E4M3", "f32"};
+            Part *t = &ps.t[pick_tensor(&ps, 0)];
+            const char *d = DTYPES[below(7)];
+            snprintf(t->dtype, sizeof t->dtype, "%s", d);
+            snprintf(more, sizeof more, "%s is %s", t->name, d);
+        }
+        if (kind == 8) below(2) ? drop_or_add(&ps, more, sizeof more) : edit_name(&ps, more, sizeof more);
+        if (kind == 9 || kind == 11) {
+            Part *t = &ps.t[pick_tensor(&ps, 0)];
+            static const float BAD[] = {NAN, INFINITY, -INFINITY, 3.0e38f, -3.0e38f};
+            size_t v = below(5), at = below(t->bytes / 4);
+            memcpy(t->data + 4 * at, &BAD[v], 4);
+            snprintf(more, sizeof more, "%s[%zu] = %g", t->name, at, (double)BAD[v]);
+        }
+        if (more[0]) snprintf(what + (edited_config ? strlen(what) : 0), sizeof what - (edited_config ? strlen(what) : 0),
+                              "%s%s", edited_config ? "; " : "", more);
+        serialize(&ps, &model);
+        parts_free(&ps);
+        config_text(&config, entries);
+        if (kind == 10) damage_bytes(&model, (int)below(4), what, sizeof what);
+        if (kind == 1 && !edited_config) {
+            damage_text(&config, more, sizeof more);
+            snprintf(what, sizeof what, "config.json: %s", more);
+        }
+        if (kind == 3) {
+            damage_text(&vocab, more, sizeof more);
+            snprintf(what, sizeof what, "vocab.json: %s", more);
+        }
+        if (kind == 4) {
+            damage_text(&merges, more, sizeof more);
+            snprintf(what, sizeof what, "merges.txt: %s", more);
+        }
+        remove_tree(folder);
+        CHECK(mkdir(folder, 0700) == 0);
+        write_in_folder("config.json", config.p, config.len);
+        write_in_folder("model.safetensors", model.p, model.len);
+        write_in_folder("vocab.json", vocab.p, vocab.len);
+        write_in_folder("merges.txt", merges.p, merges.len);
+        if (kind == 2) { /* a file that is not one */
+            static const char *const FILES[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+            special_file(FILES[below(4)], what, sizeof what);
+        }
+        if (kind == 5) { /* the tokenizer's content and layouts */
+            switch (below(10)) {
+            case 0: sparse_file(below(2) ? "vocab.json" : "merges.txt", (off_t)300 << 20);
+                    snprintf(what, sizeof what, "a tokenizer file of 300 MiB (sparse)"); break;
+            case 1: sparse_file("vocab.json", (off_t)24 << 20); snprintf(what, sizeof what, "vocab.json 24 MiB of zeros"); break;
+            case 2: { /* OpenAI's pair beside, the same */
+                write_in_folder("encoder.json", vocab.p, vocab.len);
+                write_in_folder("vocab.bpe", merges.p, merges.len);
+                snprintf(what, sizeof what, "both layouts, the same");
+                break;
+            }
+            case 3: {
+                write_in_folder("encoder.json", vocab.p, vocab.len);
+                write_in_folder("vocab.bpe", merges.p, merges.len - 4);
+                snprintf(what, sizeof what, "both layouts, different merges");
+                break;
+            }
+            case 4: write_in_folder("encoder.json", vocab.p, vocab.len); snprintf(what, sizeof what, "encoder.json alone beside"); break;
+            case 5: { /* a merge twice */
+                puts_(&merges, "t h\n");
+                write_in_folder("merges.txt", merges.p, merges.len);
+                snprintf(what, sizeof what, "merges.txt lists \"t h\" twice");
+                break;
+            }
+            case 6: { /* a merge of unknown tokens, or whose result is not a token */
+                puts_(&merges, below(2) ? "q z\n" : "qz x\n");
+                write_in_folder("merges.txt", merges.p, merges.len);
+                snprintf(what, sizeof what, "merges.txt has a merge outside the vocabulary");
+                break;
+            }
+            case 7: { /* an id out of range, twice, negative or not a number */
+                static const char *const IDS[] = {"262", "0", "-1", "1.5", "\"3\"", "99999999999", "null"};
+                const char *id = IDS[below(7)];
+                char *at = strstr((char *)vocab.p, "\"\xc4\xa0the\": ");
+                CHECK(at != NULL);
+                Buf v2 = {0};
+                put(&v2, vocab.p, (size_t)(at - (char *)vocab.p));
+                puts_(&v2, "\"\xc4\xa0the\": ");
+                puts_(&v2, id);
+                const char *rest = strchr(at + 9, ',');
+                put(&v2, rest, vocab.len - (size_t)(rest - (char *)vocab.p));
+                write_in_folder("vocab.json", v2.p, v2.len);
+                free(v2.p);
+                snprintf(what, sizeof what, "vocab.json gives \" the\" the id %s", id);
+                break;
+            }
+            case 8: { /* a token not in the byte alphabet, or a byte token missing */
+                Buf v2 = {0};
+                put(&v2, vocab.p, vocab.len - 1);
+                puts_(&v2, below(2) ? ", \"\xe4\xb8\xad\": 262}" : ", \"\": 262}");
+                write_in_folder("vocab.json", v2.p, v2.len);
+                free(v2.p);
+                snprintf(what, sizeof what, "vocab.json has a token outside the byte alphabet, or an empty one");
+                break;
+            }
+            default: { /* an empty or non-object vocabulary, empty merges */
+                static const char *const V[] = {"{}", "[]", "", "null", "{\"a\": 0}"};
+                const char *v = V[below(5)];
+                if (below(3) == 0) write_in_folder("merges.txt", "", 0), snprintf(what, sizeof what, "merges.txt empty");
+                else write_in_folder("vocab.json", v, strlen(v)), snprintf(what, sizeof what, "vocab.json is \"%s\"", v);
+                break;
+            }
+            }
+        }
+        mutant_what = what;
+        mutant_failed = 0;
+
+        Snapshot before;
+        snapshot(&before);
+        alarm(30); /* a hang in this process ends the run */
+        int loads, info_ok = folder_in_process(&loads);
+        alarm(0);
+        int rc[N_CMDS];
+        for (int c = 0; c < N_CMDS; c++) rc[c] = folder_command(c, &before);
+        if (mutant_id < 0) {
+            if (!(info_ok && loads && rc[0] == 0 && rc[1] == 0 && rc[2] == 0 && rc[3] == 0 && rc[4] > 0))
+                folder_failed("the original folder is refused (info %d, sample %d, eval %d, train %d), or train "
+                              "wrote into it (%d)", rc[0], rc[1], rc[2], rc[3], rc[4]);
+            keep_failed_folder();
+            continue;
+        }
+        info_accepted += rc[FOLDER_INFO] == 0;
+        loaded += loads;
+        if (rc[FOLDER_INFO] >= 0 && (rc[FOLDER_INFO] == 0) != info_ok)
+            folder_failed("info exited %d, but the readers %s the folder", rc[FOLDER_INFO], info_ok ? "accept" : "refuse");
+        for (int c = 1; c < FOLDER_INSIDE; c++)
+            if (rc[FOLDER_INFO] > 0 && rc[c] == 0) folder_failed("info refused it, %s exited 0", CMD_NAMES[c]);
+        for (int c = FOLDER_SAMPLE; c <= FOLDER_EVAL; c++)
+            if (loads && rc[c] > 0) folder_failed("the folder loads, but %s exited %d", CMD_NAMES[c], rc[c]);
+        keep_failed_folder();
+    }
+    printf("%ld Hugging Face folder mutants (seed 20261207), each through the readers in this process and "
+           "mingpt info, sample, eval and train --init, and train --init told to write into the folder (%ld runs)\n",
+           n_folders, cmd_ran);
+    printf("  accepted by info %ld, loaded %ld; refused by info %ld, sample %ld, eval %ld, train --init %ld, "
+           "train --init with an output in the folder %ld\n",
+           info_accepted, loaded, cmd_refused[0], cmd_refused[1], cmd_refused[2], cmd_refused[3], cmd_refused[4]);
+    printf("  info's refusals name:");
+    for (int i = 0; i < 7; i++) printf("%s %s %ld", i ? "," : "", NAMED[i], named_counts[i]);
+    printf("\n");
+    printf("  eval exited 0 with a loss that is not a number: %ld; broken properties: %ld\n", eval_nan,
+           folder_failures);
+    free(vocab.p);
+    free(merges.p);
+    free(config.p);
+    free(model.p);
+    parts_free(&base[0]);
+    parts_free(&base[1]);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: mutate MINGPT_BINARY [mutants] [binary runs]\n");
+        fprintf(stderr, "usage: mutate MINGPT_BINARY [mutants] [binary runs] [folders]\n");
         return 2;
     }
     binary = argv[1];
     long n_mutants = argc > 2 ? atol(argv[2]) : 3600, n_binary = argc > 3 ? atol(argv[3]) : 240;
+    long n_folders = argc > 4 ? atol(argv[4]) : 400;
     CHECK(mkdtemp(dir) != NULL);
     atexit(cleanup);
     pool = pool_create(1);
@@ -704,6 +1371,7 @@ int main(int argc, char **argv) {
     free(buf.p);
     parts_free(&base[0]);
     parts_free(&base[1]);
+    folder_mutants(n_folders);
     pool_free(pool);
-    return 0;
+    return folder_failures ? 1 : 0;
 }
