@@ -26,8 +26,14 @@ typedef struct {
     int exists;
     struct stat st;        /* the file, or its nearest existing folder */
     char *rest;            /* !exists: the missing part, normalised (owned) */
-    char *base;            /* !exists: the nearest existing folder's path (owned) */
+    char *base;            /* !exists: the nearest existing folder's path; exists: NULL, or the
+                              path without ".." that names the file (owned) */
 } Identity;
+
+static void identity_free(Identity *id) {
+    free(id->rest);
+    free(id->base);
+}
 
 static void identify(const char *path, Identity *id) {
     memset(id, 0, sizeof *id);
@@ -57,9 +63,11 @@ static void identify(const char *path, Identity *id) {
     /* normalise rest: drop "" and ".", let ".." take back the component before it */
     char *out = xmalloc(strlen(rest) + 1);
     size_t o = 0;
+    int up = 0; /* rest had a ".." */
     for (char *c = rest; *c;) {
         char *end = strchr(c, '/');
         size_t k = end ? (size_t)(end - c) : strlen(c);
+        up |= k == 2 && c[0] == '.' && c[1] == '.';
         if (k == 2 && c[0] == '.' && c[1] == '.' && o > 0) {
             while (o > 0 && out[o - 1] != '/') o--;
             if (o > 0) o--;
@@ -74,12 +82,19 @@ static void identify(const char *path, Identity *id) {
     free(rest);
     id->rest = out;
     id->base = dir;
+    if (up) {
+        /* "missing/../x": once a writer makes "missing" (as a checkpoint's folder is made), the
+         * kernel resolves the path to base/x, which may well exist: identify that instead */
+        size_t nb = strlen(dir), no = strlen(out);
+        char *joined = xmalloc(nb + no + 2);
+        snprintf(joined, nb + no + 2, "%s%s%s", dir, no ? "/" : "", out);
+        identity_free(id);
+        identify(joined, id); /* (joined's missing part has no ".." to take back: no second round) */
+        if (id->exists) id->base = joined; /* the path that names it */
+        else free(joined);
+    }
 }
 
-static void identity_free(Identity *id) {
-    free(id->rest);
-    free(id->base);
-}
 
 /* The folder a write to path lands in, as a path: its directory part ("." for a bare name).
  * check_outputs hands it output_target's answer, so a symbolic link's target's folder counts, not
@@ -103,7 +118,7 @@ static int inside_folder(const char *path, const struct stat *folder) {
     Identity parent;
     char *dir = parent_path(path);
     identify(dir, &parent); /* a missing parent: its nearest existing folder, which will hold it */
-    const char *start = parent.exists ? dir : parent.base;
+    const char *start = parent.base ? parent.base : dir;
     size_t n = strlen(start);
     enum { MAX_LEVELS = 256 };
     char *cur = xmalloc(n + 3 * MAX_LEVELS + 1);

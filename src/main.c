@@ -256,8 +256,14 @@ static int parse(Options *o, int argc, char **argv, const struct option *table, 
 static void check_files(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs) {
     char err[1024];
     int rc = check_outputs(inputs, n_inputs, outputs, n_outputs, err, sizeof err);
-    if (rc == 2) usage_error("%s%s", err, "");
-    if (rc != 0) die(rc, "%s", err);
+    /* (not usage_error: each MPI rank sees its own files, so the rank that finds the problem says
+     * it, and dist_finish ends the others) */
+    if (rc == 2) fprintf(stderr, "mingpt %s: %s (see 'mingpt %s --help')\n", g_command, err, g_command);
+    else if (rc != 0) fprintf(stderr, "mingpt: %s\n", err);
+    if (rc != 0) {
+        dist_finish(rc);
+        exit(rc);
+    }
 }
 
 /* The model shape options must describe a valid model; the data fills in the rest later. */
@@ -394,9 +400,12 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
     check_model_sources(t);
     /* a resumed run goes on in its own file, never in another run's default one */
     struct stat st;
-    if (t->resume && stat(t->resume, &st) == 0 && S_ISDIR(st.st_mode))
-        usage_error("--resume %s is a folder; it continues a run from its checkpoint file (a GPT-2 folder is "
-                    "for --init)%s", t->resume, "");
+    if (t->resume && stat(t->resume, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mingpt %s: --resume %s is a folder; it continues a run from its checkpoint file (a GPT-2 "
+                        "folder is for --init) (see 'mingpt %s --help')\n", g_command, t->resume, g_command);
+        dist_finish(2); /* (this rank's file system: as in check_files) */
+        exit(2);
+    }
     if (t->resume && !t->out_given) t->out = t->resume;
     const FileRole inputs[] = {
         {n_args ? args[0] : NULL, "the training text", NULL},
@@ -422,7 +431,8 @@ static int run_command(int argc, char **argv) {
         return 2;
     }
     if (argc < 2) {
-        fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
+        if (dist_rank() == 0) fputs("usage: mingpt <command> [options] (see 'mingpt --help')\n", stderr);
+        dist_exit_agreed();
         return 2;
     }
     /* a write past `ulimit -f` fails with EFBIG, which every writer reports, instead of killing
@@ -443,7 +453,8 @@ static int run_command(int argc, char **argv) {
         /* mingpt help CMD is mingpt CMD --help */
         const Command *cmd = find_command(commands, n_commands, argv[2]);
         if (!cmd) {
-            fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", argv[2]);
+            if (dist_rank() == 0) fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", argv[2]);
+            dist_exit_agreed();
             return 2;
         }
         fputs(cmd->usage, stdout);
@@ -455,7 +466,8 @@ static int run_command(int argc, char **argv) {
     }
     const Command *cmd = find_command(commands, n_commands, name);
     if (!cmd) {
-        fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", name);
+        if (dist_rank() == 0) fprintf(stderr, "mingpt: unknown command '%s' (see 'mingpt --help')\n", name);
+        dist_exit_agreed();
         return 2;
     }
     g_command = name;
@@ -470,7 +482,9 @@ static int run_command(int argc, char **argv) {
         usage_error("unexpected argument '%s'%s", args[cmd->args == ARGS_OPTIONAL], "");
     char *no_args[1] = {NULL};
     if (n_args == 0) args = no_args; /* args[0] is NULL when an optional FILE is not given */
-    if (g_stdout_closed && cmd->kind != CMD_TRAIN) {
+    /* what a command makes goes to stdout, except training's (the checkpoint) and plot's (the SVG) */
+    int result_on_stdout = cmd->kind != CMD_TRAIN ? strcmp(name, "plot") != 0 : o.train.ask || o.train.eval_only;
+    if (g_stdout_closed && result_on_stdout) {
         /* its result goes there (training's product is the checkpoint, and it goes on without) */
         fprintf(stderr, "mingpt %s: standard output is closed; the result would be lost\n", name);
         return 1;
@@ -498,8 +512,12 @@ static int run_command(int argc, char **argv) {
          * (`train ... | head`) costs the printing, never the run or its exit status */
         signal(SIGPIPE, SIG_IGN);
         rc = cmd->run(&o, args);
-        fflush(stdout);
-        clearerr(stdout);
+        if (result_on_stdout) { /* add --ask, add --eval: their answer is the product */
+            rc = finish(rc);
+        } else {
+            fflush(stdout);
+            clearerr(stdout);
+        }
     } else {
         rc = finish(cmd->run(&o, args));
     }

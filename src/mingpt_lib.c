@@ -53,7 +53,7 @@ MG_PRINTF(3, 4) static int fail(MgError *err, int code, const char *fmt, ...) {
 /* err holds an error a call set: a known code and a one-line message (an MgError the caller never
  * cleared holds anything, so the message must at least end inside the buffer). */
 static int holds_error(const MgError *err) {
-    return err->code >= MG_ERR_ARG && err->code <= MG_ERR_CALLBACK && err->message[0] != '\0' &&
+    return err->code >= MG_ERR_ARG && err->code <= MG_ERR_NUMERIC && err->message[0] != '\0' &&
            memchr(err->message, '\0', sizeof err->message) != NULL;
 }
 

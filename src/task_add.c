@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "json.h"
 #include "decode.h"
 #include "sample.h"
 #include "task_common.h"
@@ -283,6 +284,7 @@ static int resumed_T(const CkptMeta *meta) { return 3 * checked_ndigit(meta); }
  * error printed: the form, or numbers too long for the adder. */
 static int parse_problem(const char *text, int ndigit, uint64_t *a, uint64_t *b) {
     uint64_t modulus = pow10u(ndigit ? ndigit : 9), *operand[2] = {a, b};
+    char shown[64];
     const char *p = text;
     for (int i = 0; i < 2; i++) {
         while (*p == ' ') p++;
@@ -292,14 +294,14 @@ static int parse_problem(const char *text, int ndigit, uint64_t *a, uint64_t *b)
         while (*p == ' ') p++;
         if (digits == 0 || *p != (i == 0 ? '+' : '\0')) {
             fprintf(stderr, "mingpt add: --ask expects A+B, two whole numbers joined by '+' (e.g. 12+34), got '%s' "
-                            "(see 'mingpt add --help')\n", text);
+                            "(see 'mingpt add --help')\n", json_printable(text, strlen(text), shown, sizeof shown));
             return -1;
         }
         p++;
     }
     if (ndigit && (*a >= modulus || *b >= modulus)) {
         fprintf(stderr, "mingpt add: --ask expects A+B with numbers of at most %d digit%s, got '%s' (see 'mingpt add "
-                        "--help')\n", ndigit, ndigit == 1 ? "" : "s", text);
+                        "--help')\n", ndigit, ndigit == 1 ? "" : "s", json_printable(text, strlen(text), shown, sizeof shown));
         return -1;
     }
     return 0;
@@ -404,7 +406,16 @@ int task_add(const TrainOptions *opt) {
     if (opt->resume) { /* a resumed run only saves models that beat the one it started from */
         size_t n_test;
         if (!opt->quiet) fprintf(stderr, "scoring the resumed model:\n");
-        task.best_correct = (int)evaluate_splits(run.model, &task, &n_test, opt->quiet);
+        size_t correct = evaluate_splits(run.model, &task, &n_test, opt->quiet);
+        if (correct == SIZE_MAX) { /* nothing trained from it could be judged better or worse */
+            report_nonfinite(opt->resume, run.model, "its next-digit scores are");
+            trainer_free(&run.tr);
+            gpt_free(run.model);
+            ckpt_meta_free(&run.meta);
+            add_task_free(&task);
+            return 1;
+        }
+        task.best_correct = (int)correct;
         snprintf(run.best_text, sizeof run.best_text, "the resumed model scored %d/%zu", task.best_correct, n_test);
     }
     rc = train_loop(&run);

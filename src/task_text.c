@@ -469,7 +469,8 @@ static int text_evaluate(TrainRun *run, int final, int *save) {
                            .total = len, .units = units(task->tok)};
         if (show.stream) printf("--- sample at step %ld ---\n%s", run->tr.step, task->prompt_text);
         status_begin(&show.status, &run->term, "sampling");
-        generate(run->model, tokens, task->n_prompt, len, &sc, GEN_SLIDING, &rng, take_sample_token, &show);
+        size_t made = generate(run->model, tokens, task->n_prompt, len, &sc, GEN_SLIDING, &rng, take_sample_token,
+                               &show);
         if (!show.stream) {
             char detail[48];
             snprintf(detail, sizeof detail, "%zu %s", len, show.units);
@@ -482,6 +483,9 @@ static int text_evaluate(TrainRun *run, int final, int *save) {
         }
         fputs("\n", stdout);
         free(tokens);
+        if (made < len) /* (a validation loss that is not finite stops the run next) */
+            fprintf(stderr, "mingpt: step %ld: the sample stopped after %zu of %zu %s: the model's scores are not "
+                    "finite\n", run->tr.step, made, len, show.units);
         if (fflush(stdout) != 0 || ferror(stdout)) {
             /* (main ignores SIGPIPE for training) the reader is gone; the run is not */
             task->stdout_failed = 1;

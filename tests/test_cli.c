@@ -1139,6 +1139,7 @@ static void test_outputs_never_land_in_an_input_folder(void) {
         {"--init $D/gt --out $D/gt/new.safetensors", "new.safetensors is inside the model given to --init"},
         {"--init $D/gt --out $D/gt/sub/deeper/new.safetensors", "is inside"},
         {"--init $D/gt --out $D/gt/missing/../model.safetensors", "is inside"},
+        {"--init $D/gt --out $D/missing/../gt/model.safetensors", "is inside"}, /* (mkdir missing, then ..) */
         {"--init $D/gt --out $D/gtlink/model.safetensors", "is inside"},
         {"--init $D/gtlink --out $D/gt/model.safetensors", "is inside"},
         /* outputs are written through symbolic links, so a link's target is what counts */
@@ -1162,6 +1163,9 @@ static void test_outputs_never_land_in_an_input_folder(void) {
         }
     }
     EXPECT(shell("diff -r gt gt.before && diff -r tok tok.before") == 0);
+    /* the same for the training text through a folder that does not exist yet */
+    EXPECT_RUN("train $D/corpus.txt --max-iters 1 --out $D/not-yet/../corpus.txt", 2,
+               "not-yet/../corpus.txt is the training text; writing it would destroy it");
 }
 
 /* Messages that used to mislead: each names the real problem now. */
@@ -1179,6 +1183,10 @@ static void test_errors_name_the_real_problem(void) {
     snprintf(line, sizeof line, "rm -f silent.fifo && mkfifo silent.fifo && timeout 10 $M encode --tokenizer "
              "%s/data/gpt2 silent.fifo", root);
     EXPECT(shell(line) == 1 && strstr(err_text, "silent.fifo: a FIFO that gave no data (no writer?)") != NULL);
+    /* plot's product is its SVG: a closed stdout costs only its "wrote" line */
+    write_file("p.csv", "iter,time_s,train_loss,val_loss,lr,tokens_per_s\n1,0.1,4.0,,0.001,100\n2,0.2,3.5,3.6,0.001,100\n",
+               93);
+    EXPECT(shell("$M plot p.csv -o p.svg >&-") == 0);
     /* an empty text on a pipe is an empty text */
     snprintf(line, sizeof line, "printf '' | $M encode --tokenizer %s/data/gpt2", root);
     EXPECT(shell(line) == 0);
@@ -1361,6 +1369,13 @@ static void test_overflowing_weights_are_refused(void) {
     overflow_checkpoint("add_small.safetensors", "add_overflow.safetensors", "transformer.ln_f.weight", 3e38f);
     EXPECT_RUN("add --eval --ckpt $D/add_overflow.safetensors", 1, "add_overflow.safetensors: its next-digit scores");
     EXPECT_RUN("add --ask 12+34 --ckpt $D/add_overflow.safetensors", 1, "transformer.ln_f.weight");
+    /* a resumed adder first scores its model: one that overflows is refused, not scored -1 and replaced */
+    EXPECT(run("add --resume $D/add_overflow.safetensors --max-iters 5") == 1 &&
+           strstr(err_text, "add_overflow.safetensors: its next-digit") && !strstr(err_text, "scored"));
+    /* the answer of add --ask is its product: with nowhere to go, that is a failure; --ask's text is quoted */
+    EXPECT(shell("$M add --ask 12+34 --ckpt add_small.safetensors >&-") == 1 &&
+           strstr(err_text, "standard output is closed") != NULL);
+    EXPECT_RUN("add --ask \"$(printf '1\\n+2')\" --ckpt $D/add_small.safetensors", 2, "got '1\\x0A+2'");
     /* invisible characters are named, not printed */
     write_file("bom.txt", "\xEF\xBB\xBFthe cat", 10);
     EXPECT_RUN("eval $D/bom.txt --ckpt $D/finite.safetensors --split all", 1,
