@@ -237,6 +237,26 @@ static int is_conv1d_param(const char *name) {
     return rest && is_conv1d(rest);
 }
 
+/* Where parameter t is in f: under its name with or without the prefix (*name; NULL if under
+ * neither), and the shape the file must give it (shape: a Conv1D weight's is transposed, *conv).
+ * Returns 0, or -1 with err when the file has it under both names. */
+static int locate_param(const StFile *f, const Tensor *t, const char **name, size_t shape[TENSOR_MAX_DIMS], int *conv,
+                        char *err, size_t err_size) {
+    const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
+    const StTensor *with = st_find(f, t->name), *without = bare != t->name ? st_find(f, bare) : NULL;
+    if (with && without)
+        return error_text(err, err_size, "%s: holds both \"%s\" and \"%s\"; which one is meant?", f->path, t->name,
+                          bare);
+    *name = with ? t->name : without ? bare : NULL;
+    *conv = is_conv1d_param(t->name);
+    memcpy(shape, t->shape, TENSOR_MAX_DIMS * sizeof *shape);
+    if (*conv) { /* Conv1D stores (in, out) */
+        shape[0] = t->shape[1];
+        shape[1] = t->shape[0];
+    }
+    return 0;
+}
+
 /* The whole header of f against config, before anything the size of the model is allocated: no
  * unknown tensor (check_names), and every parameter present once (with or without the prefix;
  * lm_head.weight may be absent: tied to wte), F32, of config's shape. */
@@ -247,23 +267,14 @@ static int check_tensors(const StFile *f, const GPTConfig *c, HfGpt2Contents *ou
     int rc = 0;
     for (int i = 0; rc == 0 && i < table.n; i++) {
         const Tensor *t = &table.t[i];
-        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
-        const StTensor *with = st_find(f, t->name), *without = bare != t->name ? st_find(f, bare) : NULL;
-        if (with && without) {
-            rc = error_text(err, err_size, "%s: holds both \"%s\" and \"%s\"; which one is meant?", f->path, t->name,
-                            bare);
-        } else if (!with && !without) {
-            if (strcmp(t->name, "lm_head.weight") != 0)
-                rc = error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f->path, bare, t->name);
-        } else {
-            size_t shape[TENSOR_MAX_DIMS];
-            memcpy(shape, t->shape, sizeof shape);
-            if (is_conv1d_param(t->name)) { /* Conv1D stores (in, out) */
-                shape[0] = t->shape[1];
-                shape[1] = t->shape[0];
-            }
-            rc = st_check_f32(f, with ? t->name : bare, t->ndim, shape, err, err_size);
-        }
+        const char *name;
+        size_t shape[TENSOR_MAX_DIMS];
+        int conv;
+        if ((rc = locate_param(f, t, &name, shape, &conv, err, err_size)) != 0) break;
+        if (name) rc = st_check_f32(f, name, t->ndim, shape, err, err_size);
+        else if (strcmp(t->name, "lm_head.weight") != 0)
+            rc = error_text(err, err_size, "%s: missing tensor \"%s\" (or \"%s\")", f->path,
+                            strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name, t->name);
     }
     table_free(&table);
     return rc;
@@ -301,25 +312,12 @@ static size_t first_nonfinite(const unsigned char *bytes, size_t n) {
  * one piece of the file. *absent is set, and 0 returned, when it is not in the file at all. */
 static int load_param(const StFile *f, GPT *m, int i, int *absent, char *err, size_t err_size) {
     const Tensor *t = &m->params.t[i];
-    const char *full = t->name;
-    const char *bare = strncmp(full, PREFIX, PREFIX_LEN) == 0 ? full + PREFIX_LEN : full;
-    const StTensor *with = st_find(f, full), *without = bare != full ? st_find(f, bare) : NULL;
-    *absent = 0;
-    if (with && without)
-        return error_text(err, err_size, "%s: holds both \"%s\" and \"%s\"; which one is meant?", f->path, full, bare);
-    if (!with && !without) {
-        *absent = 1;
-        return 0;
-    }
-    const char *name = with ? full : bare;
-    const char *rest = after_layer(bare, 1 << 30);
-    int conv = rest && is_conv1d(rest);
+    const char *name;
     size_t shape[TENSOR_MAX_DIMS];
-    memcpy(shape, t->shape, sizeof shape);
-    if (conv) { /* Conv1D stores (in, out) */
-        shape[0] = t->shape[1];
-        shape[1] = t->shape[0];
-    }
+    int conv;
+    if (locate_param(f, t, &name, shape, &conv, err, err_size) != 0) return -1;
+    *absent = name == NULL;
+    if (!name) return 0;
     const unsigned char *bytes = st_f32_bytes(f, name, t->ndim, shape, err, err_size);
     if (!bytes) return -1;
     size_t rows = (size_t)gpt_param_rows(m, i, conv), row_bytes = t->numel / rows * sizeof(float);
@@ -357,11 +355,8 @@ static int load_weights(void *ctx) {
         const Tensor *t = &m->params.t[i];
         int absent;
         if (load_param(job->f, m, i, &absent, job->err, job->err_size) != 0) return -1;
-        if (!absent) continue;
-        if (m->tied && t->data == m->w.lm_head_w) continue; /* filled with wte */
-        const char *bare = strncmp(t->name, PREFIX, PREFIX_LEN) == 0 ? t->name + PREFIX_LEN : t->name;
-        return error_text(job->err, job->err_size, "%s: missing tensor \"%s\" (or \"%s\")", job->f->path, bare,
-                          t->name);
+        /* check_tensors let only lm_head.weight be absent, and then the model ties it to wte */
+        CHECK(!absent || (m->tied && t->data == m->w.lm_head_w));
     }
     gpt_weights_changed(m);
     return 0;
