@@ -7,11 +7,13 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
+#include "hf_gpt2.h"
 #include "model.h"
 #include "progress.h"
 #include "rng.h"
 #include "runlog.h"
 #include "tasks.h"
+#include "tokenizer.h"
 #include "trainer.h"
 
 typedef struct TrainRun TrainRun;
@@ -85,6 +87,12 @@ typedef struct {
 } FileStatus;
 void file_status_begin(FileStatus *fs, Term *term, const char *verb, const char *path);
 void file_status_end(FileStatus *fs);
+
+/* What every command checks of a Hugging Face GPT-2 folder before loading its weights: config.json
+ * (into *config), the header of model.safetensors against it (into *contents, which may be NULL)
+ * and the tokenizer's size against vocab_size. Returns the folder's tokenizer, or NULL after
+ * printing why not. */
+Tokenizer *check_gpt2_folder(const char *dir, GPTConfig *config, HfGpt2Contents *contents);
 
 /* Says on one line that the model loaded from path gives non-finite results (what: "its loss is
  * NaN"), naming the tensor with the largest weight, where an overflow most likely starts. */

@@ -71,6 +71,27 @@ int read_whole_file(const char *path, unsigned char **data, size_t *size) {
     return 0;
 }
 
+Tokenizer *check_gpt2_folder(const char *dir, GPTConfig *config, HfGpt2Contents *contents) {
+    char err[1024];
+    HfGpt2Contents found;
+    if (hf_gpt2_read_config(dir, config, err, sizeof err) != 0 ||
+        hf_gpt2_peek(dir, config, contents ? contents : &found, err, sizeof err) != 0) {
+        fprintf(stderr, "mingpt: %s\n", err);
+        return NULL;
+    }
+    /* the tokenizer next: it is quick to check, the weights are not */
+    Tokenizer *tok = tok_bpe_load(dir, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "mingpt: %s\n", err);
+    } else if (tokenizer_vocab_size(tok) != config->vocab_size) {
+        fprintf(stderr, "mingpt: %s: config.json has vocab_size %d but the tokenizer has %d tokens\n", dir,
+                config->vocab_size, (int)tokenizer_vocab_size(tok));
+        tokenizer_free(tok);
+        tok = NULL;
+    }
+    return tok;
+}
+
 void report_nonfinite(const char *path, const GPT *m, const char *what) {
     float largest;
     const char *name = gpt_largest_weight(m, &largest);

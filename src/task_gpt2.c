@@ -24,26 +24,13 @@ static int has_file(const char *dir, const char *name) {
 }
 
 int task_gpt2_info(const char *dir) {
-    char err[1024];
     GPTConfig c;
     HfGpt2Contents f;
-    if (hf_gpt2_read_config(dir, &c, err, sizeof err) != 0 || hf_gpt2_peek(dir, &c, &f, err, sizeof err) != 0) {
-        fprintf(stderr, "mingpt: %s\n", err);
-        return 1;
-    }
-    /* info passes what sample and eval take: the folder's tokenizer must fit its vocab_size */
-    Tokenizer *tok = tok_bpe_load(dir, err, sizeof err);
-    if (!tok) {
-        fprintf(stderr, "mingpt: %s\n", err);
-        return 1;
-    }
+    /* info passes what sample and eval take */
+    Tokenizer *tok = check_gpt2_folder(dir, &c, &f);
+    if (!tok) return 1;
     int n_tokens = (int)tokenizer_vocab_size(tok);
     tokenizer_free(tok);
-    if (n_tokens != c.vocab_size) {
-        fprintf(stderr, "mingpt: %s: config.json has vocab_size %d but the tokenizer has %d tokens\n", dir,
-                c.vocab_size, n_tokens);
-        return 1;
-    }
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

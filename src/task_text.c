@@ -215,21 +215,6 @@ static Tokenizer *checkpoint_tokenizer(const char *path, const CkptMeta *meta, i
     return tok;
 }
 
-/* The BPE tokenizer of a Hugging Face GPT-2 folder, checked against its config's vocabulary. */
-static Tokenizer *folder_tokenizer(const char *dir, int vocab_size) {
-    char err[1024];
-    Tokenizer *tok = tok_bpe_load(dir, err, sizeof err);
-    if (!tok) {
-        fprintf(stderr, "mingpt: %s\n", err);
-    } else if (tokenizer_vocab_size(tok) != vocab_size) {
-        fprintf(stderr, "mingpt: %s: config.json has vocab_size %d but the tokenizer has %d tokens\n", dir, vocab_size,
-                (int)tokenizer_vocab_size(tok));
-        tokenizer_free(tok);
-        tok = NULL;
-    }
-    return tok;
-}
-
 /* A language model for sample and eval: a mingpt checkpoint or a Hugging Face GPT-2 folder. */
 typedef struct {
     GPT *model;
@@ -245,17 +230,6 @@ static void text_model_free(TextModel *tm) {
     memset(tm, 0, sizeof *tm);
 }
 
-/* A GPT-2 folder's config.json and the header of its model.safetensors, checked against each
- * other before anything of the model's size is allocated; returns 0, or 1 after printing why not. */
-static int check_folder(const char *dir, GPTConfig *c) {
-    char err[1024];
-    HfGpt2Contents contents;
-    if (hf_gpt2_read_config(dir, c, err, sizeof err) == 0 && hf_gpt2_peek(dir, c, &contents, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "mingpt: %s\n", err);
-    return 1;
-}
-
 /* Loads path into tm; returns 0, or 1 after printing why not. */
 static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
     char err[1024];
@@ -266,9 +240,7 @@ static int load_text_model(const char *path, Pool *pool, TextModel *tm) {
     if (hf_gpt2_is_folder(path)) {
         GPTConfig c;
         tm->folder = 1;
-        if (check_folder(path, &c) != 0) return 1;
-        /* the tokenizer next: it is quick to check, the weights are not */
-        if (!(tm->tok = folder_tokenizer(path, c.vocab_size))) return 1;
+        if (!(tm->tok = check_gpt2_folder(path, &c, NULL))) return 1;
         file_status_begin(&fs, &term, "loading", path);
         tm->model = hf_gpt2_load(path, pool, NULL, err, sizeof err);
         file_status_end(&fs);
@@ -549,8 +521,7 @@ static int check_text_fits(const char *file) {
 static int peek_init(const char *src, GPTConfig *config, Tokenizer **tok, int *crlf_fold) {
     char err[1024];
     if (hf_gpt2_is_folder(src)) {
-        if (check_folder(src, config) != 0) return 1;
-        return (*tok = folder_tokenizer(src, config->vocab_size)) ? 0 : 1;
+        return (*tok = check_gpt2_folder(src, config, NULL)) ? 0 : 1;
     }
     if (check_checkpoint_exists(src, "mingpt train FILE, or a GPT-2 folder")) return 1;
     CkptMeta meta;
