@@ -88,6 +88,10 @@ typedef struct {
 void file_status_begin(FileStatus *fs, Term *term, const char *verb, const char *path);
 void file_status_end(FileStatus *fs);
 
+/* The run's settings a checkpoint keeps (what --resume takes), as the flags that set them: " --lr
+ * 0.002 --batch-size 32 ..." into out. Returns how many (0: a file from before they were kept). */
+int describe_settings(const CkptMeta *meta, char *out, size_t size);
+
 /* What every command checks of a Hugging Face GPT-2 folder before loading its weights: config.json
  * (into *config), the header of model.safetensors against it (into *contents, which may be NULL)
  * and the tokenizer's size against vocab_size. Returns the folder's tokenizer, or NULL after

@@ -285,6 +285,26 @@ static int resume_settings(TrainOptions *opt) {
     return 0;
 }
 
+int describe_settings(const CkptMeta *meta, char *out, size_t size) {
+    out[0] = '\0';
+    int n = 0;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const Setting *s = &SETTINGS[i];
+        if (s->place != IN_ENTRY) continue;
+        char key[64], flag[32], value[64];
+        size_t len;
+        snprintf(key, sizeof key, "train.%s", s->key);
+        const char *saved = ckpt_meta_get(meta, key, &len);
+        if (!saved) continue;
+        TrainOptions parsed = {0};
+        if (setting_parse(s, saved, &parsed) == 0) setting_text(s, &parsed, 0, value, sizeof value);
+        else json_printable(saved, len, value, sizeof value); /* (a damaged one: --resume says so) */
+        append_text(out, size, " %s %s", setting_flag(s, flag, sizeof flag), value);
+        n++;
+    }
+    return n;
+}
+
 int train_settle_options(TrainOptions *opt) {
     if (opt->resume && resume_settings(opt) != 0) return 1;
     if (opt->lr_decay_iters == 0) opt->lr_decay_iters = opt->max_iters;

@@ -13,6 +13,7 @@
 #include "plot.h"
 #include "runlog.h"
 #include "safetensors.h"
+#include "task_common.h"
 #include "task_table.h"
 #include "tasks.h"
 
@@ -58,23 +59,8 @@ int task_info(const char *path) {
     printf("step:        %ld\n", meta.step);
     if (meta.has_optimizer) printf("optimizer:   AdamW moments at step %ld (--resume continues exactly)\n", meta.step);
     else printf("optimizer:   none, weights only (--resume starts AdamW afresh)\n");
-    /* the run's settings (train.KEY, task_common.c), which --resume takes: as the flags that set them */
-    int n_settings = 0;
-    for (int i = 0; i < meta.n_entries; i++) {
-        const StMeta *e = &meta.entries[i];
-        if (strncmp(e->key, "train.", 6) != 0) continue;
-        char flag[64];
-        snprintf(flag, sizeof flag, "%s", e->key + 6);
-        for (char *ch = flag; *ch; ch++)
-            if (*ch == '_') *ch = '-';
-        char value[64], *end;
-        double x = strtod(e->value, &end); /* a float as %.9g wrote it reads better as %g */
-        if (*end == '\0' && end != e->value && strpbrk(e->value, ".e")) snprintf(value, sizeof value, "%g", x);
-        else json_printable(e->value, e->len, value, sizeof value);
-        printf("%s --%s %s", n_settings++ ? "" : "settings:   ", json_printable(flag, strlen(flag), shown, sizeof shown),
-               value);
-    }
-    if (n_settings) printf(" (--resume keeps them)\n");
+    char settings[1024];
+    if (describe_settings(&meta, settings, sizeof settings)) printf("settings:   %s (--resume keeps them)\n", settings);
     if (meta.has_val_loss) printf("val loss:    %.4f when saved\n", meta.val_loss);
     else if (!task || !task->describe(&meta, &c, INFO_NO_VAL_LOSS)) printf("val loss:    not recorded\n");
     st_close(&f);
