@@ -64,13 +64,23 @@ static _Noreturn void exit_usage(void) {
     exit(2);
 }
 
+static void print_usage_error(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "mingpt %s: ", g_command);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, " (see 'mingpt %s --help')\n", g_command);
+}
+
 static void usage_error(const char *fmt, const char *a, const char *b) {
-    if (dist_rank() == 0) {
-        fprintf(stderr, "mingpt %s: ", g_command);
-        fprintf(stderr, fmt, a, b);
-        fprintf(stderr, " (see 'mingpt %s --help')\n", g_command);
-    }
+    if (dist_rank() == 0) print_usage_error(fmt, a, b);
     exit_usage();
+}
+
+/* A usage error found in this process's own files, which another MPI rank (on another host) need
+ * not see: this rank says it, and dist_finish ends the others. */
+static _Noreturn void usage_error_here(const char *fmt, const char *a, const char *b) {
+    print_usage_error(fmt, a, b);
+    dist_finish(2);
+    exit(2);
 }
 
 /* strtol and strtod skip leading white space and take a '+'; a flag value must be the number
@@ -256,11 +266,9 @@ static int parse(Options *o, int argc, char **argv, const struct option *table, 
 static void check_files(const FileRole *inputs, int n_inputs, const FileRole *outputs, int n_outputs) {
     char err[1024];
     int rc = check_outputs(inputs, n_inputs, outputs, n_outputs, err, sizeof err);
-    /* (not usage_error: each MPI rank sees its own files, so the rank that finds the problem says
-     * it, and dist_finish ends the others) */
-    if (rc == 2) fprintf(stderr, "mingpt %s: %s (see 'mingpt %s --help')\n", g_command, err, g_command);
-    else if (rc != 0) fprintf(stderr, "mingpt: %s\n", err);
-    if (rc != 0) {
+    if (rc == 2) usage_error_here("%s%s", err, "");
+    if (rc != 0) { /* (this rank's files, as usage_error_here) */
+        fprintf(stderr, "mingpt: %s\n", err);
         dist_finish(rc);
         exit(rc);
     }
@@ -400,12 +408,9 @@ static void check_training(TrainOptions *t, int n_args, char **args) {
     check_model_sources(t);
     /* a resumed run goes on in its own file, never in another run's default one */
     struct stat st;
-    if (t->resume && stat(t->resume, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "mingpt %s: --resume %s is a folder; it continues a run from its checkpoint file (a GPT-2 "
-                        "folder is for --init) (see 'mingpt %s --help')\n", g_command, t->resume, g_command);
-        dist_finish(2); /* (this rank's file system: as in check_files) */
-        exit(2);
-    }
+    if (t->resume && stat(t->resume, &st) == 0 && S_ISDIR(st.st_mode))
+        usage_error_here("--resume %s is a folder; it continues a run from its checkpoint file (a GPT-2 folder is for "
+                         "--init)%s", t->resume, "");
     if (t->resume && !t->out_given) t->out = t->resume;
     const FileRole inputs[] = {
         {n_args ? args[0] : NULL, "the training text", NULL},
